@@ -1,0 +1,368 @@
+//! Hits → incidents. Each rule's pattern (steps, count, `unless`) runs as a
+//! small state machine over the time-ordered hits of all inputs. Cause
+//! signals seen shortly before or during an incident are attached to it as
+//! context for the diagnosis.
+use crate::model::Timestamp;
+use crate::rules::{Rule, RuleSet};
+use crate::scan::Hit;
+use chrono::Duration;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+/// Evidence lines kept per incident; counts stay exact beyond it.
+pub const MAX_EVENTS_PER_INCIDENT: usize = 16;
+/// Cause-context lines kept per incident.
+pub const MAX_CONTEXT_PER_INCIDENT: usize = 64;
+/// Incidents kept in detail per rule; the count stays exact beyond it.
+pub const MAX_INCIDENTS_KEPT: usize = 100;
+/// Cause-signal hits remembered while waiting for an incident.
+const MAX_CONTEXT_BUFFER: usize = 512;
+/// Trigger lines following an incident within this time join it.
+const DEFAULT_ABSORB_SECS: i64 = 60;
+
+#[derive(Debug, Clone)]
+pub struct Incident {
+    pub events: Vec<Arc<Hit>>,
+    pub event_count: u64,
+    pub first: Option<Timestamp>,
+    pub last: Option<Timestamp>,
+    /// Cause-signal hits in `[first - cause_window, close]`.
+    pub context: Vec<Arc<Hit>>,
+    /// Exact number of context hits per signal index.
+    pub context_counts: BTreeMap<usize, u64>,
+}
+
+impl Incident {
+    fn new(events: Vec<Arc<Hit>>) -> Incident {
+        let first = events.iter().find_map(|e| e.sort_time);
+        let last = events.iter().rev().find_map(|e| e.sort_time);
+        Incident {
+            event_count: events.len() as u64,
+            events,
+            first,
+            last,
+            context: Vec::new(),
+            context_counts: BTreeMap::new(),
+        }
+    }
+
+    fn absorb(&mut self, hit: Arc<Hit>) {
+        self.event_count += 1;
+        if hit.sort_time.is_some() {
+            self.last = hit.sort_time;
+        }
+        if self.events.len() < MAX_EVENTS_PER_INCIDENT {
+            self.events.push(hit);
+        }
+    }
+
+    fn add_context(&mut self, hit: &Arc<Hit>, signals: &[usize]) {
+        for signal in signals {
+            *self.context_counts.entry(*signal).or_default() += 1;
+        }
+        if self.context.len() < MAX_CONTEXT_PER_INCIDENT
+            && !self.context.iter().any(|c| Arc::ptr_eq(c, hit))
+        {
+            self.context.push(hit.clone());
+        }
+    }
+}
+
+/// What one rule found.
+#[derive(Debug, Clone)]
+pub struct RuleOutcome {
+    pub rule: usize,
+    pub incidents: Vec<Incident>,
+    pub incident_count: u64,
+    /// Lines matching the rule's trigger signals, exact.
+    pub matched_lines: u64,
+}
+
+struct Partial {
+    events: Vec<Arc<Hit>>,
+    start: Option<Timestamp>,
+}
+
+struct Open {
+    incident: Incident,
+    /// Still waiting to see whether an `unless` signal follows.
+    pending: bool,
+}
+
+struct RuleState {
+    partials: Vec<Option<Partial>>,
+    recent: VecDeque<Arc<Hit>>,
+    context_buffer: VecDeque<(Arc<Hit>, Vec<usize>)>,
+    open: Option<Open>,
+    outcome: RuleOutcome,
+    cause_signals: Vec<bool>,
+}
+
+pub struct Correlator<'r> {
+    rules: &'r RuleSet,
+    states: Vec<RuleState>,
+    /// Incidents confirmed since the last `take_confirmed` (for `--follow`).
+    confirmed: Vec<(usize, usize)>,
+}
+
+fn within(a: Option<Timestamp>, b: Option<Timestamp>, limit: Duration) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => b.signed_duration_since(a) <= limit,
+        _ => true,
+    }
+}
+
+impl<'r> Correlator<'r> {
+    pub fn new(rules: &'r RuleSet) -> Self {
+        let states = rules
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(index, rule)| {
+                let mut cause_signals = vec![false; rule.signals.len()];
+                for cause in &rule.causes {
+                    for (signal, _) in cause.supported_by.iter().chain(&cause.refuted_by) {
+                        cause_signals[*signal] = true;
+                    }
+                }
+                RuleState {
+                    partials: (0..rule.pattern.steps.len()).map(|_| None).collect(),
+                    recent: VecDeque::new(),
+                    context_buffer: VecDeque::new(),
+                    open: None,
+                    outcome: RuleOutcome {
+                        rule: index,
+                        incidents: Vec::new(),
+                        incident_count: 0,
+                        matched_lines: 0,
+                    },
+                    cause_signals,
+                }
+            })
+            .collect();
+        Correlator {
+            rules,
+            states,
+            confirmed: Vec::new(),
+        }
+    }
+
+    /// Feeds one hit; hits must come in timeline order.
+    pub fn push(&mut self, hit: Arc<Hit>) {
+        let now = hit.sort_time;
+        // Time passes for every rule, not only those this hit concerns.
+        for index in 0..self.states.len() {
+            self.expire(index, now);
+        }
+        let mut start = 0;
+        while start < hit.signals.len() {
+            let rule_index = hit.signals[start].rule as usize;
+            let end = start
+                + hit.signals[start..]
+                    .iter()
+                    .take_while(|s| s.rule as usize == rule_index)
+                    .count();
+            let signals: Vec<usize> = hit.signals[start..end]
+                .iter()
+                .map(|s| s.signal as usize)
+                .collect();
+            self.push_rule(rule_index, &hit, &signals);
+            start = end;
+        }
+    }
+
+    fn expire(&mut self, index: usize, now: Option<Timestamp>) {
+        let rule = &self.rules.rules[index];
+        let state = &mut self.states[index];
+        let Some(open) = &state.open else { return };
+        let Some(now) = now else { return };
+        let absorb = rule.pattern.within.unwrap_or(Duration::seconds(DEFAULT_ABSORB_SECS));
+        let horizon = if open.pending { absorb.max(rule.pattern.grace) } else { absorb };
+        if !within(open.incident.last, Some(now), horizon) {
+            self.close(index);
+        }
+    }
+
+    fn push_rule(&mut self, index: usize, hit: &Arc<Hit>, signals: &[usize]) {
+        let rule: &Rule = &self.rules.rules[index];
+        let state = &mut self.states[index];
+        let now = hit.sort_time;
+
+        let cause_hits: Vec<usize> = signals.iter().copied().filter(|s| state.cause_signals[*s]).collect();
+        if !cause_hits.is_empty() {
+            if let Some(open) = &mut state.open {
+                open.incident.add_context(hit, &cause_hits);
+            }
+            state.context_buffer.push_back((hit.clone(), cause_hits));
+            if state.context_buffer.len() > MAX_CONTEXT_BUFFER {
+                state.context_buffer.pop_front();
+            }
+        }
+        if let Some(now) = now {
+            while state
+                .context_buffer
+                .front()
+                .is_some_and(|(h, _)| !within(h.sort_time, Some(now), rule.cause_window))
+            {
+                state.context_buffer.pop_front();
+            }
+        }
+
+        let is_unless = signals.iter().any(|s| rule.pattern.unless.contains(s));
+        let in_steps: Vec<bool> = rule
+            .pattern
+            .steps
+            .iter()
+            .map(|step| signals.iter().any(|s| step.contains(s)))
+            .collect();
+        if in_steps.iter().any(|b| *b) {
+            state.outcome.matched_lines += 1;
+        }
+
+        if is_unless {
+            // The pattern's premise is refuted: a pending incident is dropped,
+            // and half-built matches start over.
+            if let Some(open) = &state.open {
+                if open.pending && within(open.incident.last, now, rule.pattern.grace) {
+                    state.open = None;
+                }
+            }
+            state.partials.iter_mut().for_each(|p| *p = None);
+            state.recent.clear();
+            return;
+        }
+        if !in_steps.iter().any(|b| *b) {
+            return;
+        }
+
+        if let Some(open) = &mut state.open {
+            let absorb = rule.pattern.within.unwrap_or(Duration::seconds(DEFAULT_ABSORB_SECS));
+            if within(open.incident.last, now, absorb) {
+                open.incident.absorb(hit.clone());
+                return;
+            }
+        }
+
+        let completed = if rule.pattern.steps.len() == 1 {
+            state.recent.push_back(hit.clone());
+            if let (Some(limit), Some(now)) = (rule.pattern.within, now) {
+                while state
+                    .recent
+                    .front()
+                    .is_some_and(|h| !within(h.sort_time, Some(now), limit))
+                {
+                    state.recent.pop_front();
+                }
+            }
+            if state.recent.len() >= rule.pattern.at_least as usize {
+                Some(state.recent.drain(..).collect::<Vec<_>>())
+            } else {
+                None
+            }
+        } else {
+            let last = rule.pattern.steps.len() - 1;
+            let mut completed = None;
+            for step in (0..=last).rev() {
+                if !in_steps[step] {
+                    continue;
+                }
+                if step == 0 {
+                    state.partials[0] = Some(Partial {
+                        events: vec![hit.clone()],
+                        start: now,
+                    });
+                    continue;
+                }
+                let extended = match &state.partials[step - 1] {
+                    Some(prev) if rule.pattern.within.is_none_or(|w| within(prev.start, now, w)) => {
+                        let mut events = prev.events.clone();
+                        events.push(hit.clone());
+                        Some(Partial {
+                            events,
+                            start: prev.start,
+                        })
+                    }
+                    _ => None,
+                };
+                if let Some(partial) = extended {
+                    if step == last {
+                        completed = Some(partial.events);
+                        break;
+                    }
+                    state.partials[step] = Some(partial);
+                }
+            }
+            if completed.is_some() {
+                state.partials.iter_mut().for_each(|p| *p = None);
+            }
+            completed
+        };
+
+        if let Some(events) = completed {
+            self.close(index);
+            let rule: &Rule = &self.rules.rules[index];
+            let state = &mut self.states[index];
+            let mut incident = Incident::new(events);
+            for (context_hit, context_signals) in &state.context_buffer {
+                if rule.cause_window >= Duration::zero()
+                    && within(context_hit.sort_time, incident.first, rule.cause_window)
+                {
+                    incident.add_context(context_hit, context_signals);
+                }
+            }
+            let pending = !rule.pattern.unless.is_empty();
+            state.open = Some(Open { incident, pending });
+            if !pending {
+                self.confirm_open(index);
+            }
+        }
+    }
+
+    /// Records the open incident as found (it stays open to absorb more lines).
+    fn confirm_open(&mut self, index: usize) {
+        let state = &mut self.states[index];
+        if let Some(open) = &mut state.open {
+            if open.pending {
+                open.pending = false;
+            }
+            state.outcome.incident_count += 1;
+            self.confirmed
+                .push((index, state.outcome.incident_count as usize - 1));
+        }
+    }
+
+    fn close(&mut self, index: usize) {
+        if self.states[index].open.as_ref().is_some_and(|o| o.pending) {
+            self.confirm_open(index);
+        }
+        let state = &mut self.states[index];
+        if let Some(open) = state.open.take() {
+            if state.outcome.incidents.len() < MAX_INCIDENTS_KEPT {
+                state.outcome.incidents.push(open.incident);
+            }
+        }
+    }
+
+    /// Incidents confirmed since the last call, as (rule index, incident number).
+    pub fn take_confirmed(&mut self) -> Vec<(usize, usize)> {
+        std::mem::take(&mut self.confirmed)
+    }
+
+    /// A snapshot of one rule's incident, open or closed (for `--follow`).
+    pub fn incident(&self, rule: usize, number: usize) -> Option<&Incident> {
+        let state = &self.states[rule];
+        state.outcome.incidents.get(number).or_else(|| {
+            (number == state.outcome.incidents.len())
+                .then(|| state.open.as_ref().map(|o| &o.incident))
+                .flatten()
+        })
+    }
+
+    /// End of input: pending incidents are confirmed (nothing refuted them).
+    pub fn finish(mut self) -> Vec<RuleOutcome> {
+        for index in 0..self.states.len() {
+            self.close(index);
+        }
+        self.states.into_iter().map(|s| s.outcome).collect()
+    }
+}

@@ -1,0 +1,20 @@
+//! rwdoctor: RisingWave meta-node log diagnosis.
+//!
+//! The pipeline, one module per stage:
+//! `input` (stdin, files, directories, gzip) → `lines` (blocks of whole lines)
+//! → `record` (format detection, timestamp, level, target, message)
+//! → `matcher` (rule signals, literal prefilter) → `scan` (one input → hits
+//! and coverage) → `correlate` (hits → incidents per rule) → `diagnosis`
+//! (findings, ranked causes, remedies) → `report` (human, JSON).
+pub mod app;
+pub mod cli;
+pub mod correlate;
+pub mod diagnosis;
+pub mod input;
+pub mod lines;
+pub mod matcher;
+pub mod model;
+pub mod record;
+pub mod report;
+pub mod rules;
+pub mod scan;

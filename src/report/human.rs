@@ -1,0 +1,249 @@
+//! The human report: readable at 80 columns, coloured on a terminal.
+use crate::app::{plural, Analysis, TimeRange};
+use crate::diagnosis::{EvidenceLine, Finding};
+use crate::model::Severity;
+use colored::{ColoredString, Colorize};
+use std::fmt::Write;
+
+const WIDTH: usize = 80;
+/// Evidence lines shown per finding; JSON lists more.
+const EVIDENCE_SHOWN: usize = 6;
+
+pub fn render(analysis: &Analysis, color: bool) -> String {
+    colored::control::set_override(color);
+    let mut out = String::new();
+    if analysis.findings.is_empty() {
+        let _ = writeln!(out, "{}", "No known failure found.".bold());
+    } else {
+        let _ = writeln!(
+            out,
+            "{}",
+            format!(
+                "rwdoctor found {} problem{}:",
+                analysis.findings.len(),
+                plural(analysis.findings.len())
+            )
+            .bold()
+        );
+    }
+    for finding in &analysis.findings {
+        out.push('\n');
+        render_finding(&mut out, finding);
+    }
+    out.push('\n');
+    render_summary(&mut out, analysis);
+    out
+}
+
+fn badge(severity: Severity) -> ColoredString {
+    let text = format!(" {} ", severity.as_str().to_uppercase());
+    match severity {
+        Severity::Critical => text.white().on_red().bold(),
+        Severity::Error => text.red().bold(),
+        Severity::Warning => text.yellow().bold(),
+        Severity::Info => text.cyan(),
+    }
+}
+
+fn render_finding(out: &mut String, finding: &Finding) {
+    let _ = writeln!(out, "{} {}", badge(finding.severity), finding.title.bold());
+    let when = match (&finding.first_seen, &finding.last_seen) {
+        (Some(first), Some(last)) if first != last => format!(", {first} → {last}"),
+        (Some(first), _) => format!(", {first}"),
+        _ => String::new(),
+    };
+    let _ = writeln!(
+        out,
+        "  {} · {} incident{}, {} line{}{}",
+        finding.rule.dimmed(),
+        finding.count,
+        plural(finding.count as usize),
+        finding.matched_lines,
+        plural(finding.matched_lines as usize),
+        when
+    );
+
+    section(out, "Evidence");
+    for line in finding.evidence.iter().take(EVIDENCE_SHOWN) {
+        render_evidence(out, line, "    ");
+    }
+    let hidden = finding.evidence.len().saturating_sub(EVIDENCE_SHOWN) as u64 + finding.evidence_omitted;
+    if hidden > 0 {
+        let _ = writeln!(out, "    {}", format!("… {hidden} more line{} (--format json lists them)", plural(hidden as usize)).dimmed());
+    }
+
+    section(out, "What happened");
+    wrap_into(out, &finding.diagnosis, "    ");
+
+    if !finding.causes.is_empty() {
+        section(out, "Likely causes");
+        for (rank, cause) in finding.causes.iter().enumerate() {
+            let verdict = match cause.verdict {
+                "likely" => cause.verdict.red().bold(),
+                "possible" => cause.verdict.yellow(),
+                _ => cause.verdict.dimmed(),
+            };
+            let _ = writeln!(out, "    {}. {} ({verdict}, {:.2})", rank + 1, cause.title.bold(), cause.confidence);
+            for evidence in &cause.evidence {
+                let meaning = evidence.meaning.as_deref().unwrap_or(&evidence.signal);
+                let _ = writeln!(
+                    out,
+                    "       {} {meaning} ×{}",
+                    if evidence.direction == "for" { "+".green() } else { "−".red() },
+                    evidence.count
+                );
+                render_evidence(out, &evidence.example, "         ");
+            }
+            if let Some(check) = &cause.to_check {
+                wrap_into(out, &format!("no evidence either way: {check}"), "       ");
+            }
+        }
+    }
+
+    if !finding.remedies.is_empty() {
+        section(out, "What to do");
+        for (number, remedy) in finding.remedies.iter().enumerate() {
+            let text = format!("{}. {}", number + 1, remedy.text);
+            wrap_hanging(out, &text, "    ", "       ");
+            if let Some(config) = &remedy.config {
+                let _ = writeln!(out, "       {}", format!("in {}:", config.file).dimmed());
+                for line in config.snippet.lines() {
+                    let _ = writeln!(out, "         {}", line.cyan());
+                }
+            }
+            for doc in &remedy.docs {
+                let _ = writeln!(out, "       {}", doc.underline());
+            }
+        }
+    }
+}
+
+fn section(out: &mut String, title: &str) {
+    let _ = writeln!(out, "  {}", title.bold());
+}
+
+/// `source:line  time` then the line itself, cut to the width around the
+/// matched part, which is highlighted.
+fn render_evidence(out: &mut String, line: &EvidenceLine, indent: &str) {
+    let time = line
+        .timestamp
+        .as_deref()
+        .and_then(|t| t.get(11..23).or(t.get(11..19)))
+        .unwrap_or("");
+    let _ = writeln!(out, "{indent}{} {}", format!("{}:{}", line.source, line.line).blue(), time.dimmed());
+    let room = WIDTH.saturating_sub(indent.len() + 2).max(20);
+    let text = &line.text;
+    let (hl_start, hl_end) = line.highlight.unwrap_or((0, 0));
+    let mut start = if text.chars().count() <= room { 0 } else { hl_start.saturating_sub(room / 3) };
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    let mut end = text.len().min(start + room);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let clip = |a: usize, b: usize| -> &str {
+        let a = a.clamp(start, end);
+        let b = b.clamp(a, end);
+        text.get(a..b).unwrap_or("")
+    };
+    let _ = writeln!(
+        out,
+        "{indent}  {}{}{}{}{}",
+        if start > 0 { "…" } else { "" },
+        clip(start, hl_start),
+        clip(hl_start, hl_end).bold().red(),
+        clip(hl_end, end),
+        if end < text.len() { "…" } else { "" },
+    );
+}
+
+fn wrap_into(out: &mut String, text: &str, indent: &str) {
+    wrap_hanging(out, text, indent, indent);
+}
+
+fn wrap_hanging(out: &mut String, text: &str, first: &str, rest: &str) {
+    let mut line = String::from(first);
+    let mut empty = true;
+    for word in text.split_whitespace() {
+        if !empty && line.chars().count() + 1 + word.chars().count() > WIDTH {
+            out.push_str(&line);
+            out.push('\n');
+            line = String::from(rest);
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+        }
+        line.push_str(word);
+        empty = false;
+    }
+    if !empty {
+        out.push_str(&line);
+        out.push('\n');
+    }
+}
+
+fn range_text(range: &Option<TimeRange>) -> String {
+    match range {
+        Some(TimeRange { start: Some(start), end: Some(end) }) if start != end => format!("{start} → {end}"),
+        Some(TimeRange { start: Some(start), .. }) => start.clone(),
+        _ => "no timestamps".to_string(),
+    }
+}
+
+fn render_summary(out: &mut String, analysis: &Analysis) {
+    let summary = &analysis.summary;
+    let percent = if summary.lines_read == 0 {
+        0.0
+    } else {
+        summary.lines_recognised as f64 * 100.0 / summary.lines_read as f64
+    };
+    let mut counts: Vec<String> = Severity::ALL
+        .iter()
+        .filter_map(|s| summary.findings.get(s).map(|n| format!("{n} {s}")))
+        .collect();
+    if counts.is_empty() {
+        counts.push("none".into());
+    }
+    let text = format!(
+        "Scanned {} input{}, {} line{}, {} recognised ({percent:.0}%), {}; {} rules; findings: {}.",
+        summary.inputs.len(),
+        plural(summary.inputs.len()),
+        summary.lines_read,
+        plural(summary.lines_read as usize),
+        summary.lines_recognised,
+        range_text(&summary.time_range),
+        summary.rules_evaluated,
+        counts.join(", ")
+    );
+    wrap_into(out, &text, "");
+    if summary.inputs.len() > 1 {
+        for input in &summary.inputs {
+            let shapes: Vec<String> = input.shapes.iter().map(|(s, n)| format!("{s} {n}")).collect();
+            wrap_hanging(
+                out,
+                &format!(
+                    "  {}: {} lines, {} recognised{}{}",
+                    input.source,
+                    input.lines,
+                    input.recognised,
+                    if shapes.is_empty() { String::new() } else { format!(" ({})", shapes.join(", ")) },
+                    input.time_range.as_ref().map_or(String::new(), |r| format!(", {}", range_text(&Some(r.clone()))))
+                ),
+                "",
+                "    ",
+            );
+        }
+    }
+    for error in &summary.errors {
+        wrap_hanging(out, &format!("{} {error}", "error:".red().bold()), "", "  ");
+    }
+    let code = format!("exit {}", summary.exit_code);
+    let code = match summary.exit_code {
+        0 => code.green(),
+        3 => code.yellow(),
+        _ => code.red(),
+    };
+    wrap_hanging(out, &format!("{code}: {}", summary.verdict), "", "  ");
+}

@@ -1,0 +1,400 @@
+//! Validates a `RuleDef` and turns it into a `Rule` whose signals are compiled
+//! regexes and whose names are resolved to indices.
+use super::schema::{MatchKind, RemedyDef, RuleDef, RuleTests, WeightedSignal};
+use crate::model::{parse_duration, Level, Severity};
+use regex::Regex;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum RuleSource {
+    Builtin,
+    File(PathBuf),
+}
+
+impl std::fmt::Display for RuleSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RuleSource::Builtin => f.write_str("built-in"),
+            RuleSource::File(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Signal {
+    pub name: String,
+    pub regex: Regex,
+    pub levels: Vec<Level>,
+    pub target: Option<Regex>,
+    pub describe: Option<String>,
+}
+
+impl Signal {
+    /// Level and target are filters; a record that lacks them passes.
+    pub fn accepts(&self, level: Option<Level>, target: Option<&str>) -> bool {
+        let level_ok = match level {
+            Some(level) => self.levels.is_empty() || self.levels.contains(&level),
+            None => true,
+        };
+        let target_ok = match (&self.target, target) {
+            (Some(re), Some(target)) => re.is_match(target),
+            _ => true,
+        };
+        level_ok && target_ok
+    }
+}
+
+/// How trigger signals combine. Every match kind compiles to this one shape:
+/// `any` is one step, `count` is one step seen `at_least` times, `sequence` is
+/// several steps, and `not_followed_by` is any plus `unless`.
+#[derive(Debug, Clone)]
+pub struct Pattern {
+    pub steps: Vec<Vec<usize>>,
+    pub at_least: u32,
+    /// First to last event of the incident; `None`: no limit.
+    pub within: Option<chrono::Duration>,
+    /// The incident is dropped when one of these follows within `grace`.
+    pub unless: Vec<usize>,
+    pub grace: chrono::Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct Cause {
+    pub id: String,
+    pub title: String,
+    pub explain: String,
+    pub supported_by: Vec<(usize, f64)>,
+    pub refuted_by: Vec<(usize, f64)>,
+    pub when_no_evidence: Option<String>,
+}
+
+pub type Remedy = RemedyDef;
+
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub id: String,
+    pub severity: Severity,
+    pub title: String,
+    pub diagnosis: String,
+    pub docs: Vec<String>,
+    pub signals: Vec<Signal>,
+    pub pattern: Pattern,
+    /// Signals that take part in the pattern (including `unless`).
+    pub triggers: Vec<usize>,
+    pub cause_window: chrono::Duration,
+    pub causes: Vec<Cause>,
+    pub remedies: Vec<Remedy>,
+    pub tests: RuleTests,
+    pub source: RuleSource,
+    /// The definition as written, for `rules show`.
+    pub definition: RuleDef,
+}
+
+const DEFAULT_CAUSE_WINDOW_SECS: i64 = 120;
+const DEFAULT_GRACE_SECS: i64 = 10;
+
+impl Rule {
+    /// Every problem is reported, not just the first, as `(rule id, problem)`.
+    pub fn compile(def: RuleDef, source: RuleSource) -> Result<Rule, Vec<(String, String)>> {
+        let mut problems = Vec::new();
+        let id = def.id.clone();
+        let mut problem = |text: String| problems.push((id.clone(), text));
+
+        if !is_valid_id(&def.id) {
+            problem(format!(
+                "id `{}` must be lowercase letters, digits and dashes",
+                def.id
+            ));
+        }
+        if def.signals.is_empty() {
+            problem("has no signals".into());
+        }
+
+        let mut signals = Vec::with_capacity(def.signals.len());
+        for (name, signal) in &def.signals {
+            let regex = match Regex::new(&signal.regex) {
+                Ok(regex) => regex,
+                Err(err) => {
+                    problem(format!("signal `{name}`: invalid regex: {}", one_line(&err.to_string())));
+                    continue;
+                }
+            };
+            let mut levels = Vec::new();
+            for level in &signal.levels {
+                match level.parse::<Level>() {
+                    Ok(level) => levels.push(level),
+                    Err(err) => problem(format!("signal `{name}`: {err}")),
+                }
+            }
+            let target = match signal.target.as_deref().map(Regex::new).transpose() {
+                Ok(target) => target,
+                Err(err) => {
+                    problem(format!("signal `{name}`: invalid target regex: {}", one_line(&err.to_string())));
+                    None
+                }
+            };
+            signals.push(Signal {
+                name: name.clone(),
+                regex,
+                levels,
+                target,
+                describe: signal.describe.clone(),
+            });
+        }
+
+        let names: Vec<&str> = def.signals.keys().map(String::as_str).collect();
+        let mut resolve = |list: &[String], context: &str| -> Vec<usize> {
+            list.iter()
+                .filter_map(|name| match names.iter().position(|known| known == name) {
+                    Some(index) => Some(index),
+                    None => {
+                        problems.push((
+                            def.id.clone(),
+                            format!(
+                                "{context} names unknown signal `{name}` (known: {})",
+                                names.join(", ")
+                            ),
+                        ));
+                        None
+                    }
+                })
+                .collect()
+        };
+
+        let when = &def.when;
+        let steps: Vec<Vec<usize>> = match when.kind {
+            MatchKind::Sequence => when
+                .steps
+                .iter()
+                .enumerate()
+                .map(|(i, step)| resolve(step, &format!("match.steps[{i}]")))
+                .collect(),
+            _ => vec![resolve(&when.signals, "match.signals")],
+        };
+        let unless = resolve(&when.not_followed_by, "match.not_followed_by");
+        let support: Vec<Vec<(usize, f64)>> = def
+            .causes
+            .iter()
+            .map(|cause| weighted(&mut resolve, &cause.supported_by, &cause.id, "supported_by"))
+            .collect();
+        let refute: Vec<Vec<(usize, f64)>> = def
+            .causes
+            .iter()
+            .map(|cause| weighted(&mut resolve, &cause.refuted_by, &cause.id, "refuted_by"))
+            .collect();
+
+        let mut duration = |field: &str, value: &Option<String>| -> Option<chrono::Duration> {
+            value.as_deref().and_then(|text| match parse_duration(text) {
+                Ok(d) => Some(d),
+                Err(err) => {
+                    problems.push((def.id.clone(), format!("{field}: {err}")));
+                    None
+                }
+            })
+        };
+        let within = duration("match.within", &when.within);
+        let grace = duration("match.grace", &when.grace);
+        let cause_window = duration("cause_window", &def.cause_window);
+
+        let mut problem = |text: String| problems.push((def.id.clone(), text));
+        match when.kind {
+            MatchKind::Any => {}
+            MatchKind::Sequence => {
+                if when.steps.len() < 2 {
+                    problem("match type `sequence` needs at least two steps".into());
+                }
+                if when.steps.iter().any(Vec::is_empty) {
+                    problem("match.steps has an empty step".into());
+                }
+                if when.within.is_none() {
+                    problem("match type `sequence` needs `within`".into());
+                }
+            }
+            MatchKind::Count => {
+                if when.at_least.unwrap_or(0) < 2 {
+                    problem("match type `count` needs `at_least` of 2 or more".into());
+                }
+                if when.within.is_none() {
+                    problem("match type `count` needs `within`".into());
+                }
+            }
+            MatchKind::NotFollowedBy => {
+                if when.not_followed_by.is_empty() || when.within.is_none() {
+                    problem("match type `not_followed_by` needs `not_followed_by` and `within`".into());
+                }
+            }
+        }
+        if when.kind != MatchKind::Sequence && when.signals.is_empty() {
+            problem("match.signals is empty".into());
+        }
+        if when.kind == MatchKind::Sequence && !when.signals.is_empty() {
+            problem("match type `sequence` takes `steps`, not `signals`".into());
+        }
+        for cause in &def.causes {
+            for ws in cause.supported_by.iter().chain(&cause.refuted_by) {
+                if !(0.0..=1.0).contains(&ws.weight) {
+                    problem(format!(
+                        "cause `{}`: weight {} of signal `{}` is not between 0 and 1",
+                        cause.id, ws.weight, ws.signal
+                    ));
+                }
+            }
+        }
+        let cause_ids: BTreeSet<&str> = def.causes.iter().map(|c| c.id.as_str()).collect();
+        for remedy in &def.remedies {
+            if let Some(cause) = &remedy.cause {
+                if !cause_ids.contains(cause.as_str()) {
+                    problem(format!("remedy names unknown cause `{cause}`"));
+                }
+            }
+        }
+
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+
+        let (pattern, within) = match when.kind {
+            MatchKind::NotFollowedBy => (
+                Pattern {
+                    steps,
+                    at_least: 1,
+                    within: None,
+                    unless,
+                    grace: within.unwrap_or_default(),
+                },
+                None,
+            ),
+            _ => (
+                Pattern {
+                    steps,
+                    at_least: when.at_least.unwrap_or(1).max(1),
+                    within,
+                    unless,
+                    grace: grace.unwrap_or_else(|| chrono::Duration::seconds(DEFAULT_GRACE_SECS)),
+                },
+                within,
+            ),
+        };
+        let _ = within;
+        let mut triggers: Vec<usize> = pattern.steps.iter().flatten().copied().collect();
+        triggers.extend(&pattern.unless);
+        triggers.sort_unstable();
+        triggers.dedup();
+
+        let causes = def
+            .causes
+            .iter()
+            .zip(support.into_iter().zip(refute))
+            .map(|(cause, (supported_by, refuted_by))| Cause {
+                id: cause.id.clone(),
+                title: cause.title.clone(),
+                explain: cause.explain.clone(),
+                supported_by,
+                refuted_by,
+                when_no_evidence: cause.when_no_evidence.clone(),
+            })
+            .collect();
+
+        Ok(Rule {
+            id: def.id.clone(),
+            severity: def.severity,
+            title: def.title.clone(),
+            diagnosis: def.diagnosis.clone(),
+            docs: def.docs.clone(),
+            signals,
+            pattern,
+            triggers,
+            cause_window: cause_window
+                .unwrap_or_else(|| chrono::Duration::seconds(DEFAULT_CAUSE_WINDOW_SECS)),
+            causes,
+            remedies: def.remedies.clone(),
+            tests: def.tests.clone(),
+            source,
+            definition: def,
+        })
+    }
+
+    /// Signals used only as cause evidence, never in the pattern.
+    pub fn is_trigger(&self, signal: usize) -> bool {
+        self.triggers.binary_search(&signal).is_ok()
+    }
+
+    /// Does any of the rule's signals (`triggers_only`: trigger signals) match
+    /// this message? Used by rule tests; the scanner uses the `Matcher`.
+    pub fn signals_matching(&self, message: &str, triggers_only: bool) -> Vec<&str> {
+        self.signals
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !triggers_only || self.is_trigger(*i))
+            .filter(|(_, s)| s.regex.is_match(message))
+            .map(|(_, s)| s.name.as_str())
+            .collect()
+    }
+}
+
+fn weighted(
+    resolve: &mut impl FnMut(&[String], &str) -> Vec<usize>,
+    list: &[WeightedSignal],
+    cause: &str,
+    field: &str,
+) -> Vec<(usize, f64)> {
+    let names: Vec<String> = list.iter().map(|ws| ws.signal.clone()).collect();
+    let indices = resolve(&names, &format!("cause `{cause}` {field}"));
+    if indices.len() != list.len() {
+        return Vec::new(); // the unknown names were reported
+    }
+    indices.into_iter().zip(list.iter().map(|ws| ws.weight)).collect()
+}
+
+fn is_valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn def(json: &str) -> RuleDef {
+        serde_json::from_str(json).expect("test rule parses")
+    }
+
+    const BASE: &str = r#"{
+        "id": "t", "severity": "error", "title": "T", "diagnosis": "D",
+        "signals": {"a": {"regex": "alpha"}, "b": {"regex": "beta", "levels": ["error"]}},
+        "match": {"type": "sequence", "steps": [["a"], ["b"]], "within": "30s"}
+    }"#;
+
+    #[test]
+    fn a_good_rule_compiles() {
+        let rule = Rule::compile(def(BASE), RuleSource::Builtin).unwrap();
+        assert_eq!(rule.pattern.steps, vec![vec![0], vec![1]]);
+        assert_eq!(rule.pattern.within, Some(chrono::Duration::seconds(30)));
+        assert_eq!(rule.signals[1].levels, vec![Level::Error]);
+    }
+
+    #[test]
+    fn unknown_signal_and_bad_regex_are_reported_together() {
+        let json = BASE
+            .replace(r#"["b"]]"#, r#"["nope"]]"#)
+            .replace("alpha", "alp(ha");
+        let problems = Rule::compile(def(&json), RuleSource::Builtin).unwrap_err();
+        let text: Vec<String> = problems.into_iter().map(|(_, p)| p).collect();
+        assert!(text.iter().any(|p| p.contains("signal `a`: invalid regex")), "{text:?}");
+        assert!(text.iter().any(|p| p.contains("unknown signal `nope`")), "{text:?}");
+    }
+
+    #[test]
+    fn sequence_needs_within_and_two_steps() {
+        let json = BASE.replace(r#", "within": "30s""#, "").replace(r#", ["b"]"#, "");
+        let problems = Rule::compile(def(&json), RuleSource::Builtin).unwrap_err();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+    }
+}

@@ -1,0 +1,156 @@
+//! The JSON shape of a rule file, exactly as authors write it. Validation and
+//! compilation into something the matcher can run live in `compile.rs`.
+use crate::model::Severity;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleDef {
+    /// Stable id (`meta-leader-lease-lost`); `--rules DIR` overrides by id.
+    pub id: String,
+    pub severity: Severity,
+    pub title: String,
+    /// Two or three sentences: what happened and why it matters.
+    pub diagnosis: String,
+    /// Pages that describe the failure.
+    #[serde(default)]
+    pub docs: Vec<String>,
+    /// Named regexes over a record's message (and fields).
+    pub signals: BTreeMap<String, SignalDef>,
+    /// How the trigger signals combine into an incident.
+    #[serde(rename = "match")]
+    pub when: MatchDef,
+    /// How far before an incident cause evidence is looked for (default 120s).
+    #[serde(default)]
+    pub cause_window: Option<String>,
+    /// Candidate causes, in the order to show them when the evidence ties.
+    #[serde(default)]
+    pub causes: Vec<CauseDef>,
+    #[serde(default)]
+    pub remedies: Vec<RemedyDef>,
+    #[serde(default)]
+    pub tests: RuleTests,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignalDef {
+    /// Rust `regex` syntax, unanchored, matched against the message text.
+    pub regex: String,
+    /// Only records at one of these levels match (records without a level,
+    /// such as lines pasted from grep, always pass).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub levels: Vec<String>,
+    /// Regex on the record's target (`risingwave_meta::rpc::election::sql`);
+    /// records without a target pass. A hint only: targets move between versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// What the line means, shown next to evidence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub describe: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchKind {
+    /// Any one of `signals`.
+    Any,
+    /// `steps` in order, first to last within `within`.
+    Sequence,
+    /// `at_least` of `signals` within `within`.
+    Count,
+    /// One of `signals` not followed by one of `not_followed_by` within `within`.
+    NotFollowedBy,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatchDef {
+    #[serde(rename = "type")]
+    pub kind: MatchKind,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signals: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_least: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub within: Option<String>,
+    /// For every kind: the incident is dropped when one of these signals
+    /// follows it within `grace` (for `not_followed_by`: within `within`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_followed_by: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grace: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CauseDef {
+    pub id: String,
+    pub title: String,
+    /// Why this cause leads to the failure, one or two sentences.
+    #[serde(default)]
+    pub explain: String,
+    #[serde(default)]
+    pub supported_by: Vec<WeightedSignal>,
+    #[serde(default)]
+    pub refuted_by: Vec<WeightedSignal>,
+    /// What the user can do to confirm or rule the cause out when the logs
+    /// given hold no evidence either way.
+    #[serde(default)]
+    pub when_no_evidence: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WeightedSignal {
+    pub signal: String,
+    /// 0..1: how strongly one occurrence speaks for (or against) the cause.
+    pub weight: f64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemedyDef {
+    pub text: String,
+    #[serde(default)]
+    pub docs: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<ConfigSnippet>,
+    /// Remedies tied to a cause are ranked with that cause.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigSnippet {
+    /// Where the snippet goes (`risingwave.toml, passed with --config-path`).
+    pub file: String,
+    pub snippet: String,
+}
+
+/// A rule's own tests, run by `cargo test` and `rwdoctor rules test`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleTests {
+    /// Each line must be matched by at least one of the rule's signals.
+    #[serde(default, rename = "match")]
+    pub must_match: Vec<String>,
+    /// Each line must be matched by none of the rule's trigger signals.
+    #[serde(default, rename = "no_match")]
+    pub must_not_match: Vec<String>,
+    /// Small logs and the number of incidents the rule must find in them.
+    #[serde(default)]
+    pub scenarios: Vec<Scenario>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub name: String,
+    pub lines: Vec<String>,
+    pub incidents: usize,
+}
