@@ -137,7 +137,14 @@ pub fn analyse(request: &Request, rules: &RuleSet) -> Analysis {
         input_names: &names,
     }
     .findings(&outcomes);
-    let summary = summarise(&coverages, &findings, &input_errors, &rules.errors, rules, request.fail_on);
+    let summary = summarise(
+        &coverages,
+        &findings,
+        &input_errors,
+        &rules.errors,
+        rules,
+        request.fail_on,
+    );
     Analysis { findings, summary }
 }
 
@@ -149,7 +156,13 @@ fn scan_one(
     on_hit: &mut dyn FnMut(Hit),
 ) -> Option<Coverage> {
     match input::open(spec) {
-        Ok(opened) => Some(scan::scan(index, &spec.display_name(), opened, matcher, on_hit)),
+        Ok(opened) => Some(scan::scan(
+            index,
+            &spec.display_name(),
+            opened,
+            matcher,
+            on_hit,
+        )),
         Err(err) => {
             errors.push(err);
             None
@@ -159,12 +172,17 @@ fn scan_one(
 
 fn merge_by_time(per_input: Vec<Vec<Hit>>) -> Vec<Hit> {
     let total = per_input.iter().map(Vec::len).sum();
-    let mut iters: Vec<std::vec::IntoIter<Hit>> = per_input.into_iter().map(Vec::into_iter).collect();
+    let mut iters: Vec<std::vec::IntoIter<Hit>> =
+        per_input.into_iter().map(Vec::into_iter).collect();
     let mut heads: Vec<Option<Hit>> = iters.iter_mut().map(Iterator::next).collect();
     let mut heap = BinaryHeap::new();
     for (input, head) in heads.iter().enumerate() {
         if let Some(hit) = head {
-            heap.push(Reverse((hit.sort_time.map(|t| t.timestamp_nanos_opt().unwrap_or(i64::MAX)), input)));
+            heap.push(Reverse((
+                hit.sort_time
+                    .map(|t| t.timestamp_nanos_opt().unwrap_or(i64::MAX)),
+                input,
+            )));
         }
     }
     let mut merged = Vec::with_capacity(total);
@@ -174,7 +192,11 @@ fn merge_by_time(per_input: Vec<Vec<Hit>>) -> Vec<Hit> {
         }
         heads[input] = iters[input].next();
         if let Some(hit) = &heads[input] {
-            heap.push(Reverse((hit.sort_time.map(|t| t.timestamp_nanos_opt().unwrap_or(i64::MAX)), input)));
+            heap.push(Reverse((
+                hit.sort_time
+                    .map(|t| t.timestamp_nanos_opt().unwrap_or(i64::MAX)),
+                input,
+            )));
         }
     }
     merged
@@ -196,7 +218,11 @@ fn summarise(
             bytes: c.bytes,
             lines: c.lines,
             recognised: c.recognised,
-            shapes: c.shapes.iter().map(|(s, n)| (s.describe().to_string(), *n)).collect(),
+            shapes: c
+                .shapes
+                .iter()
+                .map(|(s, n)| (s.describe().to_string(), *n))
+                .collect(),
             time_range: c.first_timestamp.map(|_| TimeRange {
                 start: format_time(c.first_timestamp),
                 end: format_time(c.last_timestamp),
@@ -209,7 +235,11 @@ fn summarise(
     let start = coverages.iter().filter_map(|c| c.first_timestamp).min();
     let end = coverages.iter().filter_map(|c| c.last_timestamp).max();
     let mut errors: Vec<String> = input_errors.iter().map(ToString::to_string).collect();
-    errors.extend(coverages.iter().filter_map(|c| c.read_error.as_ref().map(|e| format!("{}: {e}", c.name))));
+    errors.extend(
+        coverages
+            .iter()
+            .filter_map(|c| c.read_error.as_ref().map(|e| format!("{}: {e}", c.name))),
+    );
     errors.extend(rule_errors.iter().map(ToString::to_string));
     let mut by_severity = BTreeMap::new();
     for finding in findings {
@@ -232,7 +262,10 @@ fn summarise(
         let threshold = fail_on.map_or("", |s| s.as_str());
         (
             EXIT_FINDINGS,
-            format!("{failing} finding{} at or above --fail-on {threshold}", plural(failing)),
+            format!(
+                "{failing} finding{} at or above --fail-on {threshold}",
+                plural(failing)
+            ),
         )
     } else if lines_recognised == 0 {
         let first = inputs.iter().find_map(|i| i.first_line.clone());

@@ -176,8 +176,15 @@ impl<'r> Correlator<'r> {
         let state = &mut self.states[index];
         let Some(open) = &state.open else { return };
         let Some(now) = now else { return };
-        let absorb = rule.pattern.within.unwrap_or(Duration::seconds(DEFAULT_ABSORB_SECS));
-        let horizon = if open.pending { absorb.max(rule.pattern.grace) } else { absorb };
+        let absorb = rule
+            .pattern
+            .within
+            .unwrap_or(Duration::seconds(DEFAULT_ABSORB_SECS));
+        let horizon = if open.pending {
+            absorb.max(rule.pattern.grace)
+        } else {
+            absorb
+        };
         if !within(open.incident.last, Some(now), horizon) {
             self.close(index);
         }
@@ -188,7 +195,11 @@ impl<'r> Correlator<'r> {
         let state = &mut self.states[index];
         let now = hit.sort_time;
 
-        let cause_hits: Vec<usize> = signals.iter().copied().filter(|s| state.cause_signals[*s]).collect();
+        let cause_hits: Vec<usize> = signals
+            .iter()
+            .copied()
+            .filter(|s| state.cause_signals[*s])
+            .collect();
         if !cause_hits.is_empty() {
             if let Some(open) = &mut state.open {
                 open.incident.add_context(hit, &cause_hits);
@@ -236,7 +247,10 @@ impl<'r> Correlator<'r> {
         }
 
         if let Some(open) = &mut state.open {
-            let absorb = rule.pattern.within.unwrap_or(Duration::seconds(DEFAULT_ABSORB_SECS));
+            let absorb = rule
+                .pattern
+                .within
+                .unwrap_or(Duration::seconds(DEFAULT_ABSORB_SECS));
             if within(open.incident.last, now, absorb) {
                 open.incident.absorb(hit.clone());
                 return;
@@ -274,7 +288,12 @@ impl<'r> Correlator<'r> {
                     continue;
                 }
                 let extended = match &state.partials[step - 1] {
-                    Some(prev) if rule.pattern.within.is_none_or(|w| within(prev.start, now, w)) => {
+                    Some(prev)
+                        if rule
+                            .pattern
+                            .within
+                            .is_none_or(|w| within(prev.start, now, w)) =>
+                    {
                         let mut events = prev.events.clone();
                         events.push(hit.clone());
                         Some(Partial {

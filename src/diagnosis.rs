@@ -24,6 +24,10 @@ pub struct EvidenceLine {
     pub meaning: Option<String>,
     #[serde(skip)]
     pub highlight: Option<(usize, usize)>,
+    #[serde(skip)]
+    pub message_start: usize,
+    #[serde(skip)]
+    pub level: Option<crate::model::Level>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -93,7 +97,10 @@ pub struct Finding {
 }
 
 pub fn format_time(ts: Option<Timestamp>) -> Option<String> {
-    ts.map(|ts| ts.with_timezone(&chrono::Utc).to_rfc3339_opts(SecondsFormat::AutoSi, true))
+    ts.map(|ts| {
+        ts.with_timezone(&chrono::Utc)
+            .to_rfc3339_opts(SecondsFormat::AutoSi, true)
+    })
 }
 
 pub struct Diagnoser<'a> {
@@ -116,6 +123,8 @@ impl Diagnoser<'_> {
             signal: signal.map(|s| s.name.clone()).unwrap_or_default(),
             meaning: signal.and_then(|s| s.describe.clone()),
             highlight: hit.highlight,
+            message_start: hit.message_start,
+            level: hit.level,
         }
     }
 
@@ -126,7 +135,11 @@ impl Diagnoser<'_> {
             .filter(|o| o.incident_count > 0)
             .map(|o| self.finding(&self.rules.rules[o.rule], o))
             .collect();
-        findings.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.rule.cmp(&b.rule)));
+        findings.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then_with(|| a.rule.cmp(&b.rule))
+        });
         findings
     }
 
@@ -152,7 +165,13 @@ impl Diagnoser<'_> {
                 evidence: incident
                     .events
                     .iter()
-                    .map(|h| format!("{}:{}", self.input_names.get(h.input).map_or("", |s| s), h.line))
+                    .map(|h| {
+                        format!(
+                            "{}:{}",
+                            self.input_names.get(h.input).map_or("", |s| s),
+                            h.line
+                        )
+                    })
                     .collect(),
             })
             .collect();
@@ -189,7 +208,9 @@ impl Diagnoser<'_> {
             for hit in &incident.context {
                 for s in &hit.signals {
                     if self.rules.rules[s.rule as usize].id == rule.id {
-                        examples.entry(s.signal as usize).or_insert_with(|| hit.clone());
+                        examples
+                            .entry(s.signal as usize)
+                            .or_insert_with(|| hit.clone());
                     }
                 }
             }
@@ -211,17 +232,18 @@ impl Diagnoser<'_> {
                 let against = strength(&cause.refuted_by);
                 let confidence = ((support * (1.0 - against)) * 100.0).round() / 100.0;
                 let mut evidence = Vec::new();
-                for (list, direction) in [(&cause.supported_by, "for"), (&cause.refuted_by, "against")] {
+                for (list, direction) in
+                    [(&cause.supported_by, "for"), (&cause.refuted_by, "against")]
+                {
                     for (signal, _) in list.iter() {
-                        if let (Some(count), Some(hit)) = (counts.get(signal), examples.get(signal)) {
+                        if let (Some(count), Some(hit)) = (counts.get(signal), examples.get(signal))
+                        {
                             let mut example = self.evidence_line(rule, hit);
                             let s = &rule.signals[*signal];
                             example.signal = s.name.clone();
                             example.meaning = s.describe.clone();
-                            example.highlight = s
-                                .regex
-                                .find(&example.text)
-                                .map(|m| (m.start(), m.end()));
+                            example.highlight =
+                                s.regex.find(&example.text).map(|m| (m.start(), m.end()));
                             evidence.push(CauseEvidence {
                                 signal: s.name.clone(),
                                 meaning: s.describe.clone(),
@@ -269,7 +291,8 @@ fn order_remedies(rule: &Rule, causes: &[CauseReport]) -> Vec<RemedyReport> {
             },
         }
     };
-    let mut remedies: Vec<(usize, &crate::rules::Remedy)> = rule.remedies.iter().enumerate().collect();
+    let mut remedies: Vec<(usize, &crate::rules::Remedy)> =
+        rule.remedies.iter().enumerate().collect();
     remedies.sort_by_key(|(order, remedy)| (rank(&remedy.cause), *order));
     remedies
         .into_iter()

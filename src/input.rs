@@ -136,7 +136,11 @@ pub fn open(spec: &InputSpec) -> Result<OpenInput, InputError> {
                 name: spec.display_name(),
                 message: describe_io_error(&err),
             })?;
-            let size = file.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
+            let size = file
+                .metadata()
+                .ok()
+                .filter(|m| m.is_file())
+                .map(|m| m.len());
             (Box::new(file), size)
         }
     };

@@ -169,7 +169,10 @@ mod tests {
     #[test]
     fn final_line_without_newline_is_kept() {
         let (lines, _) = lines_of(b"a\nb\r\nc", 0);
-        assert_eq!(lines, vec![b"a\n".to_vec(), b"b\r\n".to_vec(), b"c\n".to_vec()]);
+        assert_eq!(
+            lines,
+            vec![b"a\n".to_vec(), b"b\r\n".to_vec(), b"c\n".to_vec()]
+        );
     }
 
     #[test]

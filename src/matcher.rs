@@ -194,10 +194,12 @@ fn required(hir: &Hir) -> Option<Vec<Vec<u8>>> {
         HirKind::Literal(literal) => Some(vec![literal.0.to_vec()]),
         HirKind::Capture(capture) => required(&capture.sub),
         HirKind::Repetition(rep) if rep.min >= 1 => required(&rep.sub),
-        HirKind::Concat(parts) => parts
-            .iter()
-            .filter_map(required)
-            .max_by_key(|set| (set.iter().map(Vec::len).min().unwrap_or(0), usize::MAX - set.len())),
+        HirKind::Concat(parts) => parts.iter().filter_map(required).max_by_key(|set| {
+            (
+                set.iter().map(Vec::len).min().unwrap_or(0),
+                usize::MAX - set.len(),
+            )
+        }),
         HirKind::Alternation(branches) => {
             let mut union = Vec::new();
             for branch in branches {
@@ -216,13 +218,19 @@ mod tests {
     use super::*;
 
     fn lits(pattern: &str) -> Option<Vec<String>> {
-        required_literals(pattern)
-            .map(|set| set.into_iter().map(|l| String::from_utf8(l).unwrap()).collect())
+        required_literals(pattern).map(|set| {
+            set.into_iter()
+                .map(|l| String::from_utf8(l).unwrap())
+                .collect()
+        })
     }
 
     #[test]
     fn picks_the_longest_required_literal() {
-        assert_eq!(lits(r"\blease -?\d+ keep alive timeout\b"), Some(vec![" keep alive timeout".into()]));
+        assert_eq!(
+            lits(r"\blease -?\d+ keep alive timeout\b"),
+            Some(vec![" keep alive timeout".into()])
+        );
         assert_eq!(
             lits(r"election error (happened|occurred)"),
             Some(vec!["election error ".into()])

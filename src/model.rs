@@ -84,8 +84,9 @@ impl Level {
 impl FromStr for Level {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Level::parse(&s.to_ascii_uppercase())
-            .ok_or_else(|| format!("unknown level `{s}` (expected TRACE, DEBUG, INFO, WARN, ERROR or FATAL)"))
+        Level::parse(&s.to_ascii_uppercase()).ok_or_else(|| {
+            format!("unknown level `{s}` (expected TRACE, DEBUG, INFO, WARN, ERROR or FATAL)")
+        })
     }
 }
 
@@ -100,7 +101,9 @@ pub fn parse_duration(text: &str) -> Result<chrono::Duration, String> {
     while !rest.is_empty() {
         let digits = rest.bytes().take_while(|b| b.is_ascii_digit()).count();
         if digits == 0 {
-            return Err(format!("invalid duration `{text}` (expected e.g. 500ms, 30s, 5m, 2h, 1d)"));
+            return Err(format!(
+                "invalid duration `{text}` (expected e.g. 500ms, 30s, 5m, 2h, 1d)"
+            ));
         }
         let value: i64 = rest[..digits]
             .parse()
@@ -131,7 +134,11 @@ pub fn parse_duration(text: &str) -> Result<chrono::Duration, String> {
 /// Formats a duration the way humans read log gaps: `850ms`, `15.2s`, `3m04s`.
 pub fn format_duration(duration: chrono::Duration) -> String {
     let ms = duration.num_milliseconds().abs();
-    let sign = if duration.num_milliseconds() < 0 { "-" } else { "" };
+    let sign = if duration.num_milliseconds() < 0 {
+        "-"
+    } else {
+        ""
+    };
     if ms < 1_000 {
         format!("{sign}{ms}ms")
     } else if ms < 60_000 {
@@ -176,9 +183,18 @@ mod tests {
 
     #[test]
     fn durations_format_for_humans() {
-        assert_eq!(format_duration(chrono::Duration::milliseconds(850)), "850ms");
-        assert_eq!(format_duration(chrono::Duration::milliseconds(15_210)), "15.2s");
-        assert_eq!(format_duration(chrono::Duration::milliseconds(-15_210)), "-15.2s");
+        assert_eq!(
+            format_duration(chrono::Duration::milliseconds(850)),
+            "850ms"
+        );
+        assert_eq!(
+            format_duration(chrono::Duration::milliseconds(15_210)),
+            "15.2s"
+        );
+        assert_eq!(
+            format_duration(chrono::Duration::milliseconds(-15_210)),
+            "-15.2s"
+        );
         assert_eq!(format_duration(chrono::Duration::seconds(184)), "3m04s");
     }
 }

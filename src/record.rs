@@ -83,10 +83,11 @@ fn capnslog_prefix_len(line: &[u8]) -> Option<usize> {
     if line.len() < 26 || !is_date(line) || line[10] != b' ' || line[13] != b':' {
         return None;
     }
-    let end = 19 + line[19..line.len().min(30)]
-        .iter()
-        .take_while(|b| b.is_ascii_digit() || **b == b'.')
-        .count();
+    let end = 19
+        + line[19..line.len().min(30)]
+            .iter()
+            .take_while(|b| b.is_ascii_digit() || **b == b'.')
+            .count();
     Some(end)
 }
 
@@ -279,95 +280,6 @@ fn parse_capnslog(line: &str) -> Option<Record<'_>> {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn full_format_error_line() {
-        let line = "2024-02-11T06:20:29.30117Z ERROR risingwave_meta::rpc::election::etcd: lease 7587003312299851122 keep alive timeout";
-        let r = parse(line);
-        assert_eq!(r.shape, Shape::RisingwaveText);
-        assert_eq!(r.level, Some(Level::Error));
-        assert_eq!(r.target, Some("risingwave_meta::rpc::election::etcd"));
-        assert_eq!(r.message, "lease 7587003312299851122 keep alive timeout");
-        assert_eq!(r.timestamp.unwrap().to_rfc3339(), "2024-02-11T06:20:29.301170+00:00");
-        assert_eq!(classify(line.as_bytes()), Some(Shape::RisingwaveText));
-    }
-
-    #[test]
-    fn info_has_two_spaces_and_fields_stay_in_message() {
-        let line = "2024-02-11T06:20:14.118202Z  WARN risingwave_meta::rpc::election::etcd: create lease keeper for 1 failed error=transport error";
-        let r = parse(line);
-        assert_eq!(r.level, Some(Level::Warn));
-        assert_eq!(r.message, "create lease keeper for 1 failed error=transport error");
-    }
-
-    #[test]
-    fn offsets_and_no_fraction() {
-        let r = parse("2024-02-11T14:20:29+08:00  INFO risingwave_meta: hello");
-        assert_eq!(r.timestamp.unwrap().to_rfc3339(), "2024-02-11T14:20:29+08:00");
-        assert_eq!(r.target, Some("risingwave_meta"));
-    }
-
-    #[test]
-    fn thread_name_and_span_prefix() {
-        let line = "2024-05-02T10:00:01.5Z  INFO rw-standalone-meta failure_recovery{error=Service unavailable: x}:recovery_attempt: risingwave_meta::barrier::recovery: recovery start";
-        let r = parse(line);
-        assert_eq!(r.thread, Some("rw-standalone-meta"));
-        assert_eq!(r.spans, Some("failure_recovery{error=Service unavailable: x}:recovery_attempt"));
-        assert_eq!(r.target, Some("risingwave_meta::barrier::recovery"));
-        assert_eq!(r.message, "recovery start");
-    }
-
-    #[test]
-    fn compact_span_without_fields() {
-        let r = parse("2023-01-01T00:00:00.000001Z  INFO recovery_attempt: risingwave_meta::barrier: done");
-        assert_eq!(r.spans, Some("recovery_attempt"));
-        assert_eq!(r.target, Some("risingwave_meta::barrier"));
-        assert_eq!(r.message, "done");
-    }
-
-    #[test]
-    fn message_with_colons_is_not_a_target() {
-        let r = parse("2024-02-11T06:20:29Z ERROR risingwave_meta_node::server: election error happened error=Election failed: grpc request error");
-        assert_eq!(r.target, Some("risingwave_meta_node::server"));
-        assert_eq!(r.message, "election error happened error=Election failed: grpc request error");
-    }
-
-    #[test]
-    fn grep_excerpt_without_timestamp() {
-        let r = parse("ERROR risingwave_meta::rpc::election_client: keep alive failed, stopping main loop");
-        assert_eq!(r.shape, Shape::RisingwaveText);
-        assert_eq!(r.timestamp, None);
-        assert_eq!(r.message, "keep alive failed, stopping main loop");
-        let r = parse("lease timeout");
-        assert_eq!(r.shape, Shape::Bare);
-        assert_eq!(r.message, "lease timeout");
-        assert_eq!(classify(b"lease timeout"), None);
-    }
-
-    #[test]
-    fn capnslog_line() {
-        let line = "2024-02-11 06:20:27.912345 W | wal: sync duration of 1.52s, expected less than 1s";
-        let r = parse(line);
-        assert_eq!(r.shape, Shape::EtcdCapnslog);
-        assert_eq!(r.level, Some(Level::Warn));
-        assert_eq!(r.target, Some("wal"));
-        assert_eq!(r.message, "sync duration of 1.52s, expected less than 1s");
-        assert_eq!(classify(line.as_bytes()), Some(Shape::EtcdCapnslog));
-    }
-
-    #[test]
-    fn garbage_never_panics() {
-        for line in ["", "2024-", "2024-02-11T", "2024-02-11T06:20:29.3Z", "2024-02-11T99:99:99Z ERROR x: y",
-                     "ERROR", "ERROR x", "a{b:c", "x{{{: y", "2024-02-11 06:20:27.912345 W |"] {
-            let _ = parse(line);
-            let _ = classify(line.as_bytes());
-        }
-    }
-}
-
 /// The timestamp at the start of a recognised line (for coverage ranges and
 /// for giving lines without one the time of the line before).
 pub fn leading_timestamp(line: &[u8]) -> Option<Timestamp> {
@@ -380,4 +292,123 @@ pub fn leading_timestamp(line: &[u8]) -> Option<Timestamp> {
     NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f")
         .ok()
         .map(|naive| naive.and_utc().fixed_offset())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_format_error_line() {
+        let line = "2024-02-11T06:20:29.30117Z ERROR risingwave_meta::rpc::election::etcd: lease 7587003312299851122 keep alive timeout";
+        let r = parse(line);
+        assert_eq!(r.shape, Shape::RisingwaveText);
+        assert_eq!(r.level, Some(Level::Error));
+        assert_eq!(r.target, Some("risingwave_meta::rpc::election::etcd"));
+        assert_eq!(r.message, "lease 7587003312299851122 keep alive timeout");
+        assert_eq!(
+            r.timestamp.unwrap().to_rfc3339(),
+            "2024-02-11T06:20:29.301170+00:00"
+        );
+        assert_eq!(classify(line.as_bytes()), Some(Shape::RisingwaveText));
+    }
+
+    #[test]
+    fn info_has_two_spaces_and_fields_stay_in_message() {
+        let line = "2024-02-11T06:20:14.118202Z  WARN risingwave_meta::rpc::election::etcd: create lease keeper for 1 failed error=transport error";
+        let r = parse(line);
+        assert_eq!(r.level, Some(Level::Warn));
+        assert_eq!(
+            r.message,
+            "create lease keeper for 1 failed error=transport error"
+        );
+    }
+
+    #[test]
+    fn offsets_and_no_fraction() {
+        let r = parse("2024-02-11T14:20:29+08:00  INFO risingwave_meta: hello");
+        assert_eq!(
+            r.timestamp.unwrap().to_rfc3339(),
+            "2024-02-11T14:20:29+08:00"
+        );
+        assert_eq!(r.target, Some("risingwave_meta"));
+    }
+
+    #[test]
+    fn thread_name_and_span_prefix() {
+        let line = "2024-05-02T10:00:01.5Z  INFO rw-standalone-meta failure_recovery{error=Service unavailable: x}:recovery_attempt: risingwave_meta::barrier::recovery: recovery start";
+        let r = parse(line);
+        assert_eq!(r.thread, Some("rw-standalone-meta"));
+        assert_eq!(
+            r.spans,
+            Some("failure_recovery{error=Service unavailable: x}:recovery_attempt")
+        );
+        assert_eq!(r.target, Some("risingwave_meta::barrier::recovery"));
+        assert_eq!(r.message, "recovery start");
+    }
+
+    #[test]
+    fn compact_span_without_fields() {
+        let r = parse(
+            "2023-01-01T00:00:00.000001Z  INFO recovery_attempt: risingwave_meta::barrier: done",
+        );
+        assert_eq!(r.spans, Some("recovery_attempt"));
+        assert_eq!(r.target, Some("risingwave_meta::barrier"));
+        assert_eq!(r.message, "done");
+    }
+
+    #[test]
+    fn message_with_colons_is_not_a_target() {
+        let r = parse("2024-02-11T06:20:29Z ERROR risingwave_meta_node::server: election error happened error=Election failed: grpc request error");
+        assert_eq!(r.target, Some("risingwave_meta_node::server"));
+        assert_eq!(
+            r.message,
+            "election error happened error=Election failed: grpc request error"
+        );
+    }
+
+    #[test]
+    fn grep_excerpt_without_timestamp() {
+        let r = parse(
+            "ERROR risingwave_meta::rpc::election_client: keep alive failed, stopping main loop",
+        );
+        assert_eq!(r.shape, Shape::RisingwaveText);
+        assert_eq!(r.timestamp, None);
+        assert_eq!(r.message, "keep alive failed, stopping main loop");
+        let r = parse("lease timeout");
+        assert_eq!(r.shape, Shape::Bare);
+        assert_eq!(r.message, "lease timeout");
+        assert_eq!(classify(b"lease timeout"), None);
+    }
+
+    #[test]
+    fn capnslog_line() {
+        let line =
+            "2024-02-11 06:20:27.912345 W | wal: sync duration of 1.52s, expected less than 1s";
+        let r = parse(line);
+        assert_eq!(r.shape, Shape::EtcdCapnslog);
+        assert_eq!(r.level, Some(Level::Warn));
+        assert_eq!(r.target, Some("wal"));
+        assert_eq!(r.message, "sync duration of 1.52s, expected less than 1s");
+        assert_eq!(classify(line.as_bytes()), Some(Shape::EtcdCapnslog));
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        for line in [
+            "",
+            "2024-",
+            "2024-02-11T",
+            "2024-02-11T06:20:29.3Z",
+            "2024-02-11T99:99:99Z ERROR x: y",
+            "ERROR",
+            "ERROR x",
+            "a{b:c",
+            "x{{{: y",
+            "2024-02-11 06:20:27.912345 W |",
+        ] {
+            let _ = parse(line);
+            let _ = classify(line.as_bytes());
+        }
+    }
 }

@@ -26,6 +26,8 @@ pub struct Hit {
     pub level: Option<Level>,
     pub target: Option<String>,
     pub text: String,
+    /// Where the message starts inside `text` (after timestamp, level, target).
+    pub message_start: usize,
     /// Byte range of the first signal match inside `text`.
     pub highlight: Option<(usize, usize)>,
     pub signals: Vec<SignalRef>,
@@ -129,6 +131,7 @@ pub fn scan(
                             sort_time: parsed.timestamp.or(last_time),
                             level: parsed.level,
                             target: parsed.target.map(str::to_string),
+                            message_start: offset.min(full.len()),
                             text: full,
                             highlight,
                             signals: matched.clone(),
@@ -156,7 +159,8 @@ pub fn scan(
     coverage.lines = line_no;
     coverage.bytes = blocks.bytes_read;
     coverage.truncated_lines = blocks.truncated_lines;
-    coverage.last_timestamp = record::leading_timestamp(&last_ts_prefix).or(coverage.first_timestamp);
+    coverage.last_timestamp =
+        record::leading_timestamp(&last_ts_prefix).or(coverage.first_timestamp);
     for (shape, count) in SHAPES.iter().zip(shape_counts) {
         if count > 0 {
             coverage.shapes.insert(*shape, count);

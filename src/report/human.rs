@@ -12,7 +12,13 @@ const EVIDENCE_SHOWN: usize = 6;
 pub fn render(analysis: &Analysis, color: bool) -> String {
     colored::control::set_override(color);
     let mut out = String::new();
-    if analysis.findings.is_empty() {
+    if analysis.summary.lines_recognised == 0 {
+        let _ = writeln!(
+            out,
+            "{}",
+            "Nothing to diagnose: no RisingWave or etcd log lines found.".bold()
+        );
+    } else if analysis.findings.is_empty() {
         let _ = writeln!(out, "{}", "No known failure found.".bold());
     } else {
         let _ = writeln!(
@@ -47,29 +53,39 @@ fn badge(severity: Severity) -> ColoredString {
 
 fn render_finding(out: &mut String, finding: &Finding) {
     let _ = writeln!(out, "{} {}", badge(finding.severity), finding.title.bold());
-    let when = match (&finding.first_seen, &finding.last_seen) {
-        (Some(first), Some(last)) if first != last => format!(", {first} → {last}"),
-        (Some(first), _) => format!(", {first}"),
-        _ => String::new(),
-    };
     let _ = writeln!(
         out,
-        "  {} · {} incident{}, {} line{}{}",
+        "  {} · {} incident{} · {} line{}",
         finding.rule.dimmed(),
         finding.count,
         plural(finding.count as usize),
         finding.matched_lines,
         plural(finding.matched_lines as usize),
-        when
     );
+    if let Some(first) = &finding.first_seen {
+        let _ = writeln!(
+            out,
+            "  {}",
+            span_text(first, finding.last_seen.as_deref()).dimmed()
+        );
+    }
 
     section(out, "Evidence");
     for line in finding.evidence.iter().take(EVIDENCE_SHOWN) {
         render_evidence(out, line, "    ");
     }
-    let hidden = finding.evidence.len().saturating_sub(EVIDENCE_SHOWN) as u64 + finding.evidence_omitted;
+    let hidden =
+        finding.evidence.len().saturating_sub(EVIDENCE_SHOWN) as u64 + finding.evidence_omitted;
     if hidden > 0 {
-        let _ = writeln!(out, "    {}", format!("… {hidden} more line{} (--format json lists them)", plural(hidden as usize)).dimmed());
+        let _ = writeln!(
+            out,
+            "    {}",
+            format!(
+                "… {hidden} more line{} (--format json lists them)",
+                plural(hidden as usize)
+            )
+            .dimmed()
+        );
     }
 
     section(out, "What happened");
@@ -83,16 +99,31 @@ fn render_finding(out: &mut String, finding: &Finding) {
                 "possible" => cause.verdict.yellow(),
                 _ => cause.verdict.dimmed(),
             };
-            let _ = writeln!(out, "    {}. {} ({verdict}, {:.2})", rank + 1, cause.title.bold(), cause.confidence);
+            let head = format!(
+                "{}. {} ({verdict}, {:.2})",
+                rank + 1,
+                cause.title.bold(),
+                cause.confidence
+            );
+            wrap_hanging(out, &head, "    ", "       ");
+            let mut previous: Option<(String, u64)> = None;
             for evidence in &cause.evidence {
                 let meaning = evidence.meaning.as_deref().unwrap_or(&evidence.signal);
                 let _ = writeln!(
                     out,
                     "       {} {meaning} ×{}",
-                    if evidence.direction == "for" { "+".green() } else { "−".red() },
+                    if evidence.direction == "for" {
+                        "+".green()
+                    } else {
+                        "−".red()
+                    },
                     evidence.count
                 );
-                render_evidence(out, &evidence.example, "         ");
+                let here = Some((evidence.example.source.clone(), evidence.example.line));
+                if here != previous {
+                    render_evidence(out, &evidence.example, "         ");
+                }
+                previous = here;
             }
             if let Some(check) = &cause.to_check {
                 wrap_into(out, &format!("no evidence either way: {check}"), "       ");
@@ -122,7 +153,7 @@ fn section(out: &mut String, title: &str) {
     let _ = writeln!(out, "  {}", title.bold());
 }
 
-/// `source:line  time` then the line itself, cut to the width around the
+/// `source:line  time LEVEL` then the message, cut to the width around the
 /// matched part, which is highlighted.
 fn render_evidence(out: &mut String, line: &EvidenceLine, indent: &str) {
     let time = line
@@ -130,15 +161,33 @@ fn render_evidence(out: &mut String, line: &EvidenceLine, indent: &str) {
         .as_deref()
         .and_then(|t| t.get(11..23).or(t.get(11..19)))
         .unwrap_or("");
-    let _ = writeln!(out, "{indent}{} {}", format!("{}:{}", line.source, line.line).blue(), time.dimmed());
+    let level = line.level.map_or("", |l| l.as_str());
+    let _ = writeln!(
+        out,
+        "{indent}{} {} {}",
+        format!("{}:{}", line.source, line.line).blue(),
+        time.dimmed(),
+        level.dimmed()
+    );
     let room = WIDTH.saturating_sub(indent.len() + 2).max(20);
     let text = &line.text;
     let (hl_start, hl_end) = line.highlight.unwrap_or((0, 0));
-    let mut start = if text.chars().count() <= room { 0 } else { hl_start.saturating_sub(room / 3) };
+    let message_start = line.message_start.min(text.len());
+    let mut start =
+        if text.len() - message_start <= room || hl_end.saturating_sub(message_start) <= room - 2 {
+            message_start
+        } else {
+            hl_start.saturating_sub(room / 4).max(message_start)
+        };
     while !text.is_char_boundary(start) {
         start -= 1;
     }
-    let mut end = text.len().min(start + room);
+    let mut end = text
+        .len()
+        .min(start + room - if start > message_start { 1 } else { 0 });
+    if end < text.len() {
+        end -= 1;
+    }
     while !text.is_char_boundary(end) {
         end -= 1;
     }
@@ -150,7 +199,7 @@ fn render_evidence(out: &mut String, line: &EvidenceLine, indent: &str) {
     let _ = writeln!(
         out,
         "{indent}  {}{}{}{}{}",
-        if start > 0 { "…" } else { "" },
+        if start > message_start { "…" } else { "" },
         clip(start, hl_start),
         clip(hl_start, hl_end).bold().red(),
         clip(hl_end, end),
@@ -184,10 +233,24 @@ fn wrap_hanging(out: &mut String, text: &str, first: &str, rest: &str) {
     }
 }
 
+/// `2024-02-11T06:05:06.387Z → 06:05:06.9Z`: the date is not repeated.
+fn span_text(first: &str, last: Option<&str>) -> String {
+    match last {
+        Some(last) if last != first => {
+            let same_day = first.get(..11).is_some() && first.get(..11) == last.get(..11);
+            let last = if same_day { &last[11..] } else { last };
+            format!("{first} → {last}")
+        }
+        _ => first.to_string(),
+    }
+}
+
 fn range_text(range: &Option<TimeRange>) -> String {
     match range {
-        Some(TimeRange { start: Some(start), end: Some(end) }) if start != end => format!("{start} → {end}"),
-        Some(TimeRange { start: Some(start), .. }) => start.clone(),
+        Some(TimeRange {
+            start: Some(start),
+            end,
+        }) => span_text(start, end.as_deref()),
         _ => "no timestamps".to_string(),
     }
 }
@@ -220,7 +283,11 @@ fn render_summary(out: &mut String, analysis: &Analysis) {
     wrap_into(out, &text, "");
     if summary.inputs.len() > 1 {
         for input in &summary.inputs {
-            let shapes: Vec<String> = input.shapes.iter().map(|(s, n)| format!("{s} {n}")).collect();
+            let shapes: Vec<String> = input
+                .shapes
+                .iter()
+                .map(|(s, n)| format!("{s} {n}"))
+                .collect();
             wrap_hanging(
                 out,
                 &format!(
@@ -228,8 +295,15 @@ fn render_summary(out: &mut String, analysis: &Analysis) {
                     input.source,
                     input.lines,
                     input.recognised,
-                    if shapes.is_empty() { String::new() } else { format!(" ({})", shapes.join(", ")) },
-                    input.time_range.as_ref().map_or(String::new(), |r| format!(", {}", range_text(&Some(r.clone()))))
+                    if shapes.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", shapes.join(", "))
+                    },
+                    input.time_range.as_ref().map_or(String::new(), |r| format!(
+                        ", {}",
+                        range_text(&Some(r.clone()))
+                    ))
                 ),
                 "",
                 "    ",

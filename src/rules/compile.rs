@@ -116,7 +116,10 @@ impl Rule {
             let regex = match Regex::new(&signal.regex) {
                 Ok(regex) => regex,
                 Err(err) => {
-                    problem(format!("signal `{name}`: invalid regex: {}", one_line(&err.to_string())));
+                    problem(format!(
+                        "signal `{name}`: invalid regex: {}",
+                        one_line(&err.to_string())
+                    ));
                     continue;
                 }
             };
@@ -130,7 +133,10 @@ impl Rule {
             let target = match signal.target.as_deref().map(Regex::new).transpose() {
                 Ok(target) => target,
                 Err(err) => {
-                    problem(format!("signal `{name}`: invalid target regex: {}", one_line(&err.to_string())));
+                    problem(format!(
+                        "signal `{name}`: invalid target regex: {}",
+                        one_line(&err.to_string())
+                    ));
                     None
                 }
             };
@@ -185,13 +191,15 @@ impl Rule {
             .collect();
 
         let mut duration = |field: &str, value: &Option<String>| -> Option<chrono::Duration> {
-            value.as_deref().and_then(|text| match parse_duration(text) {
-                Ok(d) => Some(d),
-                Err(err) => {
-                    problems.push((def.id.clone(), format!("{field}: {err}")));
-                    None
-                }
-            })
+            value
+                .as_deref()
+                .and_then(|text| match parse_duration(text) {
+                    Ok(d) => Some(d),
+                    Err(err) => {
+                        problems.push((def.id.clone(), format!("{field}: {err}")));
+                        None
+                    }
+                })
         };
         let within = duration("match.within", &when.within);
         let grace = duration("match.grace", &when.grace);
@@ -221,7 +229,9 @@ impl Rule {
             }
             MatchKind::NotFollowedBy => {
                 if when.not_followed_by.is_empty() || when.within.is_none() {
-                    problem("match type `not_followed_by` needs `not_followed_by` and `within`".into());
+                    problem(
+                        "match type `not_followed_by` needs `not_followed_by` and `within`".into(),
+                    );
                 }
             }
         }
@@ -344,7 +354,10 @@ fn weighted(
     if indices.len() != list.len() {
         return Vec::new(); // the unknown names were reported
     }
-    indices.into_iter().zip(list.iter().map(|ws| ws.weight)).collect()
+    indices
+        .into_iter()
+        .zip(list.iter().map(|ws| ws.weight))
+        .collect()
 }
 
 fn is_valid_id(id: &str) -> bool {
@@ -387,13 +400,21 @@ mod tests {
             .replace("alpha", "alp(ha");
         let problems = Rule::compile(def(&json), RuleSource::Builtin).unwrap_err();
         let text: Vec<String> = problems.into_iter().map(|(_, p)| p).collect();
-        assert!(text.iter().any(|p| p.contains("signal `a`: invalid regex")), "{text:?}");
-        assert!(text.iter().any(|p| p.contains("unknown signal `nope`")), "{text:?}");
+        assert!(
+            text.iter().any(|p| p.contains("signal `a`: invalid regex")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter().any(|p| p.contains("unknown signal `nope`")),
+            "{text:?}"
+        );
     }
 
     #[test]
     fn sequence_needs_within_and_two_steps() {
-        let json = BASE.replace(r#", "within": "30s""#, "").replace(r#", ["b"]"#, "");
+        let json = BASE
+            .replace(r#", "within": "30s""#, "")
+            .replace(r#", ["b"]"#, "");
         let problems = Rule::compile(def(&json), RuleSource::Builtin).unwrap_err();
         assert_eq!(problems.len(), 2, "{problems:?}");
     }

@@ -2,6 +2,7 @@
 //! `--rules DIR` that adds or overrides rules by id.
 mod compile;
 mod schema;
+pub mod selftest;
 
 pub use compile::{Cause, Pattern, Remedy, Rule, RuleSource, Signal};
 pub use schema::{ConfigSnippet, MatchKind, RuleDef, RuleTests, Scenario};
@@ -133,7 +134,9 @@ impl RuleSet {
 
 /// serde_json appends " at line L column C"; we print the position first.
 fn strip_serde_position(message: &str) -> &str {
-    message.rsplit_once(" at line ").map_or(message, |(head, _)| head)
+    message
+        .rsplit_once(" at line ")
+        .map_or(message, |(head, _)| head)
 }
 
 /// Best effort: the `"id": "..."` of a file that failed to parse, so that the
@@ -176,6 +179,8 @@ mod tests {
         let err = &set.errors[0];
         assert_eq!(err.rule_id.as_deref(), Some("broken"));
         assert!(err.problem.contains("line 3, column"), "{}", err.problem);
-        assert!(err.to_string().starts_with("x.json: rule `broken`: invalid rule JSON"));
+        assert!(err
+            .to_string()
+            .starts_with("x.json: rule `broken`: invalid rule JSON"));
     }
 }

@@ -1,0 +1,132 @@
+//! Runs a rule's own tests (semgrep-style): every `match` line must match one
+//! of its signals, no `no_match` line may match a trigger signal, and each
+//! scenario must yield exactly the expected number of incidents.
+use super::{Rule, RuleSet};
+use crate::correlate::Correlator;
+use crate::input::OpenInput;
+use crate::matcher::Matcher;
+use crate::record;
+use crate::scan;
+use std::sync::Arc;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestFailure {
+    pub rule: String,
+    pub what: String,
+}
+
+#[derive(Debug, Default)]
+pub struct TestReport {
+    pub passed: usize,
+    pub failures: Vec<TestFailure>,
+}
+
+pub fn run(rule: &Rule) -> TestReport {
+    let mut report = TestReport::default();
+    let fail = |what: String| TestFailure {
+        rule: rule.id.clone(),
+        what,
+    };
+    for line in &rule.tests.must_match {
+        let parsed = record::parse(line);
+        let matched = rule
+            .signals
+            .iter()
+            .any(|s| s.accepts(parsed.level, parsed.target) && s.regex.is_match(parsed.message));
+        if matched {
+            report.passed += 1;
+        } else {
+            report
+                .failures
+                .push(fail(format!("match line matched no signal: {line}")));
+        }
+    }
+    for line in &rule.tests.must_not_match {
+        let parsed = record::parse(line);
+        let hits: Vec<&str> = rule
+            .signals
+            .iter()
+            .enumerate()
+            .filter(|(i, s)| {
+                rule.is_trigger(*i)
+                    && s.accepts(parsed.level, parsed.target)
+                    && s.regex.is_match(parsed.message)
+            })
+            .map(|(_, s)| s.name.as_str())
+            .collect();
+        if hits.is_empty() {
+            report.passed += 1;
+        } else {
+            report.failures.push(fail(format!(
+                "no_match line matched signal {}: {line}",
+                hits.join(", ")
+            )));
+        }
+    }
+    for scenario in &rule.tests.scenarios {
+        let found = incidents_in(rule, &scenario.lines.join("\n"));
+        if found == scenario.incidents as u64 {
+            report.passed += 1;
+        } else {
+            report.failures.push(fail(format!(
+                "scenario `{}`: expected {} incident(s), found {found}",
+                scenario.name, scenario.incidents
+            )));
+        }
+    }
+    report
+}
+
+/// Scans `log` with this rule alone and counts its incidents.
+pub fn incidents_in(rule: &Rule, log: &str) -> u64 {
+    let single = RuleSet {
+        rules: vec![rule.clone()],
+        errors: Vec::new(),
+    };
+    let matcher = Matcher::new(&single);
+    let mut correlator = Correlator::new(&single);
+    let opened = OpenInput {
+        reader: Box::new(std::io::Cursor::new(log.as_bytes().to_vec())),
+        gzip: false,
+        size: None,
+    };
+    scan::scan(0, "<test>", opened, &matcher, &mut |hit| {
+        correlator.push(Arc::new(hit))
+    });
+    correlator.finish().iter().map(|o| o.incident_count).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `cargo test` entry for every built-in rule's own tests.
+    #[test]
+    fn every_builtin_rule_passes_its_own_tests() {
+        let set = RuleSet::load(&[]);
+        assert!(set.errors.is_empty(), "{:#?}", set.errors);
+        let mut failures = Vec::new();
+        for rule in &set.rules {
+            let report = run(rule);
+            assert!(
+                report.passed > 0,
+                "rule {} has no tests: every rule must carry match lines",
+                rule.id
+            );
+            failures.extend(report.failures);
+        }
+        assert!(failures.is_empty(), "rule test failures:\n{failures:#?}");
+    }
+
+    #[test]
+    fn a_wrong_expectation_is_reported() {
+        let set = RuleSet::load(&[]);
+        let mut rule = set.get("etcd-too-many-txn-ops").unwrap().clone();
+        rule.tests.must_match.push("nothing to see".into());
+        rule.tests
+            .must_not_match
+            .push("etcdserver: too many operations in txn request".into());
+        let report = run(&rule);
+        assert_eq!(report.failures.len(), 2, "{:?}", report.failures);
+    }
+}
