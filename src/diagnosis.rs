@@ -17,15 +17,19 @@ pub struct EvidenceLine {
     pub source: String,
     pub line: u64,
     pub timestamp: Option<String>,
+    /// The line as written (ANSI escapes removed).
     pub text: String,
+    /// Pod, compose service or journald unit, when a wrapper named it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    /// The message and fields the signal matched (JSON lines unpacked).
+    pub message: String,
     /// The signal that matched, and what it means.
     pub signal: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub meaning: Option<String>,
     #[serde(skip)]
     pub highlight: Option<(usize, usize)>,
-    #[serde(skip)]
-    pub message_start: usize,
     #[serde(skip)]
     pub level: Option<crate::model::Level>,
 }
@@ -120,10 +124,11 @@ impl Diagnoser<'_> {
             line: hit.line,
             timestamp: format_time(hit.timestamp),
             text: hit.text.clone(),
+            origin: hit.origin.clone(),
+            message: hit.message.clone(),
             signal: signal.map(|s| s.name.clone()).unwrap_or_default(),
             meaning: signal.and_then(|s| s.describe.clone()),
             highlight: hit.highlight,
-            message_start: hit.message_start,
             level: hit.level,
         }
     }

@@ -3,7 +3,7 @@
 //! lines: a line can only match a signal if it contains one of the literals
 //! every match of that signal's regex must contain.
 use crate::model::Level;
-use crate::rules::RuleSet;
+use crate::rules::{RuleSet, Signal};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::Regex;
 use regex_syntax::hir::{Hir, HirKind};
@@ -18,9 +18,7 @@ pub struct SignalRef {
 
 /// One distinct (regex, levels, target) triple and the rule signals using it.
 struct UniqueSignal {
-    regex: Regex,
-    levels: Vec<Level>,
-    target: Option<Regex>,
+    signal: Signal,
     users: Vec<SignalRef>,
 }
 
@@ -60,9 +58,7 @@ impl Matcher {
                 );
                 let unique = *by_key.entry(key).or_insert_with(|| {
                     signals.push(UniqueSignal {
-                        regex: signal.regex.clone(),
-                        levels: signal.levels.clone(),
-                        target: signal.target.clone(),
+                        signal: signal.clone(),
                         users: Vec::new(),
                     });
                     signals.len() - 1
@@ -78,7 +74,7 @@ impl Matcher {
         let mut literal_users: Vec<Vec<usize>> = Vec::new();
         let mut unfiltered = Vec::new();
         for (index, signal) in signals.iter().enumerate() {
-            match required_literals(signal.regex.as_str()) {
+            match required_literals(signal.signal.regex.as_str()) {
                 Some(set) => {
                     for literal in set {
                         match literals.iter().position(|l| *l == literal) {
@@ -149,24 +145,13 @@ impl Matcher {
         out.clear();
         let mut first_span = None;
         for &index in candidates {
-            let signal = &self.signals[index];
-            let level_ok = match level {
-                Some(level) => signal.levels.is_empty() || signal.levels.contains(&level),
-                None => true,
-            };
-            let target_ok = match (&signal.target, target) {
-                (Some(re), Some(target)) => re.is_match(target),
-                _ => true,
-            };
-            if !level_ok || !target_ok {
-                continue;
-            }
-            if let Some(m) = signal.regex.find(message) {
+            let unique = &self.signals[index];
+            if let Some(m) = unique.signal.matches(level, target, message) {
                 first_span.get_or_insert(MatchSpan {
                     start: m.start(),
                     end: m.end(),
                 });
-                out.extend_from_slice(&signal.users);
+                out.extend_from_slice(&unique.users);
             }
         }
         out.sort_unstable();

@@ -5,30 +5,37 @@ use crate::input::OpenInput;
 use crate::lines::LineBlocks;
 use crate::matcher::{Matcher, SignalRef};
 use crate::model::{Level, Timestamp};
-use crate::record::{self, Shape};
+use crate::record::{self, wrappers, LineClass, Shape};
+use chrono::Datelike;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// Evidence text longer than this is cut (at a character boundary).
 pub const MAX_EVIDENCE_TEXT: usize = 2048;
+/// Distinct origins (pods, services) listed per input.
+const MAX_ORIGINS: usize = 64;
 
 /// A line that matched at least one signal.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hit {
     pub input: usize,
-    /// 1-based, in the decompressed stream.
+    /// 1-based, in the decompressed stream (a pretty event's head line).
     pub line: u64,
-    /// The line's own timestamp.
+    /// The line's own timestamp (or its wrapper's).
     pub timestamp: Option<Timestamp>,
     /// Its own timestamp, else that of the last timestamped line before it:
     /// what the timeline orders by.
     pub sort_time: Option<Timestamp>,
     pub level: Option<Level>,
     pub target: Option<String>,
+    /// Pod, compose service or journald unit the line came from.
+    pub origin: Option<String>,
+    pub shape: Shape,
+    /// The line as written (ANSI escapes removed), cut to `MAX_EVIDENCE_TEXT`.
     pub text: String,
-    /// Where the message starts inside `text` (after timestamp, level, target).
-    pub message_start: usize,
-    /// Byte range of the first signal match inside `text`.
+    /// The message and fields the signals matched.
+    pub message: String,
+    /// Byte range of the first signal match inside `message`.
     pub highlight: Option<(usize, usize)>,
     pub signals: Vec<SignalRef>,
 }
@@ -40,21 +47,61 @@ pub struct Coverage {
     pub gzip: bool,
     pub bytes: u64,
     pub lines: u64,
+    /// Lines that belong to a recognised event (pretty continuations included).
     pub recognised: u64,
+    /// Events per shape.
     pub shapes: BTreeMap<Shape, u64>,
+    /// Lines per wrapper (kubectl, compose, journalctl, ANSI).
+    pub wrappers: BTreeMap<&'static str, u64>,
+    /// Pods, services or units seen in wrappers.
+    pub origins: Vec<String>,
     pub first_timestamp: Option<Timestamp>,
     pub last_timestamp: Option<Timestamp>,
     pub truncated_lines: u64,
+    /// Assumptions made while reading (e.g. the year of journalctl lines).
+    pub notes: Vec<String>,
     /// First line of the input (cut), to show when nothing was recognised.
     pub first_line: Option<String>,
     /// A read error that ended the input early, e.g. a truncated gzip stream.
     pub read_error: Option<String>,
 }
 
-const SHAPES: [Shape; 3] = [Shape::RisingwaveText, Shape::EtcdCapnslog, Shape::Bare];
+impl Coverage {
+    pub fn events(&self) -> u64 {
+        self.shapes.values().sum()
+    }
+}
 
-fn shape_index(shape: Shape) -> usize {
-    SHAPES.iter().position(|s| *s == shape).unwrap_or(0)
+/// Per-input state that outlives a block.
+struct ScanState {
+    line_no: u64,
+    shape_counts: [u64; Shape::ALL.len()],
+    wrapper_counts: [u64; wrappers::WRAPPER_NAMES.len()],
+    recognised: u64,
+    in_pretty_event: bool,
+    /// The last event line (cleaned, cut), for its timestamp.
+    last_event: Vec<u8>,
+    last_time: Option<Timestamp>,
+    /// Year for journalctl timestamps: the input's own, once known.
+    year: Option<i32>,
+    assumed_year: Option<i32>,
+    ansi_scratch: Vec<u8>,
+    candidates: Vec<usize>,
+    matched: Vec<SignalRef>,
+}
+
+impl ScanState {
+    fn year_for(&mut self, line: &[u8], unwrapped: &record::Unwrapped) -> i32 {
+        if let Some(year) = self.year {
+            return year;
+        }
+        let month = unwrapped
+            .wrapper_time
+            .and_then(|(a, _)| wrappers::month_of(&line[a..]));
+        let year = record::default_journal_year(month);
+        self.assumed_year = Some(year);
+        year
+    }
 }
 
 /// Scans one opened input, calling `on_hit` for each hit in line order.
@@ -71,103 +118,249 @@ pub fn scan(
         ..Coverage::default()
     };
     let mut blocks = LineBlocks::new(opened.reader);
-    let mut shape_counts = [0u64; SHAPES.len()];
-    let mut line_no: u64 = 0;
-    // Start of the last recognised line's timestamp, kept across blocks.
-    let mut last_ts_prefix: Vec<u8> = Vec::with_capacity(48);
-    let mut last_time: Option<Timestamp> = None;
-    let mut candidates = Vec::new();
-    let mut matched = Vec::new();
+    let mut st = ScanState {
+        line_no: 0,
+        shape_counts: [0; Shape::ALL.len()],
+        wrapper_counts: [0; wrappers::WRAPPER_NAMES.len()],
+        recognised: 0,
+        in_pretty_event: false,
+        last_event: Vec::with_capacity(512),
+        last_time: None,
+        year: None,
+        assumed_year: None,
+        ansi_scratch: Vec::new(),
+        candidates: Vec::new(),
+        matched: Vec::new(),
+    };
 
     let result = blocks.for_each_block(|block| {
-        let mut next_candidate = matcher.next_candidate(block, 0);
-        let mut last_recognised: Option<usize> = None;
-        let mut start = 0;
-        for newline in memchr::memchr_iter(b'\n', block) {
-            line_no += 1;
-            let mut line = &block[start..newline];
-            if let [head @ .., b'\r'] = line {
-                line = head;
-            }
-            if coverage.first_line.is_none() {
-                coverage.first_line = Some(cut(&String::from_utf8_lossy(line), 120));
-            }
-            let recognised = record::classify(line);
-            if let Some(shape) = recognised {
-                shape_counts[shape_index(shape)] += 1;
-                last_recognised = Some(start);
-                if coverage.first_timestamp.is_none() {
-                    coverage.first_timestamp = record::leading_timestamp(line);
-                }
-            }
-            if next_candidate.is_some_and(|c| c <= newline) {
-                matcher.candidates(line, &mut candidates);
-                if !candidates.is_empty() {
-                    let text = String::from_utf8_lossy(line);
-                    let parsed = record::parse(&text);
-                    if let Some(span) = matcher.confirm(
-                        &candidates,
-                        parsed.message,
-                        parsed.level,
-                        parsed.target,
-                        &mut matched,
-                    ) {
-                        if recognised.is_none() {
-                            shape_counts[shape_index(Shape::Bare)] += 1;
-                        }
-                        if parsed.timestamp.is_some() {
-                            last_time = parsed.timestamp;
-                        } else if let Some(prev) = last_recognised {
-                            last_time = record::leading_timestamp(&block[prev..]).or(last_time);
-                        }
-                        let offset = parsed.message.as_ptr() as usize - text.as_ptr() as usize;
-                        let full = cut(&text, MAX_EVIDENCE_TEXT);
-                        let highlight = Some((offset + span.start, offset + span.end))
-                            .filter(|(_, end)| *end <= full.len());
-                        on_hit(Hit {
-                            input: input_index,
-                            line: line_no,
-                            timestamp: parsed.timestamp,
-                            sort_time: parsed.timestamp.or(last_time),
-                            level: parsed.level,
-                            target: parsed.target.map(str::to_string),
-                            message_start: offset.min(full.len()),
-                            text: full,
-                            highlight,
-                            signals: matched.clone(),
-                        });
-                    }
-                }
-                next_candidate = matcher.next_candidate(block, newline + 1);
-            }
-            start = newline + 1;
-        }
-        if let Some(prev) = last_recognised {
-            let line_end = memchr::memchr(b'\n', &block[prev..]).map_or(block.len(), |n| prev + n);
-            last_ts_prefix.clear();
-            last_ts_prefix.extend_from_slice(&block[prev..line_end.min(prev + 48)]);
-            if let Some(ts) = record::leading_timestamp(&last_ts_prefix) {
-                last_time = Some(ts);
-            }
-        }
+        scan_block(block, input_index, matcher, &mut st, &mut coverage, on_hit);
         true
     });
 
     if let Err(err) = result {
-        coverage.read_error = Some(describe_read_error(&err.error, opened.gzip, line_no));
+        coverage.read_error = Some(describe_read_error(&err.error, opened.gzip, st.line_no));
     }
-    coverage.lines = line_no;
+    coverage.lines = st.line_no;
     coverage.bytes = blocks.bytes_read;
     coverage.truncated_lines = blocks.truncated_lines;
+    coverage.recognised = st.recognised;
+    let year = st
+        .year
+        .unwrap_or_else(|| record::default_journal_year(None));
     coverage.last_timestamp =
-        record::leading_timestamp(&last_ts_prefix).or(coverage.first_timestamp);
-    for (shape, count) in SHAPES.iter().zip(shape_counts) {
+        record::line_timestamp(&st.last_event, year).or(coverage.first_timestamp);
+    for shape in Shape::ALL {
+        let count = st.shape_counts[shape.index()];
         if count > 0 {
-            coverage.shapes.insert(*shape, count);
+            coverage.shapes.insert(shape, count);
         }
-        coverage.recognised += count;
+    }
+    for ((_, name), count) in wrappers::WRAPPER_NAMES.iter().zip(st.wrapper_counts) {
+        if count > 0 {
+            coverage.wrappers.insert(name, count);
+        }
+    }
+    if let Some(year) = st.assumed_year {
+        coverage.notes.push(format!(
+            "journalctl timestamps carry no year and no other line told it: assumed {year}"
+        ));
     }
     coverage
+}
+
+fn scan_block(
+    block: &[u8],
+    input_index: usize,
+    matcher: &Matcher,
+    st: &mut ScanState,
+    coverage: &mut Coverage,
+    on_hit: &mut dyn FnMut(Hit),
+) {
+    let block_has_ansi = memchr::memchr(0x1b, block).is_some();
+    let mut next_candidate = matcher.next_candidate(block, 0);
+    let mut start = 0;
+    let mut last_event_in_block: Option<(usize, usize)> = None;
+    for newline in memchr::memchr_iter(b'\n', block) {
+        st.line_no += 1;
+        let mut raw = &block[start..newline];
+        if let [head @ .., b'\r'] = raw {
+            raw = head;
+        }
+        let has_ansi = block_has_ansi && memchr::memchr(0x1b, raw).is_some();
+        let mut scratch = std::mem::take(&mut st.ansi_scratch);
+        let line: &[u8] = if has_ansi {
+            record::strip_ansi(raw, &mut scratch);
+            &scratch
+        } else {
+            raw
+        };
+        if coverage.first_line.is_none() {
+            coverage.first_line = Some(cut(&String::from_utf8_lossy(line), 120));
+        }
+
+        let (class, unwrapped) = record::classify(line);
+        let wrapper_bits = unwrapped.wrappers | if has_ansi { wrappers::ANSI } else { 0 };
+        if wrapper_bits != 0 {
+            count_wrappers(st, wrapper_bits);
+            if let Some((a, b)) = unwrapped.origin {
+                note_origin(coverage, &line[a..b]);
+            }
+        }
+        let recognised = match class {
+            LineClass::Event(shape) => {
+                st.shape_counts[shape.index()] += 1;
+                st.in_pretty_event = shape == Shape::RisingwavePretty;
+                if coverage.first_timestamp.is_none() {
+                    let year = st.year_for(line, &unwrapped);
+                    coverage.first_timestamp = record::line_timestamp(line, year);
+                    if let Some(ts) = coverage.first_timestamp {
+                        if unwrapped.wrappers & wrappers::JOURNALD == 0 {
+                            st.year = Some(ts.year());
+                        }
+                    }
+                }
+                if has_ansi {
+                    st.last_event.clear();
+                    st.last_event
+                        .extend_from_slice(&line[..line.len().min(512)]);
+                    last_event_in_block = None;
+                } else {
+                    last_event_in_block = Some((start, start + raw.len()));
+                }
+                true
+            }
+            LineClass::Continuation => st.in_pretty_event,
+            // The blank line that ends a pretty event belongs to it.
+            LineClass::Unknown if line.is_empty() && st.in_pretty_event => {
+                st.in_pretty_event = false;
+                true
+            }
+            LineClass::Unknown => {
+                st.in_pretty_event = false;
+                false
+            }
+        };
+        if recognised {
+            st.recognised += 1;
+        }
+
+        let is_candidate = has_ansi || next_candidate.is_some_and(|c| c <= newline);
+        if is_candidate {
+            matcher.candidates(line, &mut st.candidates);
+            if !st.candidates.is_empty() {
+                if let Some(hit) = check_line(
+                    line,
+                    input_index,
+                    matcher,
+                    st,
+                    recognised,
+                    has_ansi,
+                    block,
+                    last_event_in_block,
+                ) {
+                    if !recognised {
+                        st.shape_counts[Shape::Bare.index()] += 1;
+                        st.recognised += 1;
+                    }
+                    on_hit(hit);
+                }
+            }
+            if next_candidate.is_some_and(|c| c <= newline) {
+                next_candidate = matcher.next_candidate(block, newline + 1);
+            }
+        }
+        st.ansi_scratch = scratch;
+        start = newline + 1;
+    }
+    if let Some((a, b)) = last_event_in_block {
+        st.last_event.clear();
+        st.last_event.extend_from_slice(&block[a..b.min(a + 512)]);
+    }
+    if let Some(year) = st.year {
+        st.last_time = st
+            .last_time
+            .or_else(|| record::line_timestamp(&st.last_event, year));
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_line(
+    line: &[u8],
+    input_index: usize,
+    matcher: &Matcher,
+    st: &mut ScanState,
+    recognised: bool,
+    has_ansi: bool,
+    block: &[u8],
+    last_event_in_block: Option<(usize, usize)>,
+) -> Option<Hit> {
+    let text = String::from_utf8_lossy(line);
+    let unwrapped = record::wrappers::unwrap(line);
+    let year = st.year_for(line, &unwrapped);
+    let parsed = record::parse(&text, year);
+    let record = &parsed.record;
+    if !recognised && record.shape != Shape::Bare && record.timestamp.is_none() {
+        // A wrapper-only or partial line: still matched as bare text below.
+    }
+    let span = matcher.confirm(
+        &st.candidates,
+        &record.message,
+        record.level,
+        record.target.as_deref(),
+        &mut st.matched,
+    )?;
+    if record.timestamp.is_some() {
+        st.last_time = record.timestamp;
+    } else {
+        // Inherit the time of the last event line before this one.
+        let previous = match last_event_in_block {
+            Some((a, b)) if !has_ansi => record::line_timestamp(&block[a..b], year),
+            _ => record::line_timestamp(&st.last_event, year),
+        };
+        st.last_time = previous.or(st.last_time);
+    }
+    let message = cut(&record.message, MAX_EVIDENCE_TEXT);
+    let highlight = Some((span.start, span.end)).filter(|(_, end)| *end <= message.len());
+    Some(Hit {
+        input: input_index,
+        line: st.line_no,
+        timestamp: record.timestamp,
+        sort_time: record.timestamp.or(st.last_time),
+        level: record.level,
+        target: record.target.as_deref().map(str::to_string),
+        origin: parsed.origin.map(str::to_string),
+        shape: record.shape,
+        text: cut(&text, MAX_EVIDENCE_TEXT),
+        message,
+        highlight,
+        signals: st.matched.clone(),
+    })
+}
+
+fn count_wrappers(st: &mut ScanState, bits: u8) {
+    for (index, (bit, _)) in wrappers::WRAPPER_NAMES.iter().enumerate() {
+        if bits & bit != 0 {
+            st.wrapper_counts[index] += 1;
+        }
+    }
+}
+
+fn note_origin(coverage: &mut Coverage, origin: &[u8]) {
+    if coverage
+        .origins
+        .last()
+        .is_some_and(|o| o.as_bytes() == origin)
+    {
+        return;
+    }
+    if coverage.origins.len() < MAX_ORIGINS
+        && !coverage.origins.iter().any(|o| o.as_bytes() == origin)
+    {
+        coverage
+            .origins
+            .push(String::from_utf8_lossy(origin).into_owned());
+    }
 }
 
 fn describe_read_error(error: &std::io::Error, gzip: bool, lines: u64) -> String {

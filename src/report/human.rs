@@ -162,17 +162,22 @@ fn render_evidence(out: &mut String, line: &EvidenceLine, indent: &str) {
         .and_then(|t| t.get(11..23).or(t.get(11..19)))
         .unwrap_or("");
     let level = line.level.map_or("", |l| l.as_str());
+    let origin = line
+        .origin
+        .as_deref()
+        .map_or(String::new(), |o| format!(" [{o}]"));
     let _ = writeln!(
         out,
-        "{indent}{} {} {}",
+        "{indent}{}{} {} {}",
         format!("{}:{}", line.source, line.line).blue(),
+        origin.magenta(),
         time.dimmed(),
         level.dimmed()
     );
     let room = WIDTH.saturating_sub(indent.len() + 2).max(20);
-    let text = &line.text;
+    let text = &line.message;
     let (hl_start, hl_end) = line.highlight.unwrap_or((0, 0));
-    let message_start = line.message_start.min(text.len());
+    let message_start = 0;
     let mut start =
         if text.len() - message_start <= room || hl_end.saturating_sub(message_start) <= room - 2 {
             message_start

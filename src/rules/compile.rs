@@ -31,8 +31,22 @@ pub struct Signal {
 }
 
 impl Signal {
-    /// Level and target are filters; a record that lacks them passes.
-    pub fn accepts(&self, level: Option<Level>, target: Option<&str>) -> bool {
+    /// The match in `message`, if the record passes the level and target
+    /// filters (a record that lacks a level or target passes them).
+    pub fn matches<'m>(
+        &self,
+        level: Option<Level>,
+        target: Option<&str>,
+        message: &'m str,
+    ) -> Option<regex::Match<'m>> {
+        if self.accepts(level, target) {
+            self.regex.find(message)
+        } else {
+            None
+        }
+    }
+
+    fn accepts(&self, level: Option<Level>, target: Option<&str>) -> bool {
         let level_ok = match level {
             Some(level) => self.levels.is_empty() || self.levels.contains(&level),
             None => true,
@@ -328,18 +342,6 @@ impl Rule {
     /// Signals used only as cause evidence, never in the pattern.
     pub fn is_trigger(&self, signal: usize) -> bool {
         self.triggers.binary_search(&signal).is_ok()
-    }
-
-    /// Does any of the rule's signals (`triggers_only`: trigger signals) match
-    /// this message? Used by rule tests; the scanner uses the `Matcher`.
-    pub fn signals_matching(&self, message: &str, triggers_only: bool) -> Vec<&str> {
-        self.signals
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !triggers_only || self.is_trigger(*i))
-            .filter(|(_, s)| s.regex.is_match(message))
-            .map(|(_, s)| s.name.as_str())
-            .collect()
     }
 }
 

@@ -28,12 +28,7 @@ pub fn run(rule: &Rule) -> TestReport {
         what,
     };
     for line in &rule.tests.must_match {
-        let parsed = record::parse(line);
-        let matched = rule
-            .signals
-            .iter()
-            .any(|s| s.accepts(parsed.level, parsed.target) && s.regex.is_match(parsed.message));
-        if matched {
+        if !matching_signals(rule, line, false).is_empty() {
             report.passed += 1;
         } else {
             report
@@ -42,18 +37,7 @@ pub fn run(rule: &Rule) -> TestReport {
         }
     }
     for line in &rule.tests.must_not_match {
-        let parsed = record::parse(line);
-        let hits: Vec<&str> = rule
-            .signals
-            .iter()
-            .enumerate()
-            .filter(|(i, s)| {
-                rule.is_trigger(*i)
-                    && s.accepts(parsed.level, parsed.target)
-                    && s.regex.is_match(parsed.message)
-            })
-            .map(|(_, s)| s.name.as_str())
-            .collect();
+        let hits = matching_signals(rule, line, true);
         if hits.is_empty() {
             report.passed += 1;
         } else {
@@ -75,6 +59,26 @@ pub fn run(rule: &Rule) -> TestReport {
         }
     }
     report
+}
+
+/// Names of the rule's signals (`triggers_only`: trigger signals) that match
+/// one log line, parsed as the scanner parses it.
+pub fn matching_signals<'r>(rule: &'r Rule, line: &str, triggers_only: bool) -> Vec<&'r str> {
+    let mut clean = Vec::new();
+    record::strip_ansi(line.as_bytes(), &mut clean);
+    let clean = String::from_utf8_lossy(&clean);
+    let parsed = record::parse(&clean, record::default_journal_year(None));
+    let record = &parsed.record;
+    rule.signals
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !triggers_only || rule.is_trigger(*i))
+        .filter(|(_, s)| {
+            s.matches(record.level, record.target.as_deref(), &record.message)
+                .is_some()
+        })
+        .map(|(_, s)| s.name.as_str())
+        .collect()
 }
 
 /// Scans `log` with this rule alone and counts its incidents.

@@ -1,52 +1,10 @@
-//! Lines → records: format detection, timestamp, level, thread, spans, target
-//! and message. See §5 and §7 of the log reference for the formats.
-//!
-//! The scanner calls `classify` on every line (it must stay cheap: a few byte
-//! comparisons) and `parse` only on lines that a signal's literal prefilter
-//! selected, so full parsing cost is paid on a tiny fraction of a big log.
+//! RisingWave's `full` / `compact` text format and etcd v3.4's capnslog text.
+use super::{Record, Shape};
 use crate::model::{Level, Timestamp};
 use chrono::{DateTime, NaiveDateTime};
-use serde::Serialize;
+use std::borrow::Cow;
 
-/// The shape a line was recognised as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Shape {
-    /// RisingWave's `full` / `compact` tracing text format.
-    RisingwaveText,
-    /// etcd v3.4 capnslog text: `2024-02-11 06:20:27.912345 W | wal: ...`.
-    EtcdCapnslog,
-    /// Not a known format; the whole line is the message (a pasted grep
-    /// excerpt still diagnoses).
-    Bare,
-}
-
-impl Shape {
-    pub fn describe(self) -> &'static str {
-        match self {
-            Shape::RisingwaveText => "RisingWave text",
-            Shape::EtcdCapnslog => "etcd v3.4 text",
-            Shape::Bare => "bare lines",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Record<'a> {
-    pub timestamp: Option<Timestamp>,
-    pub level: Option<Level>,
-    /// Thread name, written only in standalone / single-node mode.
-    pub thread: Option<&'a str>,
-    /// Span prefix such as `failure_recovery{error=...}:recovery_attempt`.
-    pub spans: Option<&'a str>,
-    pub target: Option<&'a str>,
-    /// Message and its `k=v` fields: the text signals match on.
-    pub message: &'a str,
-    pub shape: Shape,
-}
-
-/// Cheap recognition for coverage counts: is this a RisingWave or etcd line?
-/// Must agree with `parse` (a test checks both on every sample line).
+/// Cheap recognition: is this a RisingWave or etcd v3.4 text line?
 pub fn classify(line: &[u8]) -> Option<Shape> {
     let ts_end = rfc3339_prefix_len(line).or_else(|| capnslog_prefix_len(line))?;
     let rest = &line[ts_end..];
@@ -57,20 +15,20 @@ pub fn classify(line: &[u8]) -> Option<Shape> {
     }
     let rest = trim_start_spaces(rest);
     let level_len = rest.iter().take_while(|b| b.is_ascii_uppercase()).count();
-    if (4..=5).contains(&level_len) && is_tracing_level(&rest[..level_len]) {
+    if (4..=5).contains(&level_len) && is_tracing_level_word(&rest[..level_len]) {
         Some(Shape::RisingwaveText)
     } else {
         None
     }
 }
 
-fn is_tracing_level(word: &[u8]) -> bool {
+pub fn is_tracing_level_word(word: &[u8]) -> bool {
     matches!(word, b"TRACE" | b"DEBUG" | b"INFO" | b"WARN" | b"ERROR")
 }
 
 /// Length of a leading `YYYY-MM-DDTHH:MM:SS[.f*](Z|±HH:MM)` token, checked
 /// loosely (digits in place); the real parse happens in `parse`.
-fn rfc3339_prefix_len(line: &[u8]) -> Option<usize> {
+pub fn rfc3339_prefix_len(line: &[u8]) -> Option<usize> {
     if line.len() < 20 || !is_date(line) || line[10] != b'T' {
         return None;
     }
@@ -104,32 +62,9 @@ fn trim_start_spaces(bytes: &[u8]) -> &[u8] {
     &bytes[n..]
 }
 
-/// Parses one line (already stripped of line ending and wrappers).
-pub fn parse(line: &str) -> Record<'_> {
-    if let Some(record) = parse_risingwave_text(line) {
-        return record;
-    }
-    if let Some(record) = parse_capnslog(line) {
-        return record;
-    }
-    bare(line)
-}
-
-fn bare(line: &str) -> Record<'_> {
-    Record {
-        timestamp: None,
-        level: None,
-        thread: None,
-        spans: None,
-        target: None,
-        message: line.trim(),
-        shape: Shape::Bare,
-    }
-}
-
 /// `<ts> <LEVEL> [thread ][spans: ]<target>: <message>`; the timestamp may be
 /// missing in excerpts (`ERROR risingwave_meta::...: keep alive failed ...`).
-fn parse_risingwave_text(line: &str) -> Option<Record<'_>> {
+pub fn parse_risingwave_text(line: &str) -> Option<Record<'_>> {
     let (timestamp, rest) = match rfc3339_prefix_len(line.as_bytes()) {
         Some(end) => {
             let ts = DateTime::parse_from_rfc3339(&line[..end]).ok()?;
@@ -138,7 +73,7 @@ fn parse_risingwave_text(line: &str) -> Option<Record<'_>> {
         None => (None, line.trim_start()),
     };
     let (level_word, rest) = rest.split_once(' ')?;
-    if !is_tracing_level(level_word.as_bytes()) {
+    if !is_tracing_level_word(level_word.as_bytes()) {
         return None;
     }
     let level = Level::parse(level_word);
@@ -151,10 +86,10 @@ fn parse_risingwave_text(line: &str) -> Option<Record<'_>> {
     Some(Record {
         timestamp,
         level,
-        thread,
-        spans,
-        target,
-        message,
+        thread: thread.map(Cow::Borrowed),
+        spans: spans.map(Cow::Borrowed),
+        target: target.map(Cow::Borrowed),
+        message: Cow::Borrowed(message),
         shape: Shape::RisingwaveText,
     })
 }
@@ -259,7 +194,7 @@ fn parse_chain(text: &str) -> Option<(usize, bool, &str)> {
 
 /// `2024-02-11 06:20:27.912345 W | wal: sync duration ...`. capnslog writes
 /// local time without a zone; it is read as UTC.
-fn parse_capnslog(line: &str) -> Option<Record<'_>> {
+pub fn parse_capnslog(line: &str) -> Option<Record<'_>> {
     let end = capnslog_prefix_len(line.as_bytes())?;
     let naive = NaiveDateTime::parse_from_str(&line[..end], "%Y-%m-%d %H:%M:%S%.f").ok()?;
     let rest = line[end..].strip_prefix(' ')?;
@@ -274,14 +209,13 @@ fn parse_capnslog(line: &str) -> Option<Record<'_>> {
         level: Some(level),
         thread: None,
         spans: None,
-        target,
-        message,
+        target: target.map(Cow::Borrowed),
+        message: Cow::Borrowed(message),
         shape: Shape::EtcdCapnslog,
     })
 }
 
-/// The timestamp at the start of a recognised line (for coverage ranges and
-/// for giving lines without one the time of the line before).
+/// The timestamp at the start of a text line.
 pub fn leading_timestamp(line: &[u8]) -> Option<Timestamp> {
     if let Some(end) = rfc3339_prefix_len(line) {
         let text = std::str::from_utf8(&line[..end]).ok()?;
@@ -298,19 +232,29 @@ pub fn leading_timestamp(line: &[u8]) -> Option<Timestamp> {
 mod tests {
     use super::*;
 
+    fn parse(line: &str) -> Record<'_> {
+        crate::record::parse(line, 2024).record
+    }
+
     #[test]
     fn full_format_error_line() {
         let line = "2024-02-11T06:20:29.30117Z ERROR risingwave_meta::rpc::election::etcd: lease 7587003312299851122 keep alive timeout";
         let r = parse(line);
         assert_eq!(r.shape, Shape::RisingwaveText);
         assert_eq!(r.level, Some(Level::Error));
-        assert_eq!(r.target, Some("risingwave_meta::rpc::election::etcd"));
+        assert_eq!(
+            r.target.as_deref(),
+            Some("risingwave_meta::rpc::election::etcd")
+        );
         assert_eq!(r.message, "lease 7587003312299851122 keep alive timeout");
         assert_eq!(
             r.timestamp.unwrap().to_rfc3339(),
             "2024-02-11T06:20:29.301170+00:00"
         );
-        assert_eq!(classify(line.as_bytes()), Some(Shape::RisingwaveText));
+        assert_eq!(
+            crate::record::text::classify(line.as_bytes()),
+            Some(Shape::RisingwaveText)
+        );
     }
 
     #[test]
@@ -331,19 +275,22 @@ mod tests {
             r.timestamp.unwrap().to_rfc3339(),
             "2024-02-11T14:20:29+08:00"
         );
-        assert_eq!(r.target, Some("risingwave_meta"));
+        assert_eq!(r.target.as_deref(), Some("risingwave_meta"));
     }
 
     #[test]
     fn thread_name_and_span_prefix() {
         let line = "2024-05-02T10:00:01.5Z  INFO rw-standalone-meta failure_recovery{error=Service unavailable: x}:recovery_attempt: risingwave_meta::barrier::recovery: recovery start";
         let r = parse(line);
-        assert_eq!(r.thread, Some("rw-standalone-meta"));
+        assert_eq!(r.thread.as_deref(), Some("rw-standalone-meta"));
         assert_eq!(
-            r.spans,
+            r.spans.as_deref(),
             Some("failure_recovery{error=Service unavailable: x}:recovery_attempt")
         );
-        assert_eq!(r.target, Some("risingwave_meta::barrier::recovery"));
+        assert_eq!(
+            r.target.as_deref(),
+            Some("risingwave_meta::barrier::recovery")
+        );
         assert_eq!(r.message, "recovery start");
     }
 
@@ -352,15 +299,15 @@ mod tests {
         let r = parse(
             "2023-01-01T00:00:00.000001Z  INFO recovery_attempt: risingwave_meta::barrier: done",
         );
-        assert_eq!(r.spans, Some("recovery_attempt"));
-        assert_eq!(r.target, Some("risingwave_meta::barrier"));
+        assert_eq!(r.spans.as_deref(), Some("recovery_attempt"));
+        assert_eq!(r.target.as_deref(), Some("risingwave_meta::barrier"));
         assert_eq!(r.message, "done");
     }
 
     #[test]
     fn message_with_colons_is_not_a_target() {
         let r = parse("2024-02-11T06:20:29Z ERROR risingwave_meta_node::server: election error happened error=Election failed: grpc request error");
-        assert_eq!(r.target, Some("risingwave_meta_node::server"));
+        assert_eq!(r.target.as_deref(), Some("risingwave_meta_node::server"));
         assert_eq!(
             r.message,
             "election error happened error=Election failed: grpc request error"
@@ -388,9 +335,12 @@ mod tests {
         let r = parse(line);
         assert_eq!(r.shape, Shape::EtcdCapnslog);
         assert_eq!(r.level, Some(Level::Warn));
-        assert_eq!(r.target, Some("wal"));
+        assert_eq!(r.target.as_deref(), Some("wal"));
         assert_eq!(r.message, "sync duration of 1.52s, expected less than 1s");
-        assert_eq!(classify(line.as_bytes()), Some(Shape::EtcdCapnslog));
+        assert_eq!(
+            crate::record::text::classify(line.as_bytes()),
+            Some(Shape::EtcdCapnslog)
+        );
     }
 
     #[test]
@@ -408,7 +358,7 @@ mod tests {
             "2024-02-11 06:20:27.912345 W |",
         ] {
             let _ = parse(line);
-            let _ = classify(line.as_bytes());
+            let _ = crate::record::text::classify(line.as_bytes());
         }
     }
 }

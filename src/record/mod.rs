@@ -1,0 +1,315 @@
+//! Lines → records: wrapper removal, format detection, timestamp, level,
+//! thread, spans, target and message (§5–§7 of the log reference).
+//!
+//! The scanner calls `classify` on every line (it must stay cheap: a few byte
+//! comparisons) and `parse` only on lines the literal prefilter selected, so
+//! the full parsing cost is paid on a tiny fraction of a big log.
+pub mod json;
+pub mod text;
+pub mod wrappers;
+
+use crate::model::{Level, Timestamp};
+use chrono::{Datelike, NaiveDate, NaiveTime};
+use serde::Serialize;
+use std::borrow::Cow;
+pub use wrappers::{strip_ansi, Unwrapped};
+
+/// The shape an event was recognised as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Shape {
+    /// RisingWave's `full` / `compact` tracing text format.
+    RisingwaveText,
+    /// RisingWave's multi-line `pretty` format (head line; `at`/`on`/`in`
+    /// lines and the blank line after it are folded into the event).
+    RisingwavePretty,
+    /// RisingWave's JSON format (`RISINGWAVE_CLOUD`).
+    RisingwaveJson,
+    /// etcd v3.5+ zap JSON.
+    EtcdJson,
+    /// etcd v3.4 capnslog text.
+    EtcdCapnslog,
+    /// A journalctl line from an etcd or RisingWave unit whose inner text has
+    /// no format of its own.
+    Journald,
+    /// No known format, but the message matched a signal (a grep excerpt).
+    Bare,
+}
+
+impl Shape {
+    pub const ALL: [Shape; 7] = [
+        Shape::RisingwaveText,
+        Shape::RisingwavePretty,
+        Shape::RisingwaveJson,
+        Shape::EtcdJson,
+        Shape::EtcdCapnslog,
+        Shape::Journald,
+        Shape::Bare,
+    ];
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Shape::RisingwaveText => "RisingWave text",
+            Shape::RisingwavePretty => "RisingWave pretty",
+            Shape::RisingwaveJson => "RisingWave JSON",
+            Shape::EtcdJson => "etcd JSON",
+            Shape::EtcdCapnslog => "etcd v3.4 text",
+            Shape::Journald => "journalctl",
+            Shape::Bare => "bare lines",
+        }
+    }
+
+    pub fn is_etcd(self) -> bool {
+        matches!(self, Shape::EtcdJson | Shape::EtcdCapnslog)
+    }
+}
+
+/// What a line is, for coverage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineClass {
+    /// The start of an event in a known shape.
+    Event(Shape),
+    /// A continuation line of a pretty event (`    at file:line`, `    on
+    /// thread`, `    in span with fields`).
+    Continuation,
+    /// Nothing we know (may still match a signal: then it is `Bare`).
+    Unknown,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record<'a> {
+    pub timestamp: Option<Timestamp>,
+    pub level: Option<Level>,
+    /// Thread name, written only in standalone / single-node mode.
+    pub thread: Option<Cow<'a, str>>,
+    /// Span prefix such as `failure_recovery{error=...}:recovery_attempt`.
+    pub spans: Option<Cow<'a, str>>,
+    pub target: Option<Cow<'a, str>>,
+    /// Message and its `k=v` fields: the text signals match on.
+    pub message: Cow<'a, str>,
+    pub shape: Shape,
+}
+
+/// A parsed line: the record and where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parsed<'a> {
+    pub record: Record<'a>,
+    /// Pod, compose service or journald host and unit.
+    pub origin: Option<&'a str>,
+    pub wrappers: u8,
+}
+
+/// Classifies one line (line ending and ANSI escapes already removed).
+pub fn classify(line: &[u8]) -> (LineClass, Unwrapped) {
+    let unwrapped = wrappers::unwrap(line);
+    let inner = &line[unwrapped.inner_start..];
+    let class = match inner.first() {
+        Some(b'{') => json::classify(inner).map_or(LineClass::Unknown, LineClass::Event),
+        Some(b' ') => classify_indented(inner),
+        _ => text::classify(inner).map_or(LineClass::Unknown, LineClass::Event),
+    };
+    let class = match class {
+        LineClass::Unknown if unwrapped.wrappers & wrappers::JOURNALD != 0 => {
+            let origin = unwrapped.origin.map_or(&b""[..], |(a, b)| &line[a..b]);
+            if is_log_unit(origin) {
+                LineClass::Event(Shape::Journald)
+            } else {
+                LineClass::Unknown
+            }
+        }
+        other => other,
+    };
+    (class, unwrapped)
+}
+
+/// Pretty format: `  <ts> <LEVEL> ...` heads an event; `    at `, `    on `,
+/// `    in ` lines continue it.
+fn classify_indented(inner: &[u8]) -> LineClass {
+    if inner.starts_with(b"  ") && inner.get(2).is_some_and(u8::is_ascii_digit) {
+        if text::classify(&inner[2..]) == Some(Shape::RisingwaveText) {
+            return LineClass::Event(Shape::RisingwavePretty);
+        }
+    } else if inner.starts_with(b"    ")
+        && matches!(inner.get(4..7), Some(b"at ") | Some(b"on ") | Some(b"in "))
+    {
+        return LineClass::Continuation;
+    }
+    LineClass::Unknown
+}
+
+fn is_log_unit(origin: &[u8]) -> bool {
+    [&b"etcd"[..], b"risingwave", b"meta"]
+        .iter()
+        .any(|name| memchr::memmem::find(origin, name).is_some())
+}
+
+/// Parses one line (line ending and ANSI escapes already removed). `year`
+/// is used for journalctl timestamps, which carry none.
+pub fn parse(line: &str, year: i32) -> Parsed<'_> {
+    let unwrapped = wrappers::unwrap(line.as_bytes());
+    let inner = &line[unwrapped.inner_start..];
+    let mut record = match inner.as_bytes().first() {
+        Some(b'{') => json::parse(inner),
+        Some(b' ') if inner.starts_with("  ") && !inner.starts_with("    ") => {
+            text::parse_risingwave_text(&inner[2..]).map(|mut r| {
+                r.shape = Shape::RisingwavePretty;
+                r
+            })
+        }
+        _ => text::parse_risingwave_text(inner).or_else(|| text::parse_capnslog(inner)),
+    }
+    .unwrap_or_else(|| Record {
+        timestamp: None,
+        level: None,
+        thread: None,
+        spans: None,
+        target: None,
+        message: Cow::Borrowed(inner.trim()),
+        shape: Shape::Bare,
+    });
+    if record.timestamp.is_none() {
+        record.timestamp = unwrapped
+            .wrapper_time
+            .and_then(|(a, b)| wrapper_time(&line[a..b], year));
+    }
+    Parsed {
+        record,
+        origin: unwrapped.origin.map(|(a, b)| &line[a..b]),
+        wrappers: unwrapped.wrappers,
+    }
+}
+
+/// The time a wrapper carries: kubectl's RFC 3339, or journalctl's
+/// `Feb 11 06:20:29` read in UTC in the given year.
+fn wrapper_time(text: &str, year: i32) -> Option<Timestamp> {
+    if let Some(ts) = json::parse_time(text) {
+        return Some(ts);
+    }
+    let month = wrappers::month_of(text.as_bytes())?;
+    let day: u32 = text.get(4..6)?.trim().parse().ok()?;
+    let time = NaiveTime::parse_from_str(text.get(7..15)?, "%H:%M:%S").ok()?;
+    let date = NaiveDate::from_ymd_opt(year, month, day)?;
+    Some(date.and_time(time).and_utc().fixed_offset())
+}
+
+/// The year to give journalctl timestamps when nothing else tells: this
+/// year, or last year for a month still to come.
+pub fn default_journal_year(month: Option<u32>) -> i32 {
+    let now = chrono::Utc::now();
+    match month {
+        Some(m) if m > now.month() => now.year() - 1,
+        _ => now.year(),
+    }
+}
+
+/// The timestamp of a line (its own, else its wrapper's), for coverage
+/// ranges and for giving lines without one the time of the line before.
+pub fn line_timestamp(line: &[u8], year: i32) -> Option<Timestamp> {
+    let unwrapped = wrappers::unwrap(line);
+    let mut inner = &line[unwrapped.inner_start..];
+    if inner.starts_with(b"  ") {
+        inner = &inner[2..];
+    }
+    let own = match inner.first() {
+        Some(b'{') => json::leading_timestamp(inner),
+        _ => text::leading_timestamp(inner),
+    };
+    own.or_else(|| {
+        let (a, b) = unwrapped.wrapper_time?;
+        wrapper_time(std::str::from_utf8(&line[a..b]).ok()?, year)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pretty_head_and_continuations() {
+        let head = "  2023-08-02T11:04:55.73312Z ERROR risingwave_meta::rpc::election_client: lease 22334455 keep alive timeout";
+        assert_eq!(
+            classify(head.as_bytes()).0,
+            LineClass::Event(Shape::RisingwavePretty)
+        );
+        let parsed = parse(head, 2023);
+        assert_eq!(parsed.record.shape, Shape::RisingwavePretty);
+        assert_eq!(parsed.record.message, "lease 22334455 keep alive timeout");
+        for line in [
+            "    at src/meta/src/rpc/election_client.rs:158",
+            "    on rw-main",
+            "    in risingwave_meta::x with id: 1",
+        ] {
+            assert_eq!(
+                classify(line.as_bytes()).0,
+                LineClass::Continuation,
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn wrapped_lines_keep_origin_and_inner_time() {
+        let line = "[pod/rw-meta-0/meta] 2024-02-11T06:20:29.9Z 2024-02-11T06:20:29.30117Z ERROR risingwave_meta::rpc::election::etcd: lease 1 keep alive timeout";
+        assert_eq!(
+            classify(line.as_bytes()).0,
+            LineClass::Event(Shape::RisingwaveText)
+        );
+        let parsed = parse(line, 2024);
+        assert_eq!(parsed.origin, Some("rw-meta-0"));
+        assert_eq!(
+            parsed.record.timestamp.unwrap().to_rfc3339(),
+            "2024-02-11T06:20:29.301170+00:00"
+        );
+        assert_eq!(
+            line_timestamp(line.as_bytes(), 2024),
+            parsed.record.timestamp
+        );
+    }
+
+    #[test]
+    fn journald_lines_take_the_given_year() {
+        let line =
+            "Dec 04 17:03:18 node-3 etcd[3563]: sync duration of 1.5s, expected less than 1s";
+        assert_eq!(
+            classify(line.as_bytes()).0,
+            LineClass::Event(Shape::Journald)
+        );
+        let parsed = parse(line, 2023);
+        assert_eq!(parsed.origin, Some("node-3 etcd"));
+        assert_eq!(
+            parsed.record.timestamp.unwrap().to_rfc3339(),
+            "2023-12-04T17:03:18+00:00"
+        );
+        assert_eq!(
+            parsed.record.message,
+            "sync duration of 1.5s, expected less than 1s"
+        );
+        let other = "Dec 04 17:03:18 node-3 sshd[1]: session opened";
+        assert_eq!(classify(other.as_bytes()).0, LineClass::Unknown);
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        for line in [
+            "",
+            "{",
+            "{\"timestamp\":",
+            "  ",
+            "    at",
+            "[pod/",
+            "x |",
+            "Dec 04 17:03:18 a b: c",
+            "Feb 30 25:61:61 h u[1]: x",
+            "\u{1b}[",
+            "2024-13-45T99:99:99Z x",
+        ] {
+            let _ = classify(line.as_bytes());
+            let _ = parse(line, 2024);
+            let _ = line_timestamp(line.as_bytes(), 2024);
+        }
+    }
+}
