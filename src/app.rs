@@ -32,10 +32,20 @@ pub struct InputSummary {
     pub gzip: bool,
     pub bytes: u64,
     pub lines: u64,
+    /// Lines that belong to a recognised event (pretty continuations included).
     pub recognised: u64,
+    /// Events (a pretty event of several lines counts once).
+    pub events: u64,
+    /// Events per detected shape, e.g. `{"RisingWave text": 64}`.
     pub shapes: BTreeMap<String, u64>,
+    /// Lines per wrapper found, e.g. `{"kubectl --prefix": 64}`.
+    pub wrappers: BTreeMap<String, u64>,
+    /// Pods, compose services or journald units named by wrappers.
+    pub origins: Vec<String>,
     pub time_range: Option<TimeRange>,
     pub truncated_lines: u64,
+    /// Assumptions made while reading, e.g. the year of journalctl lines.
+    pub notes: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     #[serde(skip)]
@@ -218,11 +228,19 @@ fn summarise(
             bytes: c.bytes,
             lines: c.lines,
             recognised: c.recognised,
+            events: c.events(),
             shapes: c
                 .shapes
                 .iter()
                 .map(|(s, n)| (s.describe().to_string(), *n))
                 .collect(),
+            wrappers: c
+                .wrappers
+                .iter()
+                .map(|(w, n)| (w.to_string(), *n))
+                .collect(),
+            origins: c.origins.clone(),
+            notes: c.notes.clone(),
             time_range: c.first_timestamp.map(|_| TimeRange {
                 start: format_time(c.first_timestamp),
                 end: format_time(c.last_timestamp),

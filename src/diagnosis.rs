@@ -248,7 +248,7 @@ impl Diagnoser<'_> {
                             example.signal = s.name.clone();
                             example.meaning = s.describe.clone();
                             example.highlight =
-                                s.regex.find(&example.text).map(|m| (m.start(), m.end()));
+                                s.regex.find(&example.message).map(|m| (m.start(), m.end()));
                             evidence.push(CauseEvidence {
                                 signal: s.name.clone(),
                                 meaning: s.describe.clone(),

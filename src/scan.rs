@@ -99,7 +99,10 @@ impl ScanState {
             .wrapper_time
             .and_then(|(a, _)| wrappers::month_of(&line[a..]));
         let year = record::default_journal_year(month);
-        self.assumed_year = Some(year);
+        if unwrapped.wrappers & wrappers::JOURNALD != 0 {
+            // Only journalctl's own timestamps need the guess.
+            self.assumed_year.get_or_insert(year);
+        }
         year
     }
 }

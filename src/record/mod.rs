@@ -141,10 +141,12 @@ fn classify_indented(inner: &[u8]) -> LineClass {
     LineClass::Unknown
 }
 
+/// Is the journald unit (the word after the host) etcd or RisingWave?
 fn is_log_unit(origin: &[u8]) -> bool {
+    let ident = origin.rsplit(|b| *b == b' ').next().unwrap_or(origin);
     [&b"etcd"[..], b"risingwave", b"meta"]
         .iter()
-        .any(|name| memchr::memmem::find(origin, name).is_some())
+        .any(|name| memchr::memmem::find(ident, name).is_some())
 }
 
 /// Parses one line (line ending and ANSI escapes already removed). `year`

@@ -166,13 +166,28 @@ fn render_evidence(out: &mut String, line: &EvidenceLine, indent: &str) {
         .origin
         .as_deref()
         .map_or(String::new(), |o| format!(" [{o}]"));
+    let mut location = format!("{}:{}", line.source, line.line);
+    let mut when = format!("{time} {level}").trim_end().to_string();
+    let fits = |location: &str, when: &str| {
+        indent.len() + location.chars().count() + origin.chars().count() + 1 + when.len() <= WIDTH
+    };
+    if !fits(&location, &when) {
+        when = time.to_string(); // the level is the least useful part
+    }
+    if !fits(&location, &when) {
+        // Keep the end of the path: the file name and line number.
+        let excess =
+            indent.len() + location.chars().count() + origin.chars().count() + 2 + when.len()
+                - WIDTH;
+        let keep: String = location.chars().skip(excess + 1).collect();
+        location = format!("…{keep}");
+    }
     let _ = writeln!(
         out,
-        "{indent}{}{} {} {}",
-        format!("{}:{}", line.source, line.line).blue(),
+        "{indent}{}{} {}",
+        location.blue(),
         origin.magenta(),
-        time.dimmed(),
-        level.dimmed()
+        when.dimmed(),
     );
     let room = WIDTH.saturating_sub(indent.len() + 2).max(20);
     let text = &line.message;
@@ -260,6 +275,61 @@ fn range_text(range: &Option<TimeRange>) -> String {
     }
 }
 
+/// One input: what it was recognised as, so silence is explained.
+fn render_coverage(out: &mut String, input: &crate::app::InputSummary) {
+    let percent = |n: u64| {
+        if input.lines == 0 {
+            0.0
+        } else {
+            n as f64 * 100.0 / input.lines as f64
+        }
+    };
+    let mut parts = vec![format!(
+        "{}: {} line{}, {} recognised ({:.0}%)",
+        input.source,
+        input.lines,
+        plural(input.lines as usize),
+        input.recognised,
+        percent(input.recognised)
+    )];
+    if !input.shapes.is_empty() {
+        let shapes: Vec<String> = input
+            .shapes
+            .iter()
+            .map(|(s, n)| format!("{n} {s}"))
+            .collect();
+        parts.push(format!("events: {}", shapes.join(", ")));
+    }
+    if !input.wrappers.is_empty() {
+        let wrappers: Vec<&str> = input.wrappers.keys().map(String::as_str).collect();
+        parts.push(format!("wrapped by {}", wrappers.join(" + ")));
+    }
+    if !input.origins.is_empty() {
+        let shown: Vec<&str> = input.origins.iter().take(6).map(String::as_str).collect();
+        let more = input.origins.len().saturating_sub(shown.len());
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        parts.push(format!("from {}{more}", shown.join(", ")));
+    }
+    if let Some(range) = &input.time_range {
+        parts.push(range_text(&Some(range.clone())));
+    }
+    if input.truncated_lines > 0 {
+        parts.push(format!(
+            "{} over-long line{} cut",
+            input.truncated_lines,
+            plural(input.truncated_lines as usize)
+        ));
+    }
+    wrap_hanging(out, &parts.join("; "), "  ", "    ");
+    for note in &input.notes {
+        wrap_hanging(out, &format!("note: {note}"), "    ", "      ");
+    }
+}
+
 fn render_summary(out: &mut String, analysis: &Analysis) {
     let summary = &analysis.summary;
     let percent = if summary.lines_read == 0 {
@@ -286,34 +356,13 @@ fn render_summary(out: &mut String, analysis: &Analysis) {
         counts.join(", ")
     );
     wrap_into(out, &text, "");
-    if summary.inputs.len() > 1 {
-        for input in &summary.inputs {
-            let shapes: Vec<String> = input
-                .shapes
-                .iter()
-                .map(|(s, n)| format!("{s} {n}"))
-                .collect();
-            wrap_hanging(
-                out,
-                &format!(
-                    "  {}: {} lines, {} recognised{}{}",
-                    input.source,
-                    input.lines,
-                    input.recognised,
-                    if shapes.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" ({})", shapes.join(", "))
-                    },
-                    input.time_range.as_ref().map_or(String::new(), |r| format!(
-                        ", {}",
-                        range_text(&Some(r.clone()))
-                    ))
-                ),
-                "",
-                "    ",
-            );
-        }
+    for input in &summary.inputs {
+        render_coverage(out, input);
+    }
+    if analysis.findings.is_empty() && summary.lines_recognised > 0 {
+        let silence = "If the meta pod restarted, the failure is in the previous \
+container's log: `kubectl logs <pod> --previous`; pass etcd's log too.";
+        wrap_into(out, silence, "");
     }
     for error in &summary.errors {
         wrap_hanging(out, &format!("{} {error}", "error:".red().bold()), "", "  ");

@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""Writes testdata/shapes/*: the bundled sample incident (../sample-incident.log)
+in every shape users hand us, following §5-§7 of the log reference. The plain
+file is the reference: tests assert each shape gives its findings.
+
+Run from anywhere: python3 testdata/shapes/generate.py
+"""
+import json, os, re
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PLAIN = os.path.join(HERE, "..", "sample-incident.log")
+LINE = re.compile(r"^(\S+) +(TRACE|DEBUG|INFO|WARN|ERROR) (\S+): (.*)$")
+ESC = "\x1b"
+
+def events():
+    for raw in open(PLAIN, encoding="utf-8").read().splitlines():
+        m = LINE.match(raw)
+        ts, level, target, rest = m.groups()
+        message, error = rest, None
+        if " error=" in rest:
+            message, error = rest.split(" error=", 1)
+        yield raw, ts, level, target, message, error
+
+def write(name, lines, end="\n"):
+    with open(os.path.join(HERE, name), "w", encoding="utf-8", newline="") as f:
+        f.write(end.join(lines) + end)
+
+def kubectl_ts(ts):
+    # kubectl's --timestamps: nanoseconds, a little after the event itself.
+    head, frac = (ts[:-1].split(".") + ["0"])[:2]
+    return f"{head}.{(frac + '000000000')[:9]}Z"
+
+# 1. RisingWave JSON (RISINGWAVE_CLOUD=true): one object a line.
+cloud = []
+for raw, ts, level, target, message, error in events():
+    fields = {"message": message}
+    if error is not None:
+        fields["error"] = error
+    cloud.append(json.dumps({"timestamp": ts, "level": level, "fields": fields, "target": target,
+                             "threadName": "rw-main"}, separators=(",", ":")))
+write("cloud-json.log", cloud)
+
+# 2. Pretty (v1.0.0 default): head line, `at`, `on`, blank line.
+pretty = []
+for n, (raw, ts, level, target, message, error) in enumerate(events()):
+    text = message if error is None else f"{message}, error: {error}"
+    pretty.append(f"  {ts} {level:>5} {target}: {text}")
+    pretty.append(f"    at src/meta/src/{target.split('::')[-1]}.rs:{100 + n}")
+    pretty.append("    on rw-main")
+    pretty.append("")
+write("pretty.log", pretty)
+
+# 3. kubectl logs --prefix --timestamps.
+write("kubectl-prefix-timestamps.log",
+      [f"[pod/rw-meta-0/meta] {kubectl_ts(ts)} {raw}" for raw, ts, *_ in events()])
+
+# 4. docker run -it: ANSI colours (dim timestamp, coloured level, italic field names).
+COLOURS = {"ERROR": "31", "WARN": "33", "INFO": "32", "DEBUG": "34", "TRACE": "35"}
+ansi = []
+for raw, ts, level, target, message, error in events():
+    line = f"{ESC}[2m{ts}{ESC}[0m {ESC}[{COLOURS[level]}m{level:>5}{ESC}[0m {ESC}[2m{target}{ESC}[0m{ESC}[2m:{ESC}[0m {message}"
+    if error is not None:
+        line += f" {ESC}[3merror{ESC}[0m{ESC}[2m={ESC}[0m{error}"
+    ansi.append(line)
+write("ansi-tty.log", ansi)
+
+# 5. journalctl -u risingwave-meta: no year in the prefix, the line keeps its own.
+MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+def journal_prefix(ts, unit):
+    y, mo, d = ts[:10].split("-")
+    return f"{MONTHS[int(mo) - 1]} {d} {ts[11:19]} node-3 {unit}: "
+write("journald.log", [journal_prefix(ts, "risingwave[1234]") + raw for raw, ts, *_ in events()])
+
+# 6. docker compose logs (coloured prefixes), meta and etcd interleaved by time;
+#    etcd (zap JSON, +08:00 clock) reports the slow disk behind the incident.
+etcd = [
+    ("2024-02-11T06:04:40.118Z", {"level": "info", "ts": "2024-02-11T14:04:40.118+0800", "caller": "etcdserver/server.go:2045", "msg": "published local member to cluster through raft", "cluster-id": "cdf818194e3a8c32"}),
+    ("2024-02-11T06:04:49.903Z", {"level": "warn", "ts": "2024-02-11T14:04:49.903+0800", "caller": "wal/wal.go:805", "msg": "slow fdatasync", "took": "6.712s", "expected-duration": "1s"}),
+    ("2024-02-11T06:04:50.511Z", {"level": "warn", "ts": "2024-02-11T14:04:50.511+0800", "caller": "etcdserver/raft.go:369", "msg": "leader failed to send out heartbeat on time; took too long, leader is overloaded likely from slow disk", "to": "8e9e05c52164694d", "heartbeat-interval": "100ms", "expected-duration": "200ms", "exceeded-duration": "5.1s"}),
+    ("2024-02-11T06:04:53.002Z", {"level": "warn", "ts": "2024-02-11T14:04:53.002+0800", "caller": "etcdserver/util.go:166", "msg": "apply request took too long", "took": "2.301s", "expected-duration": "100ms", "prefix": "", "request": "header:<ID:7587003312299851300 > lease_revoke:<id:694d7ae4a5d2b6c0>", "response": "size:29"}),
+]
+meta = [(ts if ts.endswith("Z") else ts, f"{ESC}[36mmeta-node-0  |{ESC}[0m {raw}") for raw, ts, *_ in events()]
+etc = [(t, f"{ESC}[33metcd-0       |{ESC}[0m " + json.dumps(o, separators=(",", ":"))) for t, o in etcd]
+def key(item):
+    t = item[0]
+    head, frac = (t[:-1].split(".") + ["0"])[:2]
+    return head + "." + (frac + "000000000")[:9]
+write("compose-meta-etcd.log", [line for _, line in sorted(meta + etc, key=key)])
+# 7. journalctl -u etcd for etcd v3.4 under systemd: capnslog writes no
+#    timestamp of its own there, so the year must be inferred.
+write("journald-etcd-v3.4.log", [
+    "Feb 11 06:04:38 etcd-host-1 etcd[3563]: published {Name:etcd-0 ClientURLs:[http://etcd-0:2379]} to cluster cdf818194e3a8c32",
+    "Feb 11 06:04:49 etcd-host-1 etcd[3563]: sync duration of 6.712s, expected less than 1s",
+    "Feb 11 06:04:50 etcd-host-1 etcd[3563]: failed to send out heartbeat on time (exceeded the 100ms timeout for 5.1s, to 8e9e05c52164694d)",
+    "Feb 11 06:04:50 etcd-host-1 etcd[3563]: server is likely overloaded",
+    "Feb 11 06:04:53 etcd-host-1 etcd[3563]: read-only range request \"key:\\\"__meta_election_\\\" \" with result \"range_response_count:1 size:75\" took too long (2.301s) to execute",
+    "Feb 11 06:05:10 etcd-host-1 systemd[1]: Started etcd.service.",
+])
+print("wrote", sorted(os.listdir(HERE)))
