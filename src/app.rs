@@ -1,11 +1,13 @@
 //! Orchestration: inputs → scan → correlate → diagnose → report, and the
 //! exit code. Kept free of printing so tests can call `analyse` directly.
 use crate::cli::{Cli, ColorChoice, Format};
+use crate::context::ClusterContext;
 use crate::correlate::Correlator;
-use crate::diagnosis::{format_time, Diagnoser, Finding};
+use crate::diagnosis::{format_time, Diagnoser, Finding, InputInfo};
 use crate::input::{self, InputError, InputSpec};
 use crate::matcher::Matcher;
-use crate::model::Severity;
+use crate::model::{Severity, Timestamp};
+use crate::record::Shape;
 use crate::report;
 use crate::rules::{RuleError, RuleSet};
 use crate::scan::{self, Coverage, Hit};
@@ -61,6 +63,11 @@ pub struct Summary {
     /// Findings per severity.
     pub findings: BTreeMap<Severity, usize>,
     pub rules_evaluated: usize,
+    /// What the logs say about the cluster: version, election backend,
+    /// lease in force, meta members.
+    pub cluster: ClusterContext,
+    /// Matching lines left out by --since / --until.
+    pub outside_time_range: u64,
     /// Inputs that could not be read and rule files that are invalid.
     pub errors: Vec<String>,
     pub exit_code: u8,
@@ -78,14 +85,36 @@ pub struct Analysis {
 pub struct Request {
     pub paths: Vec<PathBuf>,
     pub fail_on: Option<Severity>,
+    /// Only lines at or after this time take part (lines without a time do).
+    pub since: Option<Timestamp>,
+    pub until: Option<Timestamp>,
 }
 
 pub fn run(cli: &Cli) -> u8 {
     let rules = RuleSet::load(&cli.rules_dirs);
+    let now = chrono::Utc::now().fixed_offset();
+    let (since, until) = match (
+        cli.since
+            .as_deref()
+            .map(|t| parse_time_bound(t, now))
+            .transpose(),
+        cli.until
+            .as_deref()
+            .map(|t| parse_time_bound(t, now))
+            .transpose(),
+    ) {
+        (Ok(since), Ok(until)) => (since, until),
+        (Err(err), _) | (_, Err(err)) => {
+            eprintln!("rwdoctor: {err}");
+            return EXIT_ERROR;
+        }
+    };
     let analysis = analyse(
         &Request {
             paths: cli.paths.clone(),
             fail_on: cli.fail_on.threshold(),
+            since,
+            until,
         },
         &rules,
     );
@@ -111,43 +140,71 @@ pub fn run(cli: &Cli) -> u8 {
 
 pub fn analyse(request: &Request, rules: &RuleSet) -> Analysis {
     let (specs, mut input_errors) = input::expand(&request.paths);
-    let names: Vec<String> = specs.iter().map(InputSpec::display_name).collect();
     let matcher = Matcher::new(rules);
-    let mut correlator = Correlator::new(rules);
-    let mut coverages: Vec<Coverage> = Vec::new();
+    let mut timeline = Timeline {
+        correlator: Correlator::new(rules),
+        context: ClusterContext::new(),
+        since: request.since,
+        until: request.until,
+        outside_range: 0,
+    };
+    let mut coverages: Vec<Option<Coverage>> = Vec::with_capacity(specs.len());
 
     if specs.len() == 1 {
         // One input: stream hits straight into the correlator.
-        if let Some(coverage) = scan_one(0, &specs[0], &matcher, &mut input_errors, &mut |hit| {
-            correlator.push(Arc::new(hit))
-        }) {
-            coverages.push(coverage);
-        }
+        coverages.push(scan_one(
+            0,
+            &specs[0],
+            &matcher,
+            &mut input_errors,
+            &mut |hit| timeline.push(hit),
+        ));
     } else {
         // Several inputs: one timeline, merged by time, each input's own
         // order kept (a log with a clock step back stays in line order).
         let mut per_input: Vec<Vec<Hit>> = Vec::with_capacity(specs.len());
         for (index, spec) in specs.iter().enumerate() {
             let mut hits = Vec::new();
-            if let Some(coverage) = scan_one(index, spec, &matcher, &mut input_errors, &mut |hit| {
-                hits.push(hit)
-            }) {
-                coverages.push(coverage);
-            }
+            coverages.push(scan_one(
+                index,
+                spec,
+                &matcher,
+                &mut input_errors,
+                &mut |hit| hits.push(hit),
+            ));
             per_input.push(hits);
         }
         for hit in merge_by_time(per_input) {
-            correlator.push(Arc::new(hit));
+            timeline.push(hit);
         }
     }
 
+    let Timeline {
+        correlator,
+        mut context,
+        outside_range,
+        ..
+    } = timeline;
+    context.settle();
     let outcomes = correlator.finish();
+    let inputs: Vec<InputInfo> = specs
+        .iter()
+        .zip(&coverages)
+        .map(|(spec, coverage)| InputInfo {
+            name: spec.display_name(),
+            has_etcd: coverage.as_ref().is_some_and(has_etcd_lines),
+            first: coverage.as_ref().and_then(|c| c.first_timestamp),
+            last: coverage.as_ref().and_then(|c| c.last_timestamp),
+        })
+        .collect();
     let findings = Diagnoser {
         rules,
-        input_names: &names,
+        inputs: &inputs,
+        context: &context,
     }
     .findings(&outcomes);
-    let summary = summarise(
+    let coverages: Vec<Coverage> = coverages.into_iter().flatten().collect();
+    let mut summary = summarise(
         &coverages,
         &findings,
         &input_errors,
@@ -155,7 +212,52 @@ pub fn analyse(request: &Request, rules: &RuleSet) -> Analysis {
         rules,
         request.fail_on,
     );
+    summary.cluster = context;
+    summary.outside_time_range = outside_range;
     Analysis { findings, summary }
+}
+
+/// The merged stream of hits: cluster facts, the time filter, correlation.
+struct Timeline<'r> {
+    correlator: Correlator<'r>,
+    context: ClusterContext,
+    since: Option<Timestamp>,
+    until: Option<Timestamp>,
+    outside_range: u64,
+}
+
+impl Timeline<'_> {
+    fn push(&mut self, hit: Hit) {
+        // Facts describe the cluster whatever the time filter says.
+        self.context.observe(&hit);
+        self.correlator.set_lease_secs(self.context.lease_secs);
+        if hit.signals.is_empty() {
+            return;
+        }
+        if let Some(time) = hit.sort_time {
+            if self.since.is_some_and(|s| time < s) || self.until.is_some_and(|u| time > u) {
+                self.outside_range += 1;
+                return;
+            }
+        }
+        self.correlator.push(Arc::new(hit));
+    }
+}
+
+fn has_etcd_lines(coverage: &Coverage) -> bool {
+    coverage.shapes.keys().any(|s| s.is_etcd())
+        || (coverage.shapes.contains_key(&Shape::Journald)
+            && coverage.origins.iter().any(|o| o.contains("etcd")))
+}
+
+/// `--since`/`--until`: RFC 3339, or a duration (`2h`, `30m`) back from now.
+pub fn parse_time_bound(text: &str, now: Timestamp) -> Result<Timestamp, String> {
+    if let Some(time) = crate::record::json::parse_time(text) {
+        return Ok(time);
+    }
+    crate::model::parse_duration(text)
+        .map(|d| now - d)
+        .map_err(|_| format!("invalid time `{text}`: expected RFC 3339 (2024-02-11T06:20:00Z) or a duration back from now (2h, 30m)"))
 }
 
 fn scan_one(
@@ -313,6 +415,8 @@ fn summarise(
         }),
         findings: by_severity,
         rules_evaluated: rules.rules.len(),
+        cluster: ClusterContext::new(),
+        outside_time_range: 0,
         errors,
         exit_code,
         verdict,

@@ -48,6 +48,15 @@ pub struct Cli {
     #[arg(long = "rules", value_name = "DIR")]
     pub rules_dirs: Vec<PathBuf>,
 
+    /// Only consider lines at or after this time: RFC 3339, or a duration
+    /// back from now like `2h` (as `kubectl logs --since`).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+
+    /// Only consider lines at or before this time (same forms as --since).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+
     /// When to colour the human report (`NO_COLOR` is honoured under `auto`).
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,

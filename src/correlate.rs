@@ -100,6 +100,8 @@ struct RuleState {
 
 pub struct Correlator<'r> {
     rules: &'r RuleSet,
+    /// The lease in force, for rules whose cause window follows it.
+    lease_secs: u64,
     states: Vec<RuleState>,
     /// Incidents confirmed since the last `take_confirmed` (for `--follow`).
     confirmed: Vec<(usize, usize)>,
@@ -142,9 +144,15 @@ impl<'r> Correlator<'r> {
             .collect();
         Correlator {
             rules,
+            lease_secs: 30,
             states,
             confirmed: Vec::new(),
         }
+    }
+
+    /// The lease read from the logs so far (`> config:`).
+    pub fn set_lease_secs(&mut self, secs: u64) {
+        self.lease_secs = secs;
     }
 
     /// Feeds one hit; hits must come in timeline order.
@@ -195,6 +203,7 @@ impl<'r> Correlator<'r> {
         let state = &mut self.states[index];
         let now = hit.sort_time;
 
+        let cause_window = rule.cause_window_for(self.lease_secs);
         let cause_hits: Vec<usize> = signals
             .iter()
             .copied()
@@ -213,7 +222,7 @@ impl<'r> Correlator<'r> {
             while state
                 .context_buffer
                 .front()
-                .is_some_and(|(h, _)| !within(h.sort_time, Some(now), rule.cause_window))
+                .is_some_and(|(h, _)| !within(h.sort_time, Some(now), cause_window))
             {
                 state.context_buffer.pop_front();
             }
@@ -322,10 +331,9 @@ impl<'r> Correlator<'r> {
             let rule: &Rule = &self.rules.rules[index];
             let state = &mut self.states[index];
             let mut incident = Incident::new(events);
+            let cause_window = rule.cause_window_for(self.lease_secs);
             for (context_hit, context_signals) in &state.context_buffer {
-                if rule.cause_window >= Duration::zero()
-                    && within(context_hit.sort_time, incident.first, rule.cause_window)
-                {
+                if within(context_hit.sort_time, incident.first, cause_window) {
                     incident.add_context(context_hit, context_signals);
                 }
             }

@@ -1,8 +1,10 @@
-//! Incidents → findings: evidence lines, causes ranked by the evidence for
-//! and against each, and remedies ordered by the causes they address.
+//! Incidents → findings: evidence lines, a timeline per incident, causes
+//! ranked by the evidence for and against each (including what the logs
+//! given could and could not show), and remedies tailored to the cluster.
+use crate::context::ClusterContext;
 use crate::correlate::{Incident, RuleOutcome};
-use crate::model::{Severity, Timestamp};
-use crate::rules::{ConfigSnippet, Rule, RuleSet};
+use crate::model::{format_duration, Level, Severity, Timestamp};
+use crate::rules::{Cause, ConfigSnippet, Rule, RuleSet};
 use crate::scan::Hit;
 use chrono::SecondsFormat;
 use serde::Serialize;
@@ -11,6 +13,8 @@ use std::sync::Arc;
 
 /// Evidence lines listed per finding in reports; counts stay exact.
 pub const MAX_EVIDENCE_PER_FINDING: usize = 24;
+/// Timeline entries per incident (repeats are folded first).
+const MAX_TIMELINE: usize = 14;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct EvidenceLine {
@@ -31,7 +35,28 @@ pub struct EvidenceLine {
     #[serde(skip)]
     pub highlight: Option<(usize, usize)>,
     #[serde(skip)]
-    pub level: Option<crate::model::Level>,
+    pub level: Option<Level>,
+}
+
+/// One line of an incident's timeline, relative to the incident's anchor
+/// (its first trigger line, e.g. the keep-alive timeout).
+#[derive(Debug, Clone, Serialize)]
+pub struct TimelineEntry {
+    /// Seconds from the anchor (negative: before it); null without timestamps.
+    pub offset_seconds: Option<f64>,
+    pub timestamp: Option<String>,
+    pub source: String,
+    pub line: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    /// `meta` or `etcd`: whose log the line is from.
+    pub component: &'static str,
+    pub signal: String,
+    /// `event` (part of the failure) or `cause` (evidence for a cause).
+    pub role: &'static str,
+    pub message: String,
+    /// Consecutive lines of the same signal folded into this entry.
+    pub count: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -41,6 +66,16 @@ pub struct IncidentReport {
     pub lines: u64,
     /// `source:line` of the incident's evidence.
     pub evidence: Vec<String>,
+    pub timeline: Vec<TimelineEntry>,
+    /// This incident's causes, ranked (full details are on the finding).
+    pub causes: Vec<CauseBrief>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CauseBrief {
+    pub id: String,
+    pub confidence: f64,
+    pub verdict: &'static str,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -60,11 +95,16 @@ pub struct CauseReport {
     pub title: String,
     /// 0 to 1, from the weights of the signals seen for and against it.
     pub confidence: f64,
-    /// `likely`, `possible`, `weak` or `not ruled out`.
+    /// `likely`, `possible`, `weak`, `not ruled out` or `unlikely`.
     pub verdict: &'static str,
     pub explain: String,
     pub evidence: Vec<CauseEvidence>,
-    /// What to look at to confirm or rule the cause out, when nothing was seen.
+    /// What was looked for and not found.
+    pub not_found: Vec<String>,
+    /// Why the verdict is what it is, beyond the evidence lines.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reasoning: Option<String>,
+    /// What to look at to confirm or rule the cause out.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to_check: Option<String>,
 }
@@ -107,20 +147,41 @@ pub fn format_time(ts: Option<Timestamp>) -> Option<String> {
     })
 }
 
+/// What the diagnosis knows about each input.
+#[derive(Debug, Clone)]
+pub struct InputInfo {
+    pub name: String,
+    /// The input holds etcd's own log lines.
+    pub has_etcd: bool,
+    pub first: Option<Timestamp>,
+    pub last: Option<Timestamp>,
+}
+
 pub struct Diagnoser<'a> {
     pub rules: &'a RuleSet,
-    pub input_names: &'a [String],
+    pub inputs: &'a [InputInfo],
+    pub context: &'a ClusterContext,
 }
 
 impl Diagnoser<'_> {
-    pub fn evidence_line(&self, rule: &Rule, hit: &Hit) -> EvidenceLine {
-        let signal = hit
-            .signals
+    fn source(&self, hit: &Hit) -> String {
+        self.inputs
+            .get(hit.input)
+            .map(|i| i.name.clone())
+            .unwrap_or_default()
+    }
+
+    fn signal_of<'r>(&self, rule: &'r Rule, hit: &Hit) -> Option<&'r crate::rules::Signal> {
+        hit.signals
             .iter()
             .find(|s| self.rules.rules[s.rule as usize].id == rule.id)
-            .map(|s| &rule.signals[s.signal as usize]);
+            .map(|s| &rule.signals[s.signal as usize])
+    }
+
+    pub fn evidence_line(&self, rule: &Rule, hit: &Hit) -> EvidenceLine {
+        let signal = self.signal_of(rule, hit);
         EvidenceLine {
-            source: self.input_names.get(hit.input).cloned().unwrap_or_default(),
+            source: self.source(hit),
             line: hit.line,
             timestamp: format_time(hit.timestamp),
             text: hit.text.clone(),
@@ -170,23 +231,27 @@ impl Diagnoser<'_> {
                 evidence: incident
                     .events
                     .iter()
-                    .map(|h| {
-                        format!(
-                            "{}:{}",
-                            self.input_names.get(h.input).map_or("", |s| s),
-                            h.line
-                        )
+                    .map(|h| format!("{}:{}", self.source(h), h.line))
+                    .collect(),
+                timeline: self.timeline(rule, incident),
+                causes: self
+                    .rank_causes(rule, std::slice::from_ref(incident))
+                    .into_iter()
+                    .map(|c| CauseBrief {
+                        id: c.id,
+                        confidence: c.confidence,
+                        verdict: c.verdict,
                     })
                     .collect(),
             })
             .collect();
         let causes = self.rank_causes(rule, &outcome.incidents);
-        let remedies = order_remedies(rule, &causes);
+        let remedies = self.order_remedies(rule, &causes);
         Finding {
             rule: rule.id.clone(),
             severity: rule.severity,
-            title: rule.title.clone(),
-            diagnosis: rule.diagnosis.clone(),
+            title: self.context.fill(&rule.title),
+            diagnosis: self.context.fill(&rule.diagnosis),
             count: outcome.incident_count,
             matched_lines: outcome.matched_lines,
             first_seen: format_time(outcome.incidents.iter().find_map(|i| i.first)),
@@ -200,9 +265,79 @@ impl Diagnoser<'_> {
         }
     }
 
+    /// The incident's lines and its cause evidence on one clock, relative
+    /// to its first trigger line; runs of one signal fold into one entry.
+    fn timeline(&self, rule: &Rule, incident: &Incident) -> Vec<TimelineEntry> {
+        let anchor = incident.first;
+        let mut items: Vec<(&Arc<Hit>, &'static str)> = incident
+            .context
+            .iter()
+            .map(|h| (h, "cause"))
+            .chain(incident.events.iter().map(|h| (h, "event")))
+            .collect();
+        // Stable: lines without a time keep their place after timed ones.
+        items.sort_by_key(|(h, role)| (h.sort_time, *role == "event", h.input, h.line));
+        items.dedup_by(|a, b| Arc::ptr_eq(a.0, b.0));
+        let mut entries: Vec<TimelineEntry> = Vec::new();
+        for (hit, role) in items {
+            let signal = self.signal_name(rule, hit, role);
+            if let Some(last) = entries.last_mut() {
+                if last.signal == signal && last.role == role && last.source == self.source(hit) {
+                    last.count += 1;
+                    continue;
+                }
+            }
+            entries.push(TimelineEntry {
+                offset_seconds: match (anchor, hit.sort_time) {
+                    (Some(a), Some(t)) => {
+                        Some(t.signed_duration_since(a).num_milliseconds() as f64 / 1000.0)
+                    }
+                    _ => None,
+                },
+                timestamp: format_time(hit.sort_time),
+                source: self.source(hit),
+                line: hit.line,
+                origin: hit.origin.clone(),
+                component: if is_line_of(hit, "etcd") {
+                    "etcd"
+                } else {
+                    "meta"
+                },
+                signal,
+                role,
+                message: hit.message.clone(),
+                count: 1,
+            });
+        }
+        if entries.len() > MAX_TIMELINE {
+            // Keep the lead-up's start and the failure itself.
+            let tail = entries.split_off(entries.len() - (MAX_TIMELINE - 4));
+            entries.truncate(4);
+            entries.extend(tail);
+        }
+        entries
+    }
+
+    /// For cause lines the cause signal (not the first trigger it matched).
+    fn signal_name(&self, rule: &Rule, hit: &Hit, role: &str) -> String {
+        let ours = hit
+            .signals
+            .iter()
+            .filter(|s| self.rules.rules[s.rule as usize].id == rule.id);
+        let mut names = ours.map(|s| (s.signal as usize, &rule.signals[s.signal as usize].name));
+        let pick = if role == "cause" {
+            names.find(|(i, _)| !rule.is_trigger(*i))
+        } else {
+            names.find(|(i, _)| rule.is_trigger(*i))
+        };
+        pick.map(|(_, n)| n.clone()).unwrap_or_default()
+    }
+
     /// Confidence per cause: a noisy-OR of the weights of the signals seen
     /// for it (a signal seen repeatedly counts up to three times), scaled
-    /// down by the signals seen against it. Ties keep the rule's order.
+    /// down by the signals seen against it, and down again when the log
+    /// that would show it (`needs_log`) covers the incident and shows
+    /// nothing. Ties keep the rule's order.
     fn rank_causes(&self, rule: &Rule, incidents: &[Incident]) -> Vec<CauseReport> {
         let mut counts: BTreeMap<usize, u64> = BTreeMap::new();
         let mut examples: BTreeMap<usize, Arc<Hit>> = BTreeMap::new();
@@ -229,37 +364,74 @@ impl Diagnoser<'_> {
                 })
                 .product::<f64>()
         };
+        let window = rule.cause_window_for(self.context.lease_secs);
         let mut causes: Vec<CauseReport> = rule
             .causes
             .iter()
             .map(|cause| {
                 let support = strength(&cause.supported_by);
                 let against = strength(&cause.refuted_by);
-                let confidence = ((support * (1.0 - against)) * 100.0).round() / 100.0;
-                let mut evidence = Vec::new();
-                for (list, direction) in
-                    [(&cause.supported_by, "for"), (&cause.refuted_by, "against")]
-                {
-                    for (signal, _) in list.iter() {
-                        if let (Some(count), Some(hit)) = (counts.get(signal), examples.get(signal))
-                        {
-                            let mut example = self.evidence_line(rule, hit);
-                            let s = &rule.signals[*signal];
-                            example.signal = s.name.clone();
-                            example.meaning = s.describe.clone();
-                            example.highlight =
-                                s.regex.find(&example.message).map(|m| (m.start(), m.end()));
-                            evidence.push(CauseEvidence {
-                                signal: s.name.clone(),
-                                meaning: s.describe.clone(),
-                                count: *count,
-                                direction,
-                                example,
+                let evidence = self.cause_evidence(rule, cause, &counts, &examples);
+                let not_found: Vec<String> = cause
+                    .supported_by
+                    .iter()
+                    .filter(|(signal, _)| !counts.contains_key(signal))
+                    .map(|(signal, _)| describe(rule, *signal))
+                    .collect();
+                let seen_for = evidence.iter().any(|e| e.direction == "for");
+                let (mut confidence, mut reasoning, mut to_check) =
+                    (support * (1.0 - against), None, cause.when_no_evidence.clone());
+                if let Some(log) = &cause.needs_log {
+                    // What the component's own log said: meta-side symptoms
+                    // (timeouts) do not count as the component confirming it.
+                    let seen_in_log = incidents.iter().flat_map(|i| &i.context).any(|hit| {
+                        is_line_of(hit, log)
+                            && hit.signals.iter().any(|s| {
+                                self.rules.rules[s.rule as usize].id == rule.id
+                                    && cause.supported_by.iter().any(|(i, _)| *i == s.signal as usize)
+                            })
+                    });
+                    match self.covering_log(log, incidents, window) {
+                        Some(name) if !seen_in_log => {
+                            // Absence in a log that covers the incident is
+                            // evidence of absence.
+                            let own: Vec<String> = cause
+                                .supported_by
+                                .iter()
+                                .filter(|(signal, _)| rule.signals[*signal].from.as_deref() == Some(log.as_str()))
+                                .map(|(signal, _)| describe(rule, *signal))
+                                .collect();
+                            let looked = if own.is_empty() { not_found.join("; ") } else { own.join("; ") };
+                            reasoning = Some(if seen_for {
+                                format!("{name} covers the incident but shows none of its own warnings ({looked}); the meta side's errors alone do not confirm it")
+                            } else {
+                                format!("{name} covers the incident and shows none of: {looked}")
                             });
+                            to_check = None;
+                            confidence *= 0.5;
+                        }
+                        Some(_) => to_check = None,
+                        None if !self.inputs.iter().any(|i| i.has_etcd) => {
+                            reasoning = Some(format!(
+                                "no {log} log given: only the meta node's side was seen"
+                            ));
+                            to_check = Some(format!(
+                                "pass {log}'s log too (e.g. `kubectl logs {log}-0`) to confirm or rule out: {}",
+                                cause.title
+                            ));
+                        }
+                        None => {
+                            reasoning = Some(format!(
+                                "the {log} log given does not cover the incident's time"
+                            ));
                         }
                     }
+                } else if seen_for {
+                    to_check = None;
                 }
+                let confidence = (confidence * 100.0).round() / 100.0;
                 let verdict = match confidence {
+                    _ if reasoning.as_deref().is_some_and(|r| r.contains("shows none of")) && !seen_for => "unlikely",
                     c if c >= 0.75 => "likely",
                     c if c >= 0.4 => "possible",
                     c if c > 0.0 => "weak",
@@ -267,45 +439,145 @@ impl Diagnoser<'_> {
                 };
                 CauseReport {
                     id: cause.id.clone(),
-                    title: cause.title.clone(),
+                    title: self.context.fill(&cause.title),
                     confidence,
                     verdict,
-                    explain: cause.explain.clone(),
-                    to_check: (evidence.is_empty())
-                        .then(|| cause.when_no_evidence.clone())
-                        .flatten(),
+                    explain: self.context.fill(&cause.explain),
                     evidence,
+                    not_found,
+                    reasoning,
+                    to_check,
                 }
             })
             .collect();
-        causes.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
+        causes.sort_by(|a, b| {
+            b.confidence
+                .total_cmp(&a.confidence)
+                .then_with(|| (a.verdict == "unlikely").cmp(&(b.verdict == "unlikely")))
+        });
         causes
+    }
+
+    fn cause_evidence(
+        &self,
+        rule: &Rule,
+        cause: &Cause,
+        counts: &BTreeMap<usize, u64>,
+        examples: &BTreeMap<usize, Arc<Hit>>,
+    ) -> Vec<CauseEvidence> {
+        let mut evidence = Vec::new();
+        for (list, direction) in [(&cause.supported_by, "for"), (&cause.refuted_by, "against")] {
+            for (signal, _) in list.iter() {
+                if let (Some(count), Some(hit)) = (counts.get(signal), examples.get(signal)) {
+                    let s = &rule.signals[*signal];
+                    let mut example = self.evidence_line(rule, hit);
+                    example.signal = s.name.clone();
+                    example.meaning = s.describe.clone();
+                    example.highlight =
+                        s.regex.find(&example.message).map(|m| (m.start(), m.end()));
+                    evidence.push(CauseEvidence {
+                        signal: s.name.clone(),
+                        meaning: s.describe.clone(),
+                        count: *count,
+                        direction,
+                        example,
+                    });
+                }
+            }
+        }
+        evidence
+    }
+
+    /// An input of that component whose time range covers the incidents
+    /// and the cause window before them.
+    fn covering_log(
+        &self,
+        log: &str,
+        incidents: &[Incident],
+        window: chrono::Duration,
+    ) -> Option<String> {
+        let start = incidents.iter().filter_map(|i| i.first).min()?;
+        let end = incidents.iter().filter_map(|i| i.last).max()?;
+        self.inputs
+            .iter()
+            .filter(|i| log == "etcd" && i.has_etcd)
+            .find(|i| match (i.first, i.last) {
+                (Some(first), Some(last)) => first <= start && last >= end - window.min(chrono::Duration::seconds(5)),
+                _ => false,
+            })
+            .map(|i| i.name.clone())
+            .or_else(|| {
+                // A log that starts inside the window still covers most of it.
+                self.inputs
+                    .iter()
+                    .filter(|i| log == "etcd" && i.has_etcd)
+                    .find(|i| matches!((i.first, i.last), (Some(f), Some(l)) if f <= start && l >= start - window))
+                    .map(|i| i.name.clone())
+            })
+    }
+
+    /// Remedies that `lead` (and hold) first; then those for causes with
+    /// evidence (in cause order); then the general ones; then those for
+    /// causes nothing pointed to. Remedies whose `when` fails are dropped.
+    fn order_remedies(&self, rule: &Rule, causes: &[CauseReport]) -> Vec<RemedyReport> {
+        let rank = |remedy: &crate::rules::Remedy| -> (u8, usize) {
+            if remedy.lead {
+                return (0, 0);
+            }
+            match &remedy.cause {
+                None => (2, 0),
+                Some(id) => match causes.iter().position(|c| &c.id == id) {
+                    Some(p) if causes[p].confidence > 0.0 && causes[p].verdict != "unlikely" => {
+                        (1, p)
+                    }
+                    Some(p) => (3, p),
+                    None => (3, usize::MAX),
+                },
+            }
+        };
+        let mut remedies: Vec<(usize, &crate::rules::Remedy)> = rule
+            .remedies
+            .iter()
+            .filter(|r| r.when.as_deref().is_none_or(|w| self.context.holds(w)))
+            .enumerate()
+            .collect();
+        remedies.sort_by_key(|(order, remedy)| (rank(remedy), *order));
+        remedies
+            .into_iter()
+            .map(|(_, remedy)| RemedyReport {
+                text: self.context.fill(&remedy.text),
+                docs: remedy.docs.clone(),
+                config: remedy.config.as_ref().map(|c| ConfigSnippet {
+                    file: self.context.fill(&c.file),
+                    snippet: self.context.fill(&c.snippet),
+                }),
+                cause: remedy.cause.clone(),
+            })
+            .collect()
     }
 }
 
-/// Remedies for causes with evidence come first (in cause order), then the
-/// general ones, then those for causes nothing pointed to.
-fn order_remedies(rule: &Rule, causes: &[CauseReport]) -> Vec<RemedyReport> {
-    let rank = |cause: &Option<String>| -> (u8, usize) {
-        match cause {
-            None => (1, 0),
-            Some(id) => match causes.iter().position(|c| &c.id == id) {
-                Some(p) if causes[p].confidence > 0.0 => (0, p),
-                Some(p) => (2, p),
-                None => (2, usize::MAX),
-            },
-        }
-    };
-    let mut remedies: Vec<(usize, &crate::rules::Remedy)> =
-        rule.remedies.iter().enumerate().collect();
-    remedies.sort_by_key(|(order, remedy)| (rank(&remedy.cause), *order));
-    remedies
-        .into_iter()
-        .map(|(_, remedy)| RemedyReport {
-            text: remedy.text.clone(),
-            docs: remedy.docs.clone(),
-            config: remedy.config.clone(),
-            cause: remedy.cause.clone(),
-        })
-        .collect()
+/// Is this line from that component's own log (`etcd`)?
+fn is_line_of(hit: &Hit, log: &str) -> bool {
+    log == "etcd"
+        && (hit.shape.is_etcd()
+            || (hit.shape == crate::record::Shape::Journald
+                && hit.origin.as_deref().is_some_and(|o| o.contains("etcd"))))
+}
+
+fn describe(rule: &Rule, signal: usize) -> String {
+    let s = &rule.signals[signal];
+    s.describe.clone().unwrap_or_else(|| s.name.clone())
+}
+
+/// `-15.2s`, `+0.0s`, `-3m04s`: offsets on a timeline.
+pub fn format_offset(seconds: f64) -> String {
+    let sign = if seconds < 0.0 { "-" } else { "+" };
+    if seconds.abs() < 60.0 {
+        return format!("{sign}{:.1}s", seconds.abs());
+    }
+    let text = format_duration(chrono::Duration::milliseconds(
+        (seconds * 1000.0).round() as i64
+    ));
+    format!("{sign}{}", text.trim_start_matches('-'))
 }

@@ -8,8 +8,10 @@
 //! (findings, ranked causes, remedies) → `report` (human, JSON).
 pub mod app;
 pub mod cli;
+pub mod context;
 pub mod correlate;
 pub mod diagnosis;
+pub mod facts;
 pub mod input;
 pub mod lines;
 pub mod matcher;

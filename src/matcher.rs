@@ -2,6 +2,7 @@
 //! regexes shared across rules), and a literal prefilter finds candidate
 //! lines: a line can only match a signal if it contains one of the literals
 //! every match of that signal's regex must contain.
+use crate::facts::{self, FactKind};
 use crate::model::Level;
 use crate::rules::{RuleSet, Signal};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
@@ -16,10 +17,12 @@ pub struct SignalRef {
     pub signal: u16,
 }
 
-/// One distinct (regex, levels, target) triple and the rule signals using it.
+/// One distinct (regex, levels, target) triple and the rule signals using it
+/// (or the fact it reads).
 struct UniqueSignal {
     signal: Signal,
     users: Vec<SignalRef>,
+    fact: Option<FactKind>,
 }
 
 pub struct Matcher {
@@ -60,6 +63,7 @@ impl Matcher {
                     signals.push(UniqueSignal {
                         signal: signal.clone(),
                         users: Vec::new(),
+                        fact: None,
                     });
                     signals.len() - 1
                 });
@@ -68,6 +72,14 @@ impl Matcher {
                     signal: signal_index as u16,
                 });
             }
+        }
+
+        for (kind, signal) in facts::signals() {
+            signals.push(UniqueSignal {
+                signal,
+                users: Vec::new(),
+                fact: Some(kind),
+            });
         }
 
         let mut literals: Vec<Vec<u8>> = Vec::new();
@@ -132,8 +144,9 @@ impl Matcher {
         out.dedup();
     }
 
-    /// Checks the candidate signals against a parsed record; pushes every
-    /// rule signal that matches, and returns the span of the first match.
+    /// Checks the candidate signals against a parsed record: pushes every
+    /// rule signal that matches to `out` and every fact read to `facts_out`;
+    /// returns the span of the first rule-signal match.
     pub fn confirm(
         &self,
         candidates: &[usize],
@@ -141,17 +154,28 @@ impl Matcher {
         level: Option<Level>,
         target: Option<&str>,
         out: &mut Vec<SignalRef>,
+        facts_out: &mut Vec<(FactKind, String)>,
     ) -> Option<MatchSpan> {
         out.clear();
+        facts_out.clear();
         let mut first_span = None;
         for &index in candidates {
             let unique = &self.signals[index];
             if let Some(m) = unique.signal.matches(level, target, message) {
-                first_span.get_or_insert(MatchSpan {
-                    start: m.start(),
-                    end: m.end(),
-                });
-                out.extend_from_slice(&unique.users);
+                match unique.fact {
+                    Some(kind) => {
+                        if let Some(value) = facts::value(&unique.signal, message) {
+                            facts_out.push((kind, value));
+                        }
+                    }
+                    None => {
+                        first_span.get_or_insert(MatchSpan {
+                            start: m.start(),
+                            end: m.end(),
+                        });
+                        out.extend_from_slice(&unique.users);
+                    }
+                }
             }
         }
         out.sort_unstable();

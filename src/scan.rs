@@ -1,6 +1,7 @@
 //! One input → coverage counts and signal hits, in one pass over blocks of
 //! lines. Every line is classified (cheap byte checks, for exact coverage);
 //! only lines the literal prefilter selects are parsed and regex-checked.
+use crate::facts::FactKind;
 use crate::input::OpenInput;
 use crate::lines::LineBlocks;
 use crate::matcher::{Matcher, SignalRef};
@@ -38,6 +39,8 @@ pub struct Hit {
     /// Byte range of the first signal match inside `message`.
     pub highlight: Option<(usize, usize)>,
     pub signals: Vec<SignalRef>,
+    /// Facts the line states (version, lease, members...).
+    pub facts: Vec<(FactKind, String)>,
 }
 
 /// What one input held, for the summary and for "explain the silence".
@@ -88,6 +91,7 @@ struct ScanState {
     ansi_scratch: Vec<u8>,
     candidates: Vec<usize>,
     matched: Vec<SignalRef>,
+    facts: Vec<(FactKind, String)>,
 }
 
 impl ScanState {
@@ -134,6 +138,7 @@ pub fn scan(
         ansi_scratch: Vec::new(),
         candidates: Vec::new(),
         matched: Vec::new(),
+        facts: Vec::new(),
     };
 
     let result = blocks.for_each_block(|block| {
@@ -257,12 +262,11 @@ fn scan_block(
                     input_index,
                     matcher,
                     st,
-                    recognised,
                     has_ansi,
                     block,
                     last_event_in_block,
                 ) {
-                    if !recognised {
+                    if !recognised && !hit.signals.is_empty() {
                         st.shape_counts[Shape::Bare.index()] += 1;
                         st.recognised += 1;
                     }
@@ -293,7 +297,6 @@ fn check_line(
     input_index: usize,
     matcher: &Matcher,
     st: &mut ScanState,
-    recognised: bool,
     has_ansi: bool,
     block: &[u8],
     last_event_in_block: Option<(usize, usize)>,
@@ -303,16 +306,17 @@ fn check_line(
     let year = st.year_for(line, &unwrapped);
     let parsed = record::parse(&text, year);
     let record = &parsed.record;
-    if !recognised && record.shape != Shape::Bare && record.timestamp.is_none() {
-        // A wrapper-only or partial line: still matched as bare text below.
-    }
     let span = matcher.confirm(
         &st.candidates,
         &record.message,
         record.level,
         record.target.as_deref(),
         &mut st.matched,
-    )?;
+        &mut st.facts,
+    );
+    if span.is_none() && st.facts.is_empty() {
+        return None;
+    }
     if record.timestamp.is_some() {
         st.last_time = record.timestamp;
     } else {
@@ -324,7 +328,9 @@ fn check_line(
         st.last_time = previous.or(st.last_time);
     }
     let message = cut(&record.message, MAX_EVIDENCE_TEXT);
-    let highlight = Some((span.start, span.end)).filter(|(_, end)| *end <= message.len());
+    let highlight = span
+        .map(|s| (s.start, s.end))
+        .filter(|(_, end)| *end <= message.len());
     Some(Hit {
         input: input_index,
         line: st.line_no,
@@ -338,6 +344,7 @@ fn check_line(
         message,
         highlight,
         signals: st.matched.clone(),
+        facts: st.facts.clone(),
     })
 }
 

@@ -32,6 +32,9 @@ pub fn render(analysis: &Analysis, color: bool) -> String {
             .bold()
         );
     }
+    if !analysis.findings.is_empty() {
+        render_cluster(&mut out, &analysis.summary.cluster);
+    }
     for finding in &analysis.findings {
         out.push('\n');
         render_finding(&mut out, finding);
@@ -88,6 +91,8 @@ fn render_finding(out: &mut String, finding: &Finding) {
         );
     }
 
+    render_timelines(out, finding);
+
     section(out, "What happened");
     wrap_into(out, &finding.diagnosis, "    ");
 
@@ -96,6 +101,7 @@ fn render_finding(out: &mut String, finding: &Finding) {
         for (rank, cause) in finding.causes.iter().enumerate() {
             let verdict = match cause.verdict {
                 "likely" => cause.verdict.red().bold(),
+                "unlikely" => cause.verdict.green(),
                 "possible" => cause.verdict.yellow(),
                 _ => cause.verdict.dimmed(),
             };
@@ -125,8 +131,32 @@ fn render_finding(out: &mut String, finding: &Finding) {
                 }
                 previous = here;
             }
+            if let Some(reasoning) = &cause.reasoning {
+                wrap_hanging(
+                    out,
+                    &format!("{} {reasoning}", "·".dimmed()),
+                    "       ",
+                    "         ",
+                );
+            } else if cause.evidence.is_empty() && !cause.not_found.is_empty() {
+                wrap_hanging(
+                    out,
+                    &format!(
+                        "{} looked for, not found: {}",
+                        "·".dimmed(),
+                        cause.not_found.join("; ")
+                    ),
+                    "       ",
+                    "         ",
+                );
+            }
             if let Some(check) = &cause.to_check {
-                wrap_into(out, &format!("no evidence either way: {check}"), "       ");
+                wrap_hanging(
+                    out,
+                    &format!("{} to check: {check}", "·".dimmed()),
+                    "       ",
+                    "         ",
+                );
             }
         }
     }
@@ -146,6 +176,119 @@ fn render_finding(out: &mut String, finding: &Finding) {
                 let _ = writeln!(out, "       {}", doc.underline());
             }
         }
+    }
+}
+
+/// Version, backend, lease and members, as read from the logs.
+fn render_cluster(out: &mut String, cluster: &crate::context::ClusterContext) {
+    let mut parts = Vec::new();
+    if let Some(version) = &cluster.version {
+        let source = cluster.version_source.unwrap_or("");
+        parts.push(format!("RisingWave {version} (from {source})"));
+    }
+    if let Some(backend) = cluster.election_backend {
+        parts.push(format!("{backend} election"));
+    }
+    parts.push(format!(
+        "lease {}s ({})",
+        cluster.lease_secs,
+        if cluster.lease_source == "config" {
+            "from `> config:`"
+        } else {
+            "default"
+        }
+    ));
+    match cluster.meta_members.len() {
+        0 => {}
+        1 => parts.push(format!(
+            "1 meta member: {}",
+            cluster.meta_members.iter().next().map_or("", |m| m)
+        )),
+        n => parts.push(format!("{n} meta members")),
+    }
+    wrap_hanging(out, &format!("Cluster: {}.", parts.join(", ")), "", "  ");
+    if cluster.is_v2_1_or_later() {
+        wrap_hanging(
+            out,
+            "From v2.1 the election runs on the SQL meta store, not etcd: check the meta-store database.",
+            "",
+            "  ",
+        );
+    }
+}
+
+/// Incidents as short timelines relative to their first trigger line.
+fn render_timelines(out: &mut String, finding: &Finding) {
+    const SHOWN: usize = 3;
+    let total = finding.incidents.len();
+    for (number, incident) in finding.incidents.iter().enumerate().take(SHOWN) {
+        if incident.timeline.len() < 2 {
+            continue;
+        }
+        let when = incident.first_seen.as_deref().unwrap_or("time unknown");
+        let title = if total > 1 {
+            format!(
+                "Timeline, incident {} of {} ({when})",
+                number + 1,
+                finding.count
+            )
+        } else {
+            format!("Timeline ({when})")
+        };
+        section(out, &title);
+        for entry in &incident.timeline {
+            let offset = entry
+                .offset_seconds
+                .map_or("     ?".to_string(), crate::diagnosis::format_offset);
+            // The pod or service, else a short file name, else the component.
+            let stem = entry.source.rsplit('/').next().unwrap_or(&entry.source);
+            let stem = stem.split('.').next().unwrap_or(stem);
+            let who = entry.origin.clone().unwrap_or_else(|| {
+                if stem.chars().count() <= 14 && stem != "<stdin>" {
+                    stem.to_string()
+                } else {
+                    entry.component.to_string()
+                }
+            });
+            let who: String = if who.chars().count() > 14 {
+                who.chars().take(13).collect::<String>() + "…"
+            } else {
+                who
+            };
+            let count = if entry.count > 1 {
+                format!(" ×{}", entry.count)
+            } else {
+                String::new()
+            };
+            let room = WIDTH.saturating_sub(4 + 8 + 1 + 14 + 1 + count.len());
+            let message = if entry.message.chars().count() > room {
+                entry
+                    .message
+                    .chars()
+                    .take(room.saturating_sub(1))
+                    .collect::<String>()
+                    + "…"
+            } else {
+                entry.message.clone()
+            };
+            let marker = if entry.role == "cause" {
+                message.yellow()
+            } else {
+                message.normal()
+            };
+            let _ = writeln!(out, "    {offset:>8} {who:<14} {marker}{}", count.dimmed());
+        }
+    }
+    if total > SHOWN {
+        let _ = writeln!(
+            out,
+            "    {}",
+            format!(
+                "… {} more incidents (--format json lists them)",
+                total - SHOWN
+            )
+            .dimmed()
+        );
     }
 }
 

@@ -28,6 +28,7 @@ pub struct Signal {
     pub levels: Vec<Level>,
     pub target: Option<Regex>,
     pub describe: Option<String>,
+    pub from: Option<String>,
 }
 
 impl Signal {
@@ -81,6 +82,7 @@ pub struct Cause {
     pub supported_by: Vec<(usize, f64)>,
     pub refuted_by: Vec<(usize, f64)>,
     pub when_no_evidence: Option<String>,
+    pub needs_log: Option<String>,
 }
 
 pub type Remedy = RemedyDef;
@@ -96,7 +98,10 @@ pub struct Rule {
     pub pattern: Pattern,
     /// Signals that take part in the pattern (including `unless`).
     pub triggers: Vec<usize>,
+    /// Fixed window, or (with `cause_window_lease_margin`) the minimum.
     pub cause_window: chrono::Duration,
+    /// `lease+M`: the window is the lease in force plus M.
+    pub cause_window_lease_margin: Option<chrono::Duration>,
     pub causes: Vec<Cause>,
     pub remedies: Vec<Remedy>,
     pub tests: RuleTests,
@@ -160,6 +165,7 @@ impl Rule {
                 levels,
                 target,
                 describe: signal.describe.clone(),
+                from: signal.from.clone(),
             });
         }
 
@@ -217,7 +223,13 @@ impl Rule {
         };
         let within = duration("match.within", &when.within);
         let grace = duration("match.grace", &when.grace);
-        let cause_window = duration("cause_window", &def.cause_window);
+        let (cause_window, lease_margin) = match def.cause_window.as_deref() {
+            Some(text) if text.starts_with("lease+") => (
+                None,
+                duration("cause_window", &Some(text["lease+".len()..].to_string())),
+            ),
+            _ => (duration("cause_window", &def.cause_window), None),
+        };
 
         let mut problem = |text: String| problems.push((def.id.clone(), text));
         match when.kind {
@@ -265,8 +277,21 @@ impl Rule {
                 }
             }
         }
+        for cause in &def.causes {
+            if cause.needs_log.as_deref().is_some_and(|log| log != "etcd") {
+                problem(format!("cause `{}`: needs_log must be `etcd`", cause.id));
+            }
+        }
         let cause_ids: BTreeSet<&str> = def.causes.iter().map(|c| c.id.as_str()).collect();
         for remedy in &def.remedies {
+            if let Some(when) = &remedy.when {
+                if !crate::context::ClusterContext::CONDITIONS.contains(&when.as_str()) {
+                    problem(format!(
+                        "remedy `when` is `{when}`; expected one of {}",
+                        crate::context::ClusterContext::CONDITIONS.join(", ")
+                    ));
+                }
+            }
             if let Some(cause) = &remedy.cause {
                 if !cause_ids.contains(cause.as_str()) {
                     problem(format!("remedy names unknown cause `{cause}`"));
@@ -317,6 +342,7 @@ impl Rule {
                 supported_by,
                 refuted_by,
                 when_no_evidence: cause.when_no_evidence.clone(),
+                needs_log: cause.needs_log.clone(),
             })
             .collect();
 
@@ -331,12 +357,23 @@ impl Rule {
             triggers,
             cause_window: cause_window
                 .unwrap_or_else(|| chrono::Duration::seconds(DEFAULT_CAUSE_WINDOW_SECS)),
+            cause_window_lease_margin: lease_margin,
             causes,
             remedies: def.remedies.clone(),
             tests: def.tests.clone(),
             source,
             definition: def,
         })
+    }
+
+    /// How far before an incident cause evidence counts, given the lease.
+    pub fn cause_window_for(&self, lease_secs: u64) -> chrono::Duration {
+        match self.cause_window_lease_margin {
+            // A one-day lease would mean a one-day window: an hour is plenty.
+            Some(margin) => (chrono::Duration::seconds(lease_secs.min(86_400) as i64) + margin)
+                .min(chrono::Duration::hours(1)),
+            None => self.cause_window,
+        }
     }
 
     /// Signals used only as cause evidence, never in the pattern.

@@ -21,7 +21,8 @@ pub struct RuleDef {
     /// How the trigger signals combine into an incident.
     #[serde(rename = "match")]
     pub when: MatchDef,
-    /// How far before an incident cause evidence is looked for (default 120s).
+    /// How far before an incident cause evidence is looked for: a duration
+    /// (`120s`, the default) or `lease+30s` (the lease in force plus a margin).
     #[serde(default)]
     pub cause_window: Option<String>,
     /// Candidate causes, in the order to show them when the evidence ties.
@@ -49,6 +50,10 @@ pub struct SignalDef {
     /// What the line means, shown next to evidence.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub describe: Option<String>,
+    /// The component whose own log writes this line (`etcd`), when it is
+    /// not the meta node: used to say what that log did not show.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -101,6 +106,11 @@ pub struct CauseDef {
     /// given hold no evidence either way.
     #[serde(default)]
     pub when_no_evidence: Option<String>,
+    /// The decisive evidence is in this component's own log (`etcd`): when
+    /// such a log covering the incident shows none of it, the cause becomes
+    /// unlikely; when none was given, the report asks for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub needs_log: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -122,6 +132,13 @@ pub struct RemedyDef {
     /// Remedies tied to a cause are ranked with that cause.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cause: Option<String>,
+    /// Shown only when this holds: `single_meta_node`, `multiple_meta_nodes`,
+    /// `meta_members_unknown`, `etcd_backend`, `sql_backend`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<String>,
+    /// Put first, ahead of the cause-ranked remedies, when shown.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub lead: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -1,0 +1,129 @@
+//! Facts about the cluster read from ordinary lines (startup, config,
+//! election): the RisingWave version, the lease in force, the election
+//! backend and the meta members seen. They turn a generic diagnosis into one
+//! about this cluster ("the leader gave up after 15 s", "one meta node: set
+//! a one-day lease"). They run through the same literal prefilter as rules.
+use crate::rules::Signal;
+use regex::Regex;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FactKind {
+    /// `Starting meta node`.
+    MetaStarting,
+    /// `> version: 1.9.1 (abc1234)` → `1.9.1`.
+    Version,
+    /// `meta_leader_lease_secs: 30` inside the `> config:` dump.
+    LeaseSecs,
+    /// `backend: Some(Etcd)` / `Sql` inside the `> options:` dump.
+    Backend,
+    /// A meta member named by an election line.
+    ElectionMember,
+}
+
+/// (kind, regex with one capture group unless the fact is a mere presence).
+const PATTERNS: &[(FactKind, &str)] = &[
+    (FactKind::MetaStarting, r"\bStarting meta node\b"),
+    (FactKind::Version, r"^> version: v?(\d+\.\d+[^\s(]*)"),
+    (FactKind::LeaseSecs, r"\bmeta_leader_lease_secs: (\d+)"),
+    (
+        FactKind::Backend,
+        r"\bbackend: (?:Some\()?(Etcd|Sql|Mem|Sqlite|Postgres|Mysql)\b",
+    ),
+    (
+        FactKind::ElectionMember,
+        r"(?:\bclient (\S+) (?:start election|wins election|lost leadership)|\bmember (\S+) election timeout|^leader is (\S+)|\bkeep alive for member (\S+) failed)",
+    ),
+];
+
+pub fn signals() -> Vec<(FactKind, Signal)> {
+    PATTERNS
+        .iter()
+        .map(|(kind, pattern)| {
+            (
+                *kind,
+                Signal {
+                    name: format!("fact:{kind:?}"),
+                    regex: Regex::new(pattern).expect("built-in fact patterns are valid"),
+                    levels: Vec::new(),
+                    target: None,
+                    describe: None,
+                    from: None,
+                },
+            )
+        })
+        .collect()
+}
+
+/// The first non-empty capture group, or the whole match.
+pub fn value(signal: &Signal, message: &str) -> Option<String> {
+    let caps = signal.regex.captures(message)?;
+    let text = caps
+        .iter()
+        .skip(1)
+        .flatten()
+        .next()
+        .or_else(|| caps.get(0))?
+        .as_str();
+    Some(text.trim_end_matches([',', '.']).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fact(kind: FactKind, message: &str) -> Option<String> {
+        let signals = signals();
+        let (_, signal) = signals.iter().find(|(k, _)| *k == kind).unwrap();
+        value(signal, message)
+    }
+
+    #[test]
+    fn reads_version_lease_backend_and_members() {
+        assert_eq!(
+            fact(FactKind::Version, "> version: 1.9.1 (abc1234)").as_deref(),
+            Some("1.9.1")
+        );
+        assert_eq!(
+            fact(
+                FactKind::LeaseSecs,
+                "> config: RwConfig { meta: MetaConfig { meta_leader_lease_secs: 30, x: 1 } }"
+            )
+            .as_deref(),
+            Some("30")
+        );
+        assert_eq!(
+            fact(
+                FactKind::Backend,
+                "> options: MetaNodeOpts { backend: Some(Etcd), etcd_endpoints: \"e\" }"
+            )
+            .as_deref(),
+            Some("Etcd")
+        );
+        assert_eq!(
+            fact(
+                FactKind::ElectionMember,
+                "client rw-meta-0.rw-meta:5690 wins election __meta_election_"
+            )
+            .as_deref(),
+            Some("rw-meta-0.rw-meta:5690")
+        );
+        assert_eq!(
+            fact(
+                FactKind::ElectionMember,
+                "member rw-meta-1:5690 election timeout"
+            )
+            .as_deref(),
+            Some("rw-meta-1:5690")
+        );
+        assert_eq!(
+            fact(FactKind::MetaStarting, "Starting meta node").as_deref(),
+            Some("Starting meta node")
+        );
+        assert_eq!(
+            fact(FactKind::ElectionMember, "leader has been changed to x"),
+            None
+        );
+    }
+}
