@@ -48,6 +48,8 @@ pub struct InputSummary {
     pub truncated_lines: u64,
     /// Assumptions made while reading, e.g. the year of journalctl lines.
     pub notes: Vec<String>,
+    /// Lines about the meta election or its etcd trouble.
+    pub election_lines: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     #[serde(skip)]
@@ -147,6 +149,7 @@ pub fn analyse(request: &Request, rules: &RuleSet) -> Analysis {
         since: request.since,
         until: request.until,
         outside_range: 0,
+        election_lines: Vec::new(),
     };
     let mut coverages: Vec<Option<Coverage>> = Vec::with_capacity(specs.len());
 
@@ -183,6 +186,7 @@ pub fn analyse(request: &Request, rules: &RuleSet) -> Analysis {
         correlator,
         mut context,
         outside_range,
+        election_lines,
         ..
     } = timeline;
     context.settle();
@@ -203,6 +207,13 @@ pub fn analyse(request: &Request, rules: &RuleSet) -> Analysis {
         context: &context,
     }
     .findings(&outcomes);
+    // Inputs that could not be opened have no coverage (and no summary).
+    let election_lines: Vec<u64> = coverages
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.is_some())
+        .map(|(i, _)| election_lines.get(i).copied().unwrap_or(0))
+        .collect();
     let coverages: Vec<Coverage> = coverages.into_iter().flatten().collect();
     let mut summary = summarise(
         &coverages,
@@ -212,6 +223,9 @@ pub fn analyse(request: &Request, rules: &RuleSet) -> Analysis {
         rules,
         request.fail_on,
     );
+    for (input, count) in summary.inputs.iter_mut().zip(election_lines) {
+        input.election_lines = count;
+    }
     summary.cluster = context;
     summary.outside_time_range = outside_range;
     Analysis { findings, summary }
@@ -224,10 +238,23 @@ struct Timeline<'r> {
     since: Option<Timestamp>,
     until: Option<Timestamp>,
     outside_range: u64,
+    /// Per input: lines about the election (campaigns, wins, lease trouble).
+    election_lines: Vec<u64>,
 }
 
 impl Timeline<'_> {
     fn push(&mut self, hit: Hit) {
+        let about_election = !hit.signals.is_empty()
+            || hit
+                .facts
+                .iter()
+                .any(|(kind, _)| *kind == crate::facts::FactKind::ElectionMember);
+        if about_election {
+            if self.election_lines.len() <= hit.input {
+                self.election_lines.resize(hit.input + 1, 0);
+            }
+            self.election_lines[hit.input] += 1;
+        }
         // Facts describe the cluster whatever the time filter says.
         self.context.observe(&hit);
         self.correlator.set_lease_secs(self.context.lease_secs);
@@ -343,6 +370,7 @@ fn summarise(
                 .collect(),
             origins: c.origins.clone(),
             notes: c.notes.clone(),
+            election_lines: 0,
             time_range: c.first_timestamp.map(|_| TimeRange {
                 start: format_time(c.first_timestamp),
                 end: format_time(c.last_timestamp),

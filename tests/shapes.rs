@@ -266,3 +266,49 @@ fn byte_level_oddities_do_not_change_the_diagnosis() {
     assert_eq!(code, 1);
     assert_eq!(diagnosis(&doc), diagnosis(&plain()));
 }
+
+#[test]
+fn silence_is_explained() {
+    let human = |args: &[&str], stdin: Option<&str>| {
+        let mut cmd = Command::cargo_bin("rwdoctor").unwrap();
+        cmd.current_dir(env!("CARGO_MANIFEST_DIR")).args(args);
+        if let Some(text) = stdin {
+            cmd.write_stdin(text.to_string());
+        }
+        let out = cmd.output().unwrap();
+        (
+            String::from_utf8_lossy(&out.stdout)
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
+            out.status.code().unwrap(),
+        )
+    };
+    let (text, code) = human(&["testdata/healthy-startup.log"], None);
+    assert_eq!(code, 0);
+    assert!(
+        text.contains("contain 2 election lines, none of them a known failure"),
+        "{text}"
+    );
+    let startup: String = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/testdata/sample-incident.log"
+    ))
+    .unwrap()
+    .lines()
+    .take(5)
+    .map(|l| format!("{l}\n"))
+    .collect();
+    let (text, code) = human(&[], Some(&startup));
+    assert_eq!(code, 0);
+    assert!(
+        text.contains("<stdin>: RisingWave logs from 2024-02-11T05:58:02.121164Z to 05:58:02.170Z contain no election events; if the pod restarted, the failure is in `kubectl logs <pod> --previous`"),
+        "{text}"
+    );
+    let (text, code) = human(&["testdata/not-a-log.txt"], None);
+    assert_eq!(code, 3);
+    assert!(
+        text.contains("0 of 20 lines look like RisingWave or etcd logs (first line:"),
+        "{text}"
+    );
+}

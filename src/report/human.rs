@@ -473,6 +473,46 @@ fn render_coverage(out: &mut String, input: &crate::app::InputSummary) {
     }
 }
 
+/// Nothing found: say what was scanned and where the failure may be instead.
+fn render_silence(out: &mut String, analysis: &Analysis) {
+    for input in &analysis.summary.inputs {
+        let meta_events: u64 = input
+            .shapes
+            .iter()
+            .filter(|(shape, _)| shape.starts_with("RisingWave"))
+            .map(|(_, n)| n)
+            .sum();
+        if meta_events == 0 {
+            continue;
+        }
+        let range = input
+            .time_range
+            .as_ref()
+            .map_or("with no timestamps".to_string(), |r| {
+                format!(
+                    "from {}",
+                    range_text(&Some(r.clone())).replace(" → ", " to ")
+                )
+            });
+        let text = if input.election_lines == 0 {
+            format!(
+                "{}: RisingWave logs {range} contain no election events; if the pod \
+restarted, the failure is in `kubectl logs <pod> --previous`.",
+                input.source
+            )
+        } else {
+            format!(
+                "{}: RisingWave logs {range} contain {} election line{}, none of them a \
+known failure.",
+                input.source,
+                input.election_lines,
+                plural(input.election_lines as usize)
+            )
+        };
+        wrap_hanging(out, &text, "", "  ");
+    }
+}
+
 fn render_summary(out: &mut String, analysis: &Analysis) {
     let summary = &analysis.summary;
     let percent = if summary.lines_read == 0 {
@@ -503,9 +543,7 @@ fn render_summary(out: &mut String, analysis: &Analysis) {
         render_coverage(out, input);
     }
     if analysis.findings.is_empty() && summary.lines_recognised > 0 {
-        let silence = "If the meta pod restarted, the failure is in the previous \
-container's log: `kubectl logs <pod> --previous`; pass etcd's log too.";
-        wrap_into(out, silence, "");
+        render_silence(out, analysis);
     }
     for error in &summary.errors {
         wrap_hanging(out, &format!("{} {error}", "error:".red().bold()), "", "  ");
