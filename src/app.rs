@@ -11,6 +11,7 @@ use crate::record::Shape;
 use crate::report;
 use crate::rules::{RuleError, RuleSet};
 use crate::scan::{self, Coverage, Hit};
+use crate::workers;
 use serde::Serialize;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
@@ -90,6 +91,8 @@ pub struct Request {
     /// Only lines at or after this time take part (lines without a time do).
     pub since: Option<Timestamp>,
     pub until: Option<Timestamp>,
+    /// Threads to scan with (default: the cores available).
+    pub threads: Option<usize>,
 }
 
 pub fn run(cli: &Cli) -> u8 {
@@ -117,6 +120,7 @@ pub fn run(cli: &Cli) -> u8 {
             fail_on: cli.fail_on.threshold(),
             since,
             until,
+            threads: cli.threads.map(usize::from),
         },
         &rules,
     );
@@ -153,8 +157,8 @@ pub fn analyse(request: &Request, rules: &RuleSet) -> Analysis {
     };
     let mut coverages: Vec<Option<Coverage>> = Vec::with_capacity(specs.len());
 
-    if specs.len() == 1 {
-        // One input: stream hits straight into the correlator.
+    if specs == [InputSpec::Stdin] {
+        // A pipe: stream hits straight into the correlator as they come.
         coverages.push(scan_one(
             0,
             &specs[0],
@@ -163,19 +167,16 @@ pub fn analyse(request: &Request, rules: &RuleSet) -> Analysis {
             &mut |hit| timeline.push(hit),
         ));
     } else {
-        // Several inputs: one timeline, merged by time, each input's own
-        // order kept (a log with a clock step back stays in line order).
+        // Files: scanned on all cores, then one timeline merged by time,
+        // each input's own order kept (a clock step back stays in line order).
+        let threads = workers::thread_count(request.threads);
         let mut per_input: Vec<Vec<Hit>> = Vec::with_capacity(specs.len());
-        for (index, spec) in specs.iter().enumerate() {
-            let mut hits = Vec::new();
-            coverages.push(scan_one(
-                index,
-                spec,
-                &matcher,
-                &mut input_errors,
-                &mut |hit| hits.push(hit),
-            ));
-            per_input.push(hits);
+        for scan in workers::scan_all(&specs, &matcher, threads) {
+            if let Some(error) = scan.error {
+                input_errors.push(error);
+            }
+            coverages.push(scan.coverage);
+            per_input.push(scan.hits);
         }
         for hit in merge_by_time(per_input) {
             timeline.push(hit);

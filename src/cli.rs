@@ -57,6 +57,11 @@ pub struct Cli {
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
 
+    /// Threads to scan with (default: the cores available). Output does not
+    /// depend on it.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub threads: Option<u16>,
+
     /// When to colour the human report (`NO_COLOR` is honoured under `auto`).
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,

@@ -159,7 +159,7 @@ pub fn open(spec: &InputSpec) -> Result<OpenInput, InputError> {
     };
     if head.starts_with(&GZIP_MAGIC) {
         Ok(OpenInput {
-            reader: Box::new(MultiGzDecoder::new(buffered)),
+            reader: Box::new(DecodedBlocks::spawn(MultiGzDecoder::new(buffered))),
             gzip: true,
             size,
         })
@@ -169,6 +169,77 @@ pub fn open(spec: &InputSpec) -> Result<OpenInput, InputError> {
             gzip: false,
             size,
         })
+    }
+}
+
+/// Decompressed bytes arrive from a decoder thread in blocks of this size.
+const DECODED_BLOCK: usize = 1 << 20;
+/// Blocks in flight between the decoder and the scanner (bounds memory).
+const DECODED_BLOCKS_IN_FLIGHT: usize = 2;
+
+/// A reader fed by a thread that decompresses: decoding (the slow part of a
+/// gzip input) runs on one core while the scanner works on the other.
+struct DecodedBlocks {
+    blocks: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
+    current: Vec<u8>,
+    position: usize,
+}
+
+impl DecodedBlocks {
+    fn spawn<R: Read + Send + 'static>(mut decoder: R) -> DecodedBlocks {
+        let (sender, blocks) = std::sync::mpsc::sync_channel(DECODED_BLOCKS_IN_FLIGHT);
+        std::thread::spawn(move || loop {
+            let mut block = vec![0u8; DECODED_BLOCK];
+            let mut filled = 0;
+            let outcome = loop {
+                match decoder.read(&mut block[filled..]) {
+                    Ok(0) => break Ok(true),
+                    Ok(n) => {
+                        filled += n;
+                        if filled == block.len() {
+                            break Ok(false);
+                        }
+                    }
+                    Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                    Err(err) => break Err(err),
+                }
+            };
+            block.truncate(filled);
+            // A closed receiver means the scanner stopped: stop decoding.
+            let sent = filled == 0 || sender.send(Ok(block)).is_ok();
+            match outcome {
+                Ok(false) if sent => {}
+                Ok(_) => return,
+                Err(err) => {
+                    let _ = sender.send(Err(err));
+                    return;
+                }
+            }
+        });
+        DecodedBlocks {
+            blocks,
+            current: Vec::new(),
+            position: 0,
+        }
+    }
+}
+
+impl Read for DecodedBlocks {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.position == self.current.len() {
+            match self.blocks.recv() {
+                Ok(Ok(block)) => {
+                    self.current = block;
+                    self.position = 0;
+                }
+                Ok(Err(err)) => return Err(err),
+                Err(_) => return Ok(0), // the decoder finished
+            }
+        }
+        let n = buf.len().min(self.current.len() - self.position);
+        buf[..n].copy_from_slice(&self.current[self.position..self.position + n]);
+        self.position += n;
+        Ok(n)
     }
 }
 

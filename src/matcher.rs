@@ -33,6 +33,8 @@ pub struct Matcher {
     overlap: Option<AhoCorasick>,
     /// Literal pattern id → unique signals that need it.
     literal_users: Vec<Vec<usize>>,
+    /// The prefilter's anchors, for `rules lint` and benchmarks.
+    anchors: Vec<String>,
     /// Signals with no usable literal: checked on every line.
     unfiltered: Vec<usize>,
 }
@@ -101,17 +103,23 @@ impl Matcher {
                 None => unfiltered.push(index),
             }
         }
-        let build = |kind| {
-            (!literals.is_empty()).then(|| {
+        let (literals, literal_users) = merge_anchors(literals, literal_users);
+        let scan_anchors = rare_windows(&literals);
+        let build = |kind, patterns: &[Vec<u8>]| {
+            (!patterns.is_empty()).then(|| {
                 AhoCorasickBuilder::new()
                     .match_kind(kind)
-                    .build(&literals)
+                    .build(patterns)
                     .expect("literal automaton within size limits")
             })
         };
         Matcher {
-            scan: build(MatchKind::LeftmostFirst),
-            overlap: build(MatchKind::Standard),
+            anchors: scan_anchors
+                .iter()
+                .map(|l| String::from_utf8_lossy(l).into_owned())
+                .collect(),
+            scan: build(MatchKind::LeftmostFirst, &scan_anchors),
+            overlap: build(MatchKind::Standard, &literals),
             signals,
             literal_users,
             unfiltered,
@@ -182,11 +190,162 @@ impl Matcher {
         first_span
     }
 
+    /// The literal anchors the prefilter searches for.
+    pub fn anchors(&self) -> &[String] {
+        &self.anchors
+    }
+
     /// Signals checked on every line because no literal could be derived
     /// (`rules lint` warns about them: they slow every scan down).
     pub fn unfiltered_count(&self) -> usize {
         self.unfiltered.len()
     }
+}
+
+/// Shared substrings at least this long, and covering at least this share of
+/// the shorter literal, replace the literals containing them: shorter, more
+/// generic anchors (` request`, ` timeout`) would match ordinary lines.
+const MIN_ANCHOR_LEN: usize = 10;
+const MIN_ANCHOR_SHARE: f64 = 0.6;
+
+/// Fewer, shared anchors make a faster prefilter: Aho-Corasick's Teddy
+/// searcher handles up to 32 patterns with its fastest ("slim") variant, and
+/// `lease keeper failed` / `create lease keeper for ` both contain `lease
+/// keeper`. Greedily replaces the pair of literals with the longest common
+/// substring (of `MIN_ANCHOR_LEN` or more) by that substring, until no pair
+/// shares one. Every line holding a literal still holds its anchor, so no
+/// candidate is lost; a few more lines are verified.
+fn merge_anchors(
+    literals: Vec<Vec<u8>>,
+    users: Vec<Vec<usize>>,
+) -> (Vec<Vec<u8>>, Vec<Vec<usize>>) {
+    // (id, literal, users); ids stay stable so pair results can be cached.
+    let mut live: Vec<(usize, Vec<u8>, Vec<usize>)> = literals
+        .into_iter()
+        .zip(users)
+        .enumerate()
+        .map(|(id, (l, u))| (id, l, u))
+        .collect();
+    let mut next_id = live.len();
+    let mut cache: HashMap<(usize, usize), usize> = HashMap::new();
+    let mut rows = (Vec::new(), Vec::new());
+    loop {
+        let mut best: Option<(usize, usize, std::ops::Range<usize>)> = None;
+        for i in 0..live.len() {
+            for j in i + 1..live.len() {
+                let (a, b) = (&live[i].1, &live[j].1);
+                let shorter = a.len().min(b.len());
+                let needed =
+                    MIN_ANCHOR_LEN.max((MIN_ANCHOR_SHARE * shorter as f64).ceil() as usize);
+                let key = (live[i].0, live[j].0);
+                let length = *cache.entry(key).or_insert_with(|| {
+                    if shorter < needed {
+                        0
+                    } else {
+                        longest_common_substring(a, b, &mut rows).len()
+                    }
+                });
+                if length >= needed && best.as_ref().is_none_or(|(_, _, r)| length > r.len()) {
+                    best = Some((i, j, longest_common_substring(a, b, &mut rows)));
+                }
+            }
+        }
+        let Some((i, j, range)) = best else { break };
+        let anchor = live[i].1[range].to_vec();
+        // Every literal containing the anchor joins it.
+        let mut merged_users = Vec::new();
+        let mut kept = Vec::with_capacity(live.len());
+        for (index, entry) in live.into_iter().enumerate() {
+            if index == i || index == j || memchr::memmem::find(&entry.1, &anchor).is_some() {
+                merged_users.extend(entry.2);
+            } else {
+                kept.push(entry);
+            }
+        }
+        merged_users.sort_unstable();
+        merged_users.dedup();
+        kept.push((next_id, anchor, merged_users));
+        next_id += 1;
+        live = kept;
+    }
+    live.into_iter().map(|(_, l, u)| (l, u)).unzip()
+}
+
+/// The range in `a` of the longest substring `a` and `b` share (dynamic
+/// programming over two reused rows).
+fn longest_common_substring(
+    a: &[u8],
+    b: &[u8],
+    rows: &mut (Vec<usize>, Vec<usize>),
+) -> std::ops::Range<usize> {
+    let (previous, current) = rows;
+    previous.clear();
+    previous.resize(b.len() + 1, 0);
+    current.clear();
+    current.resize(b.len() + 1, 0);
+    let mut best = (0, 0);
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            current[j] = if a[i - 1] == b[j - 1] {
+                previous[j - 1] + 1
+            } else {
+                0
+            };
+            if current[j] > best.0 {
+                best = (current[j], i);
+            }
+        }
+        std::mem::swap(previous, current);
+    }
+    best.1 - best.0..best.1
+}
+
+/// Bytes of a window shorter than this are not used as a scan anchor.
+const MIN_WINDOW_LEN: usize = 8;
+
+/// How common a byte is in log text (higher: more common). Teddy, the
+/// prefilter's SIMD searcher, fingerprints the first bytes of each pattern,
+/// so a pattern starting with common bytes (`meta_leader_lease_secs` starts
+/// with `meta`, which every `risingwave_meta::` target contains) costs a
+/// verification on most lines.
+fn byte_commonness(byte: u8) -> u32 {
+    match byte {
+        b' ' => 255,
+        b'e' | b't' | b'a' | b'o' | b'i' | b'n' | b's' | b'r' => 200,
+        b'h' | b'l' | b'd' | b'c' | b'u' | b'm' => 170,
+        b'0'..=b'9' | b':' | b'_' | b'.' | b'=' => 160,
+        b'f' | b'p' | b'g' | b'w' | b'y' | b'b' | b'v' | b'k' | b',' | b'-' | b'"' => 130,
+        b'x' | b'j' | b'q' | b'z' | b'/' => 90,
+        b'A'..=b'Z' => 60,
+        _ => 50,
+    }
+}
+
+/// For each literal, the window (of `MIN_WINDOW_LEN` bytes or more) whose
+/// first four bytes are rarest: any substring of a required literal finds
+/// the same candidate lines, and a rare start keeps Teddy's false positives
+/// down. The full literals still decide which signals a line is checked for.
+fn rare_windows(literals: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    let mut windows: Vec<Vec<u8>> = Vec::new();
+    for literal in literals {
+        let window = if literal.len() <= MIN_WINDOW_LEN {
+            literal.clone()
+        } else {
+            let start = (0..=literal.len() - MIN_WINDOW_LEN)
+                .min_by_key(|&i| {
+                    literal[i..i + 4]
+                        .iter()
+                        .map(|b| byte_commonness(*b))
+                        .sum::<u32>()
+                })
+                .unwrap_or(0);
+            literal[start..].to_vec()
+        };
+        if !windows.contains(&window) {
+            windows.push(window);
+        }
+    }
+    windows
 }
 
 /// A set of literals one of which every match of `pattern` contains, or
@@ -244,6 +403,44 @@ mod tests {
             lits(r"election error (happened|occurred)"),
             Some(vec!["election error ".into()])
         );
+    }
+
+    #[test]
+    fn anchors_merge_literals_sharing_a_long_substring() {
+        let literals: Vec<Vec<u8>> = [
+            "lease keeper failed",
+            "create lease keeper for ",
+            "slow fdatasync",
+        ]
+        .iter()
+        .map(|l| l.as_bytes().to_vec())
+        .collect();
+        let (anchors, users) = merge_anchors(literals, vec![vec![0], vec![1], vec![2]]);
+        assert_eq!(
+            anchors,
+            vec![b"slow fdatasync".to_vec(), b"lease keeper f".to_vec()]
+        );
+        assert_eq!(users, vec![vec![2], vec![0, 1]]);
+    }
+
+    #[test]
+    fn the_builtin_prefilter_stays_small() {
+        let matcher = Matcher::new(&crate::rules::RuleSet::load(&[]));
+        assert_eq!(
+            matcher.unfiltered_count(),
+            0,
+            "every built-in signal has a literal"
+        );
+        // Teddy, the SIMD prefilter, takes at most 64 patterns; past that
+        // Aho-Corasick falls back to a far slower automaton.
+        assert!(matcher.anchors().len() <= 64, "{:?}", matcher.anchors());
+        let generic = ["error", "request", "timeout", "meta", "lease "];
+        for anchor in matcher.anchors() {
+            assert!(
+                !generic.contains(&anchor.trim()),
+                "anchor {anchor:?} would match most lines"
+            );
+        }
     }
 
     #[test]

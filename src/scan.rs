@@ -67,11 +67,50 @@ pub struct Coverage {
     pub first_line: Option<String>,
     /// A read error that ended the input early, e.g. a truncated gzip stream.
     pub read_error: Option<String>,
+    #[serde(skip)]
+    pub pending_pretty_lines: u64,
+    #[serde(skip)]
+    pub ends_in_pretty_event: bool,
 }
 
 impl Coverage {
     pub fn events(&self) -> u64 {
         self.shapes.values().sum()
+    }
+
+    /// Appends the coverage of the next part of the same input.
+    pub fn merge_part(&mut self, next: Coverage) {
+        if self.ends_in_pretty_event {
+            self.recognised += next.pending_pretty_lines;
+        }
+        self.bytes += next.bytes;
+        self.lines += next.lines;
+        self.recognised += next.recognised;
+        for (shape, n) in next.shapes {
+            *self.shapes.entry(shape).or_default() += n;
+        }
+        for (wrapper, n) in next.wrappers {
+            *self.wrappers.entry(wrapper).or_default() += n;
+        }
+        for origin in next.origins {
+            if self.origins.len() < MAX_ORIGINS && !self.origins.contains(&origin) {
+                self.origins.push(origin);
+            }
+        }
+        self.first_timestamp = self.first_timestamp.or(next.first_timestamp);
+        if next.last_timestamp.is_some() {
+            self.last_timestamp = next.last_timestamp;
+        }
+        self.truncated_lines += next.truncated_lines;
+        for note in next.notes {
+            if !self.notes.contains(&note) {
+                self.notes.push(note);
+            }
+        }
+        if self.read_error.is_none() {
+            self.read_error = next.read_error;
+        }
+        self.ends_in_pretty_event = next.ends_in_pretty_event;
     }
 }
 
@@ -81,7 +120,12 @@ struct ScanState {
     shape_counts: [u64; Shape::ALL.len()],
     wrapper_counts: [u64; wrappers::WRAPPER_NAMES.len()],
     recognised: u64,
-    in_pretty_event: bool,
+    /// Inside a pretty event; `None` at the start of a chunk that begins in
+    /// the middle of an input, until the first event line says.
+    in_pretty_event: Option<bool>,
+    /// Continuation and blank lines at such a chunk's head, recognised only
+    /// if the chunk before ended inside a pretty event.
+    pending_pretty_lines: u64,
     /// The last event line (cleaned, cut), for its timestamp.
     last_event: Vec<u8>,
     last_time: Option<Timestamp>,
@@ -119,6 +163,20 @@ pub fn scan(
     matcher: &Matcher,
     on_hit: &mut dyn FnMut(Hit),
 ) -> Coverage {
+    scan_part(input_index, name, opened, matcher, false, on_hit)
+}
+
+/// Scans a whole input, or (`mid_input`) a line-aligned part of one that
+/// does not start at its beginning: line numbers are then relative to the
+/// part, and `Coverage::merge_part` stitches the parts together.
+pub fn scan_part(
+    input_index: usize,
+    name: &str,
+    opened: OpenInput,
+    matcher: &Matcher,
+    mid_input: bool,
+    on_hit: &mut dyn FnMut(Hit),
+) -> Coverage {
     let mut coverage = Coverage {
         name: name.to_string(),
         gzip: opened.gzip,
@@ -130,7 +188,8 @@ pub fn scan(
         shape_counts: [0; Shape::ALL.len()],
         wrapper_counts: [0; wrappers::WRAPPER_NAMES.len()],
         recognised: 0,
-        in_pretty_event: false,
+        in_pretty_event: if mid_input { None } else { Some(false) },
+        pending_pretty_lines: 0,
         last_event: Vec::with_capacity(512),
         last_time: None,
         year: None,
@@ -149,6 +208,8 @@ pub fn scan(
     if let Err(err) = result {
         coverage.read_error = Some(describe_read_error(&err.error, opened.gzip, st.line_no));
     }
+    coverage.pending_pretty_lines = st.pending_pretty_lines;
+    coverage.ends_in_pretty_event = st.in_pretty_event == Some(true);
     coverage.lines = st.line_no;
     coverage.bytes = blocks.bytes_read;
     coverage.truncated_lines = blocks.truncated_lines;
@@ -218,7 +279,7 @@ fn scan_block(
         let recognised = match class {
             LineClass::Event(shape) => {
                 st.shape_counts[shape.index()] += 1;
-                st.in_pretty_event = shape == Shape::RisingwavePretty;
+                st.in_pretty_event = Some(shape == Shape::RisingwavePretty);
                 if coverage.first_timestamp.is_none() {
                     let year = st.year_for(line, &unwrapped);
                     coverage.first_timestamp = record::line_timestamp(line, year);
@@ -238,14 +299,24 @@ fn scan_block(
                 }
                 true
             }
-            LineClass::Continuation => st.in_pretty_event,
+            LineClass::Continuation => match st.in_pretty_event {
+                Some(inside) => inside,
+                None => {
+                    st.pending_pretty_lines += 1;
+                    false
+                }
+            },
             // The blank line that ends a pretty event belongs to it.
-            LineClass::Unknown if line.is_empty() && st.in_pretty_event => {
-                st.in_pretty_event = false;
-                true
+            LineClass::Unknown if line.is_empty() && st.in_pretty_event != Some(false) => {
+                let inside = st.in_pretty_event == Some(true);
+                if st.in_pretty_event.is_none() {
+                    st.pending_pretty_lines += 1;
+                }
+                st.in_pretty_event = Some(false);
+                inside
             }
             LineClass::Unknown => {
-                st.in_pretty_event = false;
+                st.in_pretty_event = Some(false);
                 false
             }
         };
