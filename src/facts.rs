@@ -3,8 +3,7 @@
 //! backend and the meta members seen. They turn a generic diagnosis into one
 //! about this cluster ("the leader gave up after 15 s", "one meta node: set
 //! a one-day lease"). They run through the same literal prefilter as rules.
-use crate::rules::Signal;
-use regex::Regex;
+use crate::rules::{LazyRegex, Signal};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -45,7 +44,7 @@ pub fn signals() -> Vec<(FactKind, Signal)> {
                 *kind,
                 Signal {
                     name: format!("fact:{kind:?}"),
-                    regex: Regex::new(pattern).expect("built-in fact patterns are valid"),
+                    regex: LazyRegex::new(pattern),
                     levels: Vec::new(),
                     target: None,
                     describe: None,

@@ -5,7 +5,7 @@
 use crate::facts::{self, FactKind};
 use crate::model::Level;
 use crate::rules::{RuleSet, Signal};
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::Regex;
 use regex_syntax::hir::{Hir, HirKind};
 use std::collections::HashMap;
@@ -107,8 +107,11 @@ impl Matcher {
         let scan_anchors = rare_windows(&literals);
         let build = |kind, patterns: &[Vec<u8>]| {
             (!patterns.is_empty()).then(|| {
+                // The SIMD prefilter does the searching; a contiguous NFA
+                // behind it builds far faster than a DFA (start-up time).
                 AhoCorasickBuilder::new()
                     .match_kind(kind)
+                    .kind(Some(AhoCorasickKind::ContiguousNFA))
                     .build(patterns)
                     .expect("literal automaton within size limits")
             })
@@ -227,7 +230,7 @@ fn merge_anchors(
         .map(|(id, (l, u))| (id, l, u))
         .collect();
     let mut next_id = live.len();
-    let mut cache: HashMap<(usize, usize), usize> = HashMap::new();
+    let mut cache: HashMap<(usize, usize), std::ops::Range<usize>> = HashMap::new();
     let mut rows = (Vec::new(), Vec::new());
     loop {
         let mut best: Option<(usize, usize, std::ops::Range<usize>)> = None;
@@ -238,15 +241,17 @@ fn merge_anchors(
                 let needed =
                     MIN_ANCHOR_LEN.max((MIN_ANCHOR_SHARE * shorter as f64).ceil() as usize);
                 let key = (live[i].0, live[j].0);
-                let length = *cache.entry(key).or_insert_with(|| {
+                let common = cache.entry(key).or_insert_with(|| {
                     if shorter < needed {
-                        0
+                        0..0
                     } else {
-                        longest_common_substring(a, b, &mut rows).len()
+                        longest_common_substring(a, b, &mut rows)
                     }
                 });
-                if length >= needed && best.as_ref().is_none_or(|(_, _, r)| length > r.len()) {
-                    best = Some((i, j, longest_common_substring(a, b, &mut rows)));
+                if common.len() >= needed
+                    && best.as_ref().is_none_or(|(_, _, r)| common.len() > r.len())
+                {
+                    best = Some((i, j, common.clone()));
                 }
             }
         }

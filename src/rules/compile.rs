@@ -21,10 +21,58 @@ impl std::fmt::Display for RuleSource {
     }
 }
 
+/// A regex compiled on first use. Most signals never meet a candidate line in
+/// a given log, and compiling ~100 regexes up front was most of the start-up
+/// time on a small input. Patterns are checked when the rule loads (user rule
+/// files are compiled then; built-in ones are parsed, and compiled by `cargo
+/// test`), so compiling later cannot fail.
+#[derive(Debug, Clone)]
+pub struct LazyRegex {
+    pattern: std::sync::Arc<str>,
+    compiled: std::sync::Arc<std::sync::OnceLock<Regex>>,
+}
+
+impl LazyRegex {
+    pub fn new(pattern: &str) -> LazyRegex {
+        LazyRegex {
+            pattern: pattern.into(),
+            compiled: Default::default(),
+        }
+    }
+
+    /// Compiles now, reporting a bad pattern.
+    pub fn compiled(pattern: &str) -> Result<LazyRegex, regex::Error> {
+        let regex = Regex::new(pattern)?;
+        let lazy = LazyRegex::new(pattern);
+        let _ = lazy.compiled.set(regex);
+        Ok(lazy)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.pattern
+    }
+
+    pub fn get(&self) -> &Regex {
+        self.compiled.get_or_init(|| {
+            // Validated at load time; a never-matching regex keeps a
+            // (theoretical) late failure from crashing a scan.
+            Regex::new(&self.pattern).unwrap_or_else(|_| Regex::new(r"[^\s\S]").expect("valid"))
+        })
+    }
+
+    pub fn find<'h>(&self, haystack: &'h str) -> Option<regex::Match<'h>> {
+        self.get().find(haystack)
+    }
+
+    pub fn captures<'h>(&self, haystack: &'h str) -> Option<regex::Captures<'h>> {
+        self.get().captures(haystack)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Signal {
     pub name: String,
-    pub regex: Regex,
+    pub regex: LazyRegex,
     pub levels: Vec<Level>,
     pub target: Option<Regex>,
     pub describe: Option<String>,
@@ -132,7 +180,18 @@ impl Rule {
 
         let mut signals = Vec::with_capacity(def.signals.len());
         for (name, signal) in &def.signals {
-            let regex = match Regex::new(&signal.regex) {
+            let checked = match source {
+                // Built-in patterns are compiled by the tests; parsing
+                // catches what a build could have broken, cheaply.
+                RuleSource::Builtin => regex_syntax::Parser::new()
+                    .parse(&signal.regex)
+                    .map(|_| LazyRegex::new(&signal.regex))
+                    .map_err(|e| e.to_string()),
+                RuleSource::File(_) => {
+                    LazyRegex::compiled(&signal.regex).map_err(|e| e.to_string())
+                }
+            };
+            let regex = match checked {
                 Ok(regex) => regex,
                 Err(err) => {
                     problem(format!(

@@ -4,7 +4,7 @@ mod compile;
 mod schema;
 pub mod selftest;
 
-pub use compile::{Cause, Pattern, Remedy, Rule, RuleSource, Signal};
+pub use compile::{Cause, LazyRegex, Pattern, Remedy, Rule, RuleSource, Signal};
 pub use schema::{ConfigSnippet, MatchKind, RuleDef, RuleTests, Scenario};
 
 use std::fmt;
@@ -165,6 +165,22 @@ mod tests {
             "etcd-slow-disk",
         ] {
             assert!(set.get(id).is_some(), "missing built-in rule {id}");
+        }
+    }
+
+    #[test]
+    fn every_builtin_and_fact_regex_compiles() {
+        // Built-in rules are only parsed at load time (start-up speed), so
+        // this is where a pattern the regex engine rejects would show.
+        let set = RuleSet::load(&[]);
+        for rule in &set.rules {
+            for signal in &rule.signals {
+                regex::Regex::new(signal.regex.as_str())
+                    .unwrap_or_else(|e| panic!("{} {}: {e}", rule.id, signal.name));
+            }
+        }
+        for (_, signal) in crate::facts::signals() {
+            regex::Regex::new(signal.regex.as_str()).unwrap();
         }
     }
 
