@@ -1,12 +1,13 @@
 //! Orchestration: inputs → scan → correlate → diagnose → report, and the
 //! exit code. Kept free of printing so tests can call `analyse` directly.
-use crate::cli::{Cli, ColorChoice, Format};
+use crate::cli::Cli;
 use crate::correlate::Correlator;
 use crate::diagnosis::{format_time, Diagnoser, Finding};
 use crate::input::{self, InputError, InputSpec};
 use crate::matcher::Matcher;
 use crate::model::Severity;
-use crate::report;
+use crate::progress::Progress;
+use crate::report::{self, sink::Sink};
 use crate::rules::{RuleError, RuleSet};
 use crate::scan::{self, Coverage, Hit};
 use serde::Serialize;
@@ -70,36 +71,86 @@ pub struct Request {
     pub fail_on: Option<Severity>,
 }
 
+/// Runs the command line; returns the exit code.
 pub fn run(cli: &Cli) -> u8 {
+    match &cli.command {
+        Some(command) => crate::subcommands::run(command, cli),
+        None if cli.follow => crate::follow::run(cli),
+        None => diagnose(cli),
+    }
+}
+
+/// Scans every input, then writes every report.
+fn diagnose(cli: &Cli) -> u8 {
     let rules = RuleSet::load(&cli.rules_dirs);
-    let analysis = analyse(
-        &Request {
-            paths: cli.paths.clone(),
-            fail_on: cli.fail_on.threshold(),
-        },
-        &rules,
-    );
+    let (mut sinks, output_errors) = Sink::open_all(&cli.outputs, cli.color, &cli.paths);
+    let request = Request {
+        paths: cli.paths.clone(),
+        fail_on: cli.fail_on.threshold(),
+    };
+    let (specs, _) = input::expand(&request.paths);
+    let progress = Progress::on_terminal(&specs);
+    let mut analysis = analyse_with(&request, &rules, progress.as_ref());
+    if let Some(progress) = &progress {
+        progress.clear();
+    }
+    add_errors(&mut analysis.summary, output_errors);
+    let context = report::Context {
+        rules: &rules,
+        fail_on: request.fail_on,
+    };
+    write_reports(&mut analysis, &mut sinks, &mut |sink, analysis| {
+        report::render(sink.format, analysis, &context, sink.color)
+    })
+}
+
+/// Prints the errors on stderr, then writes each report: files first and
+/// stdout last, so that the report on stdout can name a file that could not
+/// be written (and exit 2 for it). Returns the exit code.
+pub fn write_reports(
+    analysis: &mut Analysis,
+    sinks: &mut [Sink],
+    render: &mut dyn FnMut(&Sink, &Analysis) -> String,
+) -> u8 {
     for error in &analysis.summary.errors {
         eprintln!("rwdoctor: {error}");
     }
-    let color = match cli.color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                && std::io::IsTerminal::is_terminal(&std::io::stdout())
-                && std::env::var("TERM").map_or(true, |t| t != "dumb")
+    sinks.sort_by_key(Sink::is_stdout);
+    for sink in sinks.iter_mut() {
+        let text = render(sink, analysis);
+        if let Err(error) = sink.write(&text) {
+            eprintln!("rwdoctor: {error}");
+            add_errors(&mut analysis.summary, vec![error]);
         }
-    };
-    let text = match cli.format {
-        Format::Human => report::human::render(&analysis, color),
-        Format::Json => report::json::render(&analysis),
-    };
-    report::write_stdout(&text);
+    }
     analysis.summary.exit_code
 }
 
+/// Adds problems found after the analysis (report files that could not be
+/// written): they make the exit code 2, like an unreadable input.
+pub fn add_errors(summary: &mut Summary, errors: Vec<String>) {
+    if errors.is_empty() {
+        return;
+    }
+    summary.errors.extend(errors);
+    summary.exit_code = EXIT_ERROR;
+    summary.verdict = errors_verdict(summary.errors.len());
+}
+
+fn errors_verdict(count: usize) -> String {
+    format!(
+        "{count} problem{} reading inputs or rules or writing reports (listed above); \
+         what could be read was scanned",
+        plural(count)
+    )
+}
+
 pub fn analyse(request: &Request, rules: &RuleSet) -> Analysis {
+    analyse_with(request, rules, None)
+}
+
+/// `analyse`, showing `progress` while scanning.
+pub fn analyse_with(request: &Request, rules: &RuleSet, progress: Option<&Progress>) -> Analysis {
     let (specs, mut input_errors) = input::expand(&request.paths);
     let names: Vec<String> = specs.iter().map(InputSpec::display_name).collect();
     let matcher = Matcher::new(rules);
@@ -108,9 +159,15 @@ pub fn analyse(request: &Request, rules: &RuleSet) -> Analysis {
 
     if specs.len() == 1 {
         // One input: stream hits straight into the correlator.
-        if let Some(coverage) = scan_one(0, &specs[0], &matcher, &mut input_errors, &mut |hit| {
-            correlator.push(Arc::new(hit))
-        }) {
+        let mut on_hit = |hit| correlator.push(Arc::new(hit));
+        if let Some(coverage) = scan_one(
+            0,
+            &specs[0],
+            &matcher,
+            progress,
+            &mut input_errors,
+            &mut on_hit,
+        ) {
             coverages.push(coverage);
         }
     } else {
@@ -119,9 +176,15 @@ pub fn analyse(request: &Request, rules: &RuleSet) -> Analysis {
         let mut per_input: Vec<Vec<Hit>> = Vec::with_capacity(specs.len());
         for (index, spec) in specs.iter().enumerate() {
             let mut hits = Vec::new();
-            if let Some(coverage) = scan_one(index, spec, &matcher, &mut input_errors, &mut |hit| {
-                hits.push(hit)
-            }) {
+            let mut on_hit = |hit| hits.push(hit);
+            if let Some(coverage) = scan_one(
+                index,
+                spec,
+                &matcher,
+                progress,
+                &mut input_errors,
+                &mut on_hit,
+            ) {
                 coverages.push(coverage);
             }
             per_input.push(hits);
@@ -152,10 +215,21 @@ fn scan_one(
     index: usize,
     spec: &InputSpec,
     matcher: &Matcher,
+    progress: Option<&Progress>,
     errors: &mut Vec<InputError>,
     on_hit: &mut dyn FnMut(Hit),
 ) -> Option<Coverage> {
-    match input::open(spec) {
+    let opened = match progress {
+        Some(progress) => {
+            progress.begin_input(index, &spec.display_name());
+            input::open_with(spec, |raw| progress.count_raw(raw)).map(|mut opened| {
+                opened.reader = progress.count_lines(opened.reader);
+                opened
+            })
+        }
+        None => input::open(spec),
+    };
+    match opened {
         Ok(opened) => Some(scan::scan(
             index,
             &spec.display_name(),
@@ -170,7 +244,7 @@ fn scan_one(
     }
 }
 
-fn merge_by_time(per_input: Vec<Vec<Hit>>) -> Vec<Hit> {
+pub(crate) fn merge_by_time(per_input: Vec<Vec<Hit>>) -> Vec<Hit> {
     let total = per_input.iter().map(Vec::len).sum();
     let mut iters: Vec<std::vec::IntoIter<Hit>> =
         per_input.into_iter().map(Vec::into_iter).collect();
@@ -202,7 +276,7 @@ fn merge_by_time(per_input: Vec<Vec<Hit>>) -> Vec<Hit> {
     merged
 }
 
-fn summarise(
+pub(crate) fn summarise(
     coverages: &[Coverage],
     findings: &[Finding],
     input_errors: &[InputError],

@@ -101,8 +101,14 @@ struct RuleState {
 pub struct Correlator<'r> {
     rules: &'r RuleSet,
     states: Vec<RuleState>,
+    /// Record confirmations for `take_confirmed` (`--follow`); a batch scan
+    /// does not, so that nothing grows with the number of incidents.
+    live: bool,
     /// Incidents confirmed since the last `take_confirmed` (for `--follow`).
     confirmed: Vec<(usize, usize)>,
+    /// Confirmed incidents closed past `MAX_INCIDENTS_KEPT`, held until the
+    /// next `take_confirmed` so that `incident` can still show them.
+    unkept: Vec<(usize, usize, Incident)>,
 }
 
 fn within(a: Option<Timestamp>, b: Option<Timestamp>, limit: Duration) -> bool {
@@ -143,7 +149,18 @@ impl<'r> Correlator<'r> {
         Correlator {
             rules,
             states,
+            live: false,
             confirmed: Vec::new(),
+            unkept: Vec::new(),
+        }
+    }
+
+    /// A correlator that records each incident as it is confirmed, for
+    /// `take_confirmed` and `incident` (`--follow`).
+    pub fn live(rules: &'r RuleSet) -> Self {
+        Correlator {
+            live: true,
+            ..Correlator::new(rules)
         }
     }
 
@@ -172,10 +189,13 @@ impl<'r> Correlator<'r> {
     }
 
     fn expire(&mut self, index: usize, now: Option<Timestamp>) {
+        let Some(now) = now else { return };
+        // Once `grace` has passed nothing can refute the incident any more:
+        // it is certain now, even if it stays open to absorb later lines.
+        self.confirm_if_grace_passed(index, now);
         let rule = &self.rules.rules[index];
         let state = &mut self.states[index];
         let Some(open) = &state.open else { return };
-        let Some(now) = now else { return };
         let absorb = rule
             .pattern
             .within
@@ -337,6 +357,28 @@ impl<'r> Correlator<'r> {
         }
     }
 
+    fn confirm_if_grace_passed(&mut self, index: usize, now: Timestamp) {
+        let grace = self.rules.rules[index].pattern.grace;
+        let due = self.states[index]
+            .open
+            .as_ref()
+            .is_some_and(|open| open.pending && !within(open.incident.last, Some(now), grace));
+        if due {
+            self.confirm_open(index);
+        }
+    }
+
+    /// Confirms every pending incident whose `grace` has passed by `now`,
+    /// without closing it. `--follow` calls this from a timer, with the log
+    /// time advanced by the wall-clock time since the last hit, so that an
+    /// incident is reported when the grace runs out rather than when the
+    /// next matching line (possibly hours later) arrives.
+    pub fn confirm_due(&mut self, now: Timestamp) {
+        for index in 0..self.states.len() {
+            self.confirm_if_grace_passed(index, now);
+        }
+    }
+
     /// Records the open incident as found (it stays open to absorb more lines).
     fn confirm_open(&mut self, index: usize) {
         let state = &mut self.states[index];
@@ -345,8 +387,10 @@ impl<'r> Correlator<'r> {
                 open.pending = false;
             }
             state.outcome.incident_count += 1;
-            self.confirmed
-                .push((index, state.outcome.incident_count as usize - 1));
+            if self.live {
+                self.confirmed
+                    .push((index, state.outcome.incident_count as usize - 1));
+            }
         }
     }
 
@@ -358,22 +402,43 @@ impl<'r> Correlator<'r> {
         if let Some(open) = state.open.take() {
             if state.outcome.incidents.len() < MAX_INCIDENTS_KEPT {
                 state.outcome.incidents.push(open.incident);
+            } else if self.live {
+                let number = state.outcome.incident_count as usize - 1;
+                if self.confirmed.contains(&(index, number)) {
+                    self.unkept.push((index, number, open.incident));
+                }
             }
         }
     }
 
     /// Incidents confirmed since the last call, as (rule index, incident number).
+    /// Only a `live` correlator records them.
     pub fn take_confirmed(&mut self) -> Vec<(usize, usize)> {
-        std::mem::take(&mut self.confirmed)
+        // Keep only the unkept incidents handed out now (older ones were
+        // handed out by the previous call).
+        let confirmed = std::mem::take(&mut self.confirmed);
+        self.unkept
+            .retain(|(rule, number, _)| confirmed.contains(&(*rule, *number)));
+        confirmed
     }
 
     /// A snapshot of one rule's incident, open or closed (for `--follow`).
     pub fn incident(&self, rule: usize, number: usize) -> Option<&Incident> {
-        let state = &self.states[rule];
+        let state = self.states.get(rule)?;
+        // The open incident, once confirmed, is the rule's latest one (its
+        // number can exceed the incidents kept).
+        let open = state
+            .open
+            .as_ref()
+            .filter(|open| !open.pending && number + 1 == state.outcome.incident_count as usize);
+        if let Some(open) = open {
+            return Some(&open.incident);
+        }
         state.outcome.incidents.get(number).or_else(|| {
-            (number == state.outcome.incidents.len())
-                .then(|| state.open.as_ref().map(|o| &o.incident))
-                .flatten()
+            self.unkept
+                .iter()
+                .find(|(r, n, _)| *r == rule && *n == number)
+                .map(|(_, _, incident)| incident)
         })
     }
 

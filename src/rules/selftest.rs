@@ -28,12 +28,7 @@ pub fn run(rule: &Rule) -> TestReport {
         what,
     };
     for line in &rule.tests.must_match {
-        let parsed = record::parse(line);
-        let matched = rule
-            .signals
-            .iter()
-            .any(|s| s.accepts(parsed.level, parsed.target) && s.regex.is_match(parsed.message));
-        if matched {
+        if !signals_matching_line(rule, line, false).is_empty() {
             report.passed += 1;
         } else {
             report
@@ -42,18 +37,7 @@ pub fn run(rule: &Rule) -> TestReport {
         }
     }
     for line in &rule.tests.must_not_match {
-        let parsed = record::parse(line);
-        let hits: Vec<&str> = rule
-            .signals
-            .iter()
-            .enumerate()
-            .filter(|(i, s)| {
-                rule.is_trigger(*i)
-                    && s.accepts(parsed.level, parsed.target)
-                    && s.regex.is_match(parsed.message)
-            })
-            .map(|(_, s)| s.name.as_str())
-            .collect();
+        let hits = signals_matching_line(rule, line, true);
         if hits.is_empty() {
             report.passed += 1;
         } else {
@@ -75,6 +59,22 @@ pub fn run(rule: &Rule) -> TestReport {
         }
     }
     report
+}
+
+/// The rule's signals (`triggers_only`: its trigger signals) that match a
+/// log line, parsed as the scanner parses it (message, level and target).
+pub fn signals_matching_line<'r>(rule: &'r Rule, line: &str, triggers_only: bool) -> Vec<&'r str> {
+    let parsed = record::parse(line);
+    rule.signals
+        .iter()
+        .enumerate()
+        .filter(|(i, s)| {
+            (!triggers_only || rule.is_trigger(*i))
+                && s.accepts(parsed.level, parsed.target)
+                && s.regex.is_match(parsed.message)
+        })
+        .map(|(_, s)| s.name.as_str())
+        .collect()
 }
 
 /// Scans `log` with this rule alone and counts its incidents.
