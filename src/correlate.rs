@@ -450,3 +450,103 @@ impl<'r> Correlator<'r> {
         self.states.into_iter().map(|s| s.outcome).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matcher::SignalRef;
+    use crate::rules::{Rule, RuleSource};
+
+    /// `boom` is an incident unless `clear` follows within 10s.
+    fn rules() -> RuleSet {
+        let def = serde_json::from_str(
+            r#"{"id": "boom", "severity": "error", "title": "T", "diagnosis": "D",
+                "signals": {"boom": {"regex": "boom"}, "clear": {"regex": "clear"}},
+                "match": {"type": "any", "signals": ["boom"],
+                          "not_followed_by": ["clear"], "grace": "10s"}}"#,
+        )
+        .unwrap();
+        RuleSet {
+            rules: vec![Rule::compile(def, RuleSource::Builtin).unwrap()],
+            errors: Vec::new(),
+        }
+    }
+
+    fn at(seconds: i64) -> Timestamp {
+        chrono::DateTime::parse_from_rfc3339("2024-01-01T00:00:00Z").unwrap()
+            + Duration::seconds(seconds)
+    }
+
+    /// A hit of signal `signal` (0: boom, 1: clear) at `seconds`.
+    fn hit(line: u64, seconds: i64, signal: u16) -> Arc<Hit> {
+        Arc::new(Hit {
+            input: 0,
+            line,
+            timestamp: Some(at(seconds)),
+            sort_time: Some(at(seconds)),
+            level: None,
+            target: None,
+            text: String::new(),
+            message_start: 0,
+            highlight: None,
+            signals: vec![SignalRef { rule: 0, signal }],
+        })
+    }
+
+    #[test]
+    fn a_pending_incident_is_confirmed_when_its_grace_has_passed() {
+        let rules = rules();
+        let mut correlator = Correlator::live(&rules);
+        correlator.push(hit(1, 0, 0));
+        assert!(correlator.take_confirmed().is_empty(), "still within grace");
+        correlator.confirm_due(at(5));
+        assert!(correlator.take_confirmed().is_empty());
+        correlator.confirm_due(at(11));
+        assert_eq!(correlator.take_confirmed(), vec![(0, 0)]);
+        assert_eq!(correlator.incident(0, 0).unwrap().events[0].line, 1);
+        // Too late to refute it now.
+        correlator.push(hit(2, 12, 1));
+        assert_eq!(correlator.finish()[0].incident_count, 1);
+    }
+
+    #[test]
+    fn a_later_line_past_the_grace_confirms_too_and_a_refutal_drops() {
+        let rules = rules();
+        let mut correlator = Correlator::live(&rules);
+        correlator.push(hit(1, 0, 0));
+        correlator.push(hit(2, 3, 1));
+        assert_eq!(correlator.finish()[0].incident_count, 0);
+
+        let mut correlator = Correlator::live(&rules);
+        correlator.push(hit(1, 0, 0));
+        correlator.push(hit(2, 30, 1));
+        assert_eq!(correlator.take_confirmed(), vec![(0, 0)]);
+        assert_eq!(correlator.finish()[0].incident_count, 1);
+    }
+
+    #[test]
+    fn a_batch_correlator_records_no_confirmations() {
+        let rules = rules();
+        let mut correlator = Correlator::new(&rules);
+        correlator.push(hit(1, 0, 0));
+        correlator.confirm_due(at(60));
+        assert!(correlator.take_confirmed().is_empty());
+        assert_eq!(correlator.finish()[0].incident_count, 1);
+    }
+
+    #[test]
+    fn every_confirmed_incident_can_be_shown_past_the_kept_limit() {
+        let rules = rules();
+        let mut correlator = Correlator::live(&rules);
+        let mut shown = 0;
+        for n in 0..(MAX_INCIDENTS_KEPT as u64 + 20) {
+            correlator.push(hit(n + 1, n as i64 * 100, 0));
+            for (rule, number) in correlator.take_confirmed() {
+                let incident = correlator.incident(rule, number).expect("shown");
+                assert_eq!(incident.events[0].line, number as u64 + 1);
+                shown += 1;
+            }
+        }
+        assert_eq!(shown, MAX_INCIDENTS_KEPT + 19, "the last is still pending");
+    }
+}

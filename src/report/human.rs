@@ -238,10 +238,16 @@ pub fn wrap_into(out: &mut String, text: &str, indent: &str) {
 }
 
 pub fn wrap_hanging(out: &mut String, text: &str, first: &str, rest: &str) {
+    wrap_to(out, text, first, rest, WIDTH);
+}
+
+/// Wraps `text` into lines of at most `width` characters (a longer word
+/// stands alone), the first starting with `first`, the others with `rest`.
+pub fn wrap_to(out: &mut String, text: &str, first: &str, rest: &str, width: usize) {
     let mut line = String::from(first);
     let mut empty = true;
     for word in text.split_whitespace() {
-        if !empty && line.chars().count() + 1 + word.chars().count() > WIDTH {
+        if !empty && line.chars().count() + 1 + word.chars().count() > width {
             out.push_str(&line);
             out.push('\n');
             line = String::from(rest);

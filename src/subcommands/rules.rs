@@ -1,11 +1,10 @@
 //! `rwdoctor rules list|show|test|lint`.
 use crate::app::{plural, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
 use crate::cli::Cli;
-use crate::report::human::WIDTH;
 use crate::report::write_stdout;
 use crate::rules::fixtures::{self, Expectation};
 use crate::rules::lint::{self as linter, Level};
-use crate::rules::{selftest, RuleFile, RuleSet};
+use crate::rules::{selftest, RuleFile, RuleSet, RuleSource};
 use colored::Colorize;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -28,31 +27,40 @@ fn report_load_errors(rules: &RuleSet) -> u8 {
     }
 }
 
-/// `ID  SEVERITY  TITLE  SOURCE`, cut to 80 columns (the title gives way).
+/// The rules grouped by source (built-in, then each file), one line each:
+/// `ID  SEVERITY  TITLE`, the title wrapped to 80 columns.
 pub fn list(cli: &Cli) -> u8 {
+    use_color(cli);
     let rules = RuleSet::load(&cli.rules_dirs);
     let id_width = rules.rules.iter().map(|r| r.id.len()).max().unwrap_or(2);
-    let sources: Vec<String> = rules
-        .rules
-        .iter()
-        .map(|r| shorten_left(&r.source.to_string(), 24))
-        .collect();
-    let source_width = sources.iter().map(|s| s.chars().count()).max().unwrap_or(6);
-    let title_width = WIDTH
-        .saturating_sub(id_width + 2 + 8 + 2 + 2 + source_width)
-        .max(12);
+    let title_at = 2 + id_width + 2 + 8 + 2;
+    let room = crate::report::human::WIDTH.saturating_sub(title_at).max(20);
+    let mut groups: BTreeMap<(bool, String), Vec<&crate::rules::Rule>> = BTreeMap::new();
+    for rule in &rules.rules {
+        let key = match &rule.source {
+            RuleSource::Builtin => (false, "built-in".to_string()),
+            RuleSource::File(path) => (true, path.display().to_string()),
+        };
+        groups.entry(key).or_default().push(rule);
+    }
     let mut out = format!(
-        "{:id_width$}  {:8}  {:title_width$}  {}\n",
-        "ID", "SEVERITY", "TITLE", "SOURCE"
+        "{}\n",
+        format!("  {:id_width$}  {:8}  TITLE", "ID", "SEVERITY").bold()
     );
-    for (rule, source) in rules.rules.iter().zip(&sources) {
-        let _ = writeln!(
-            out,
-            "{:id_width$}  {:8}  {:title_width$}  {source}",
-            rule.id,
-            rule.severity.as_str(),
-            shorten_right(&rule.title, title_width)
-        );
+    for ((_, source), members) in &groups {
+        let _ = writeln!(out, "{}", source.dimmed());
+        for rule in members {
+            let mut title = String::new();
+            crate::report::human::wrap_to(&mut title, &rule.title, "", "", room);
+            for (index, line) in title.lines().enumerate() {
+                if index == 0 {
+                    let severity = rule.severity.as_str();
+                    let _ = writeln!(out, "  {:id_width$}  {severity:8}  {line}", rule.id);
+                } else {
+                    let _ = writeln!(out, "{:title_at$}{line}", "");
+                }
+            }
+        }
     }
     write_stdout(&out);
     report_load_errors(&rules)
@@ -271,22 +279,4 @@ pub fn lint(cli: &Cli, dir: Option<&Path>) -> u8 {
     } else {
         EXIT_CLEAN
     }
-}
-
-/// `…/rules/x.json`: keeps the end, where the file name is.
-fn shorten_left(text: &str, max: usize) -> String {
-    let length = text.chars().count();
-    if length <= max {
-        return text.to_string();
-    }
-    let keep: String = text.chars().skip(length - (max - 1)).collect();
-    format!("…{keep}")
-}
-
-fn shorten_right(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let keep: String = text.chars().take(max - 1).collect();
-    format!("{keep}…")
 }
