@@ -386,3 +386,64 @@ fn completions_and_man_page_come_from_the_cli_definition() {
     assert!(out.contains("EXIT CODES"));
     assert!(out.contains("\\-\\-follow"));
 }
+
+/// docs/writing-rules.md walks through docs/examples/compute-node-failure:
+/// what it shows must stay true.
+#[test]
+fn the_guide_example_is_the_file_and_does_what_the_guide_says() {
+    let example = "docs/examples/compute-node-failure";
+    let guide = std::fs::read_to_string("docs/writing-rules.md").unwrap();
+    let block_after = |marker: &str| -> String {
+        let start = guide.find(marker).unwrap_or_else(|| panic!("{marker}")) + marker.len();
+        let body = &guide[start..];
+        body[..body.find("\n```").unwrap()].trim().to_string()
+    };
+    let rule = std::fs::read_to_string(format!("{example}/compute-node-failure.json")).unwrap();
+    assert_eq!(
+        block_after("checked against the example file by `cargo test` -->\n```json\n"),
+        rule.trim(),
+        "the rule file in the guide differs from {example}"
+    );
+    let fixture = std::fs::read_to_string(format!("{example}/fixtures.log")).unwrap();
+    assert_eq!(block_after("`fixtures.log`:\n\n```text\n"), fixture.trim());
+
+    let (out, _, code) = run(&["rules", "test", example]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.starts_with("PASS  compute-node-failure  12 checks\n"),
+        "{out}"
+    );
+    let (out, _, code) = run(&["rules", "lint", example]);
+    assert_eq!(
+        (out.as_str(), code),
+        ("1 file (1 rule compiled): 0 errors, 0 warnings.\n", 0)
+    );
+
+    let (out, _, code) = run(&[
+        "--format",
+        "json",
+        "--rules",
+        example,
+        &format!("{example}/samples/meta.log"),
+        &format!("{example}/samples/compute-pod.txt"),
+    ]);
+    assert_eq!(code, 1);
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    let finding = &doc["findings"][0];
+    assert_eq!(finding["rule"], "compute-node-failure");
+    assert_eq!(finding["causes"][0]["id"], "out-of-memory");
+    assert_eq!(finding["causes"][0]["verdict"], "likely");
+    let evidence: Vec<String> = finding["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| format!("{}:{}", e["source"].as_str().unwrap(), e["line"]))
+        .collect();
+    assert_eq!(
+        evidence,
+        [
+            format!("{example}/samples/compute-pod.txt:8"),
+            format!("{example}/samples/meta.log:5")
+        ]
+    );
+}

@@ -6,7 +6,7 @@ use crate::cli::Cli;
 use crate::model::format_duration;
 use crate::report::human::{section, wrap_hanging, wrap_into};
 use crate::report::write_stdout;
-use crate::rules::{MatchKind, Rule, RuleSet};
+use crate::rules::{MatchKind, Rule, RuleSet, RuleSource};
 use colored::Colorize;
 use std::fmt::Write;
 use std::io::IsTerminal;
@@ -36,11 +36,14 @@ pub fn run(cli: &Cli, id: &str) -> u8 {
 pub fn page(rule: &Rule) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", rule.title.bold());
-    let _ = writeln!(
-        out,
-        "{}",
-        format!("{} · {} · {}", rule.id, rule.severity, rule.source).dimmed()
-    );
+    // A file's path can be long: it gets a line of its own.
+    let source = match &rule.source {
+        RuleSource::Builtin => format!("{} · {} · built-in", rule.id, rule.severity),
+        RuleSource::File(path) => {
+            format!("{} · {}\nfrom {}", rule.id, rule.severity, path.display())
+        }
+    };
+    let _ = writeln!(out, "{}", source.dimmed());
     out.push('\n');
 
     section(&mut out, "What it means");
