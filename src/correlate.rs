@@ -442,6 +442,16 @@ impl<'r> Correlator<'r> {
         })
     }
 
+    /// End of input: pending incidents are confirmed, since nothing can
+    /// refute them any more (`--follow` reports them before `finish`).
+    pub fn confirm_pending(&mut self) {
+        for index in 0..self.states.len() {
+            if self.states[index].open.as_ref().is_some_and(|o| o.pending) {
+                self.confirm_open(index);
+            }
+        }
+    }
+
     /// End of input: pending incidents are confirmed (nothing refuted them).
     pub fn finish(mut self) -> Vec<RuleOutcome> {
         for index in 0..self.states.len() {
@@ -521,6 +531,17 @@ mod tests {
         correlator.push(hit(1, 0, 0));
         correlator.push(hit(2, 30, 1));
         assert_eq!(correlator.take_confirmed(), vec![(0, 0)]);
+        assert_eq!(correlator.finish()[0].incident_count, 1);
+    }
+
+    #[test]
+    fn the_end_of_input_confirms_what_is_pending() {
+        let rules = rules();
+        let mut correlator = Correlator::live(&rules);
+        correlator.push(hit(1, 0, 0));
+        correlator.confirm_pending();
+        assert_eq!(correlator.take_confirmed(), vec![(0, 0)]);
+        assert!(correlator.incident(0, 0).is_some());
         assert_eq!(correlator.finish()[0].incident_count, 1);
     }
 

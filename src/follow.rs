@@ -91,6 +91,10 @@ pub fn run(cli: &Cli) -> u8 {
                 Err(error) => input_errors.push(error),
             }
             done.store(true, Ordering::Relaxed);
+            // Incidents still waiting for their grace are certain now.
+            let mut live = lock(&live);
+            live.correlator.confirm_pending();
+            live.publish();
         });
     }
 

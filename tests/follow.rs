@@ -262,3 +262,75 @@ fn follow_takes_one_input() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--follow reads one input"));
 }
+
+#[test]
+fn an_incident_still_in_its_grace_at_the_end_is_reported_before_the_summary() {
+    // The lease loss ends the sample; its 10s grace has not run out when
+    // the input ends, which makes it certain.
+    let mut run = spawn(&["--format", "jsonl"]);
+    run.write(&lines_of("sample-incident.log", 0..64));
+    let (rest, stderr, code) = run.finish();
+    assert_eq!(code, 1, "{stderr}");
+    let kinds: Vec<(String, String)> = rest
+        .iter()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            (
+                v["type"].as_str().unwrap().to_string(),
+                v["rule"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("finding".into(), "etcd-slow-disk".into()),
+            ("finding".into(), "meta-leader-lease-lost".into()),
+            ("summary".into(), String::new()),
+        ]
+    );
+}
+
+/// Rules with findings, findings per severity, exit code and lines read.
+fn outcome(jsonl: &[u8]) -> (Vec<String>, Value, Value, Value) {
+    let objects: Vec<Value> = String::from_utf8_lossy(jsonl)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut rules: Vec<String> = objects
+        .iter()
+        .filter(|o| o["type"] == "finding")
+        .map(|o| o["rule"].as_str().unwrap().to_string())
+        .collect();
+    rules.sort();
+    rules.dedup();
+    let summary = objects.last().expect("a summary").clone();
+    (
+        rules,
+        summary["findings"].clone(),
+        summary["exit_code"].clone(),
+        summary["lines_read"].clone(),
+    )
+}
+
+#[test]
+fn following_a_whole_log_finds_what_a_scan_finds() {
+    let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+    for entry in std::fs::read_dir(testdata).unwrap() {
+        let path = entry.unwrap().path();
+        let log = std::fs::read(&path).unwrap();
+        let scan = |follow: bool| {
+            let mut cmd = assert_cmd::Command::cargo_bin("rwdoctor").unwrap();
+            if follow {
+                cmd.arg("--follow");
+            }
+            let out = cmd
+                .args(["--format", "jsonl"])
+                .write_stdin(log.clone())
+                .output()
+                .unwrap();
+            outcome(&out.stdout)
+        };
+        assert_eq!(scan(true), scan(false), "{}", path.display());
+    }
+}
