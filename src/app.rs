@@ -1,5 +1,6 @@
 //! Orchestration: inputs → scan → correlate → diagnose → report, and the
-//! exit code. Kept free of printing so tests can call `analyse` directly.
+//! exit code. `analyse` is kept free of printing so tests can call it
+//! directly; `write_reports` writes the result to every output.
 use crate::cli::Cli;
 use crate::correlate::Correlator;
 use crate::diagnosis::{format_time, Diagnoser, Finding};
@@ -88,8 +89,7 @@ fn diagnose(cli: &Cli) -> u8 {
         paths: cli.paths.clone(),
         fail_on: cli.fail_on.threshold(),
     };
-    let (specs, _) = input::expand(&request.paths);
-    let progress = Progress::on_terminal(&specs);
+    let progress = Progress::on_terminal(|| input::expand(&request.paths).0);
     let mut analysis = analyse_with(&request, &rules, progress.as_ref());
     if let Some(progress) = &progress {
         progress.clear();
@@ -244,7 +244,7 @@ fn scan_one(
     }
 }
 
-pub(crate) fn merge_by_time(per_input: Vec<Vec<Hit>>) -> Vec<Hit> {
+fn merge_by_time(per_input: Vec<Vec<Hit>>) -> Vec<Hit> {
     let total = per_input.iter().map(Vec::len).sum();
     let mut iters: Vec<std::vec::IntoIter<Hit>> =
         per_input.into_iter().map(Vec::into_iter).collect();
