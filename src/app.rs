@@ -1,14 +1,16 @@
 //! Orchestration: inputs → scan → correlate → diagnose → report, and the
-//! exit code. Kept free of printing so tests can call `analyse` directly.
-use crate::cli::{Cli, ColorChoice, Format};
+//! exit code. `analyse` is kept free of printing so tests can call it
+//! directly; `write_reports` writes the result to every output.
+use crate::cli::Cli;
 use crate::context::ClusterContext;
 use crate::correlate::Correlator;
 use crate::diagnosis::{format_time, Diagnoser, Finding, InputInfo};
 use crate::input::{self, InputError, InputSpec};
 use crate::matcher::Matcher;
 use crate::model::{Severity, Timestamp};
+use crate::progress::Progress;
 use crate::record::Shape;
-use crate::report;
+use crate::report::{self, sink::Sink};
 use crate::rules::{RuleError, RuleSet};
 use crate::scan::{self, Coverage, Hit};
 use crate::workers;
@@ -95,7 +97,17 @@ pub struct Request {
     pub threads: Option<usize>,
 }
 
+/// Runs the command line; returns the exit code.
 pub fn run(cli: &Cli) -> u8 {
+    match &cli.command {
+        Some(command) => crate::subcommands::run(command, cli),
+        None if cli.follow => crate::follow::run(cli),
+        None => diagnose(cli),
+    }
+}
+
+/// Scans every input, then writes every report.
+fn diagnose(cli: &Cli) -> u8 {
     let rules = RuleSet::load(&cli.rules_dirs);
     let now = chrono::Utc::now().fixed_offset();
     let (since, until) = match (
@@ -114,47 +126,79 @@ pub fn run(cli: &Cli) -> u8 {
             return EXIT_ERROR;
         }
     };
-    let analysis = analyse(
-        &Request {
-            paths: cli.paths.clone(),
-            fail_on: cli.fail_on.threshold(),
-            since,
-            until,
-            threads: cli.threads.map(usize::from),
-        },
-        &rules,
-    );
+    let (mut sinks, output_errors) = Sink::open_all(&cli.outputs, cli.color, &cli.paths);
+    let request = Request {
+        paths: cli.paths.clone(),
+        fail_on: cli.fail_on.threshold(),
+        since,
+        until,
+        threads: cli.threads.map(usize::from),
+    };
+    let progress = Progress::on_terminal(|| input::expand(&request.paths).0);
+    let mut analysis = analyse_with(&request, &rules, progress.as_ref());
+    if let Some(progress) = &progress {
+        progress.clear();
+    }
+    add_errors(&mut analysis.summary, output_errors);
+    let context = report::Context {
+        rules: &rules,
+        fail_on: request.fail_on,
+    };
+    write_reports(&mut analysis, &mut sinks, &mut |sink, analysis| {
+        report::render(sink.format, analysis, &context, sink.color)
+    })
+}
+
+/// Prints the errors on stderr, then writes each report: files first and
+/// stdout last, so that the report on stdout can name a file that could not
+/// be written (and exit 2 for it). Returns the exit code.
+pub fn write_reports(
+    analysis: &mut Analysis,
+    sinks: &mut [Sink],
+    render: &mut dyn FnMut(&Sink, &Analysis) -> String,
+) -> u8 {
     for error in &analysis.summary.errors {
         eprintln!("rwdoctor: {error}");
     }
-    let color = match cli.color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                && std::io::IsTerminal::is_terminal(&std::io::stdout())
-                && std::env::var("TERM").map_or(true, |t| t != "dumb")
+    sinks.sort_by_key(Sink::is_stdout);
+    for sink in sinks.iter_mut() {
+        let text = render(sink, analysis);
+        if let Err(error) = sink.write(&text) {
+            eprintln!("rwdoctor: {error}");
+            add_errors(&mut analysis.summary, vec![error]);
         }
-    };
-    let text = match cli.format {
-        Format::Human => report::human::render(&analysis, color),
-        Format::Json => report::json::render(&analysis),
-    };
-    report::write_stdout(&text);
+    }
     analysis.summary.exit_code
 }
 
+/// Adds problems found after the analysis (report files that could not be
+/// written): they make the exit code 2, like an unreadable input.
+pub fn add_errors(summary: &mut Summary, errors: Vec<String>) {
+    if errors.is_empty() {
+        return;
+    }
+    summary.errors.extend(errors);
+    summary.exit_code = EXIT_ERROR;
+    summary.verdict = errors_verdict(summary.errors.len());
+}
+
+fn errors_verdict(count: usize) -> String {
+    format!(
+        "{count} problem{} reading inputs or rules or writing reports (listed above); \
+         what could be read was scanned",
+        plural(count)
+    )
+}
+
 pub fn analyse(request: &Request, rules: &RuleSet) -> Analysis {
+    analyse_with(request, rules, None)
+}
+
+/// `analyse`, showing `progress` while scanning.
+pub fn analyse_with(request: &Request, rules: &RuleSet, progress: Option<&Progress>) -> Analysis {
     let (specs, mut input_errors) = input::expand(&request.paths);
     let matcher = Matcher::new(rules);
-    let mut timeline = Timeline {
-        correlator: Correlator::new(rules),
-        context: ClusterContext::new(),
-        since: request.since,
-        until: request.until,
-        outside_range: 0,
-        election_lines: Vec::new(),
-    };
+    let mut timeline = Timeline::new(Correlator::new(rules), request.since, request.until);
     let mut coverages: Vec<Option<Coverage>> = Vec::with_capacity(specs.len());
 
     if specs == [InputSpec::Stdin] {
@@ -163,15 +207,18 @@ pub fn analyse(request: &Request, rules: &RuleSet) -> Analysis {
             0,
             &specs[0],
             &matcher,
+            progress,
             &mut input_errors,
-            &mut |hit| timeline.push(hit),
+            &mut |hit| {
+                timeline.push(hit);
+            },
         ));
     } else {
         // Files: scanned on all cores, then one timeline merged by time,
         // each input's own order kept (a clock step back stays in line order).
         let threads = workers::thread_count(request.threads);
         let mut per_input: Vec<Vec<Hit>> = Vec::with_capacity(specs.len());
-        for scan in workers::scan_all(&specs, &matcher, threads) {
+        for scan in workers::scan_all(&specs, &matcher, threads, progress) {
             if let Some(error) = scan.error {
                 input_errors.push(error);
             }
@@ -192,16 +239,7 @@ pub fn analyse(request: &Request, rules: &RuleSet) -> Analysis {
     } = timeline;
     context.settle();
     let outcomes = correlator.finish();
-    let inputs: Vec<InputInfo> = specs
-        .iter()
-        .zip(&coverages)
-        .map(|(spec, coverage)| InputInfo {
-            name: spec.display_name(),
-            has_etcd: coverage.as_ref().is_some_and(has_etcd_lines),
-            first: coverage.as_ref().and_then(|c| c.first_timestamp),
-            last: coverage.as_ref().and_then(|c| c.last_timestamp),
-        })
-        .collect();
+    let inputs = input_infos(&specs, &coverages);
     let findings = Diagnoser {
         rules,
         inputs: &inputs,
@@ -233,18 +271,35 @@ pub fn analyse(request: &Request, rules: &RuleSet) -> Analysis {
 }
 
 /// The merged stream of hits: cluster facts, the time filter, correlation.
-struct Timeline<'r> {
-    correlator: Correlator<'r>,
-    context: ClusterContext,
+/// Batch scans and `--follow` both feed hits through it.
+pub struct Timeline<'r> {
+    pub correlator: Correlator<'r>,
+    pub context: ClusterContext,
     since: Option<Timestamp>,
     until: Option<Timestamp>,
-    outside_range: u64,
+    pub outside_range: u64,
     /// Per input: lines about the election (campaigns, wins, lease trouble).
-    election_lines: Vec<u64>,
+    pub election_lines: Vec<u64>,
 }
 
-impl Timeline<'_> {
-    fn push(&mut self, hit: Hit) {
+impl<'r> Timeline<'r> {
+    pub fn new(
+        correlator: Correlator<'r>,
+        since: Option<Timestamp>,
+        until: Option<Timestamp>,
+    ) -> Self {
+        Timeline {
+            correlator,
+            context: ClusterContext::new(),
+            since,
+            until,
+            outside_range: 0,
+            election_lines: Vec::new(),
+        }
+    }
+
+    /// Takes one hit; returns whether it went to the correlator.
+    pub fn push(&mut self, hit: Hit) -> bool {
         let about_election = !hit.signals.is_empty()
             || hit
                 .facts
@@ -260,16 +315,34 @@ impl Timeline<'_> {
         self.context.observe(&hit);
         self.correlator.set_lease_secs(self.context.lease_secs);
         if hit.signals.is_empty() {
-            return;
+            return false;
         }
         if let Some(time) = hit.sort_time {
             if self.since.is_some_and(|s| time < s) || self.until.is_some_and(|u| time > u) {
                 self.outside_range += 1;
-                return;
+                return false;
             }
         }
         self.correlator.push(Arc::new(hit));
+        true
     }
+}
+
+/// What the diagnosis needs to know of each input, from its coverage.
+pub fn input_infos(specs: &[InputSpec], coverages: &[Option<Coverage>]) -> Vec<InputInfo> {
+    specs
+        .iter()
+        .zip(coverages.iter().map(Some).chain(std::iter::repeat(None)))
+        .map(|(spec, coverage)| {
+            let coverage = coverage.and_then(Option::as_ref);
+            InputInfo {
+                name: spec.display_name(),
+                has_etcd: coverage.is_some_and(has_etcd_lines),
+                first: coverage.and_then(|c| c.first_timestamp),
+                last: coverage.and_then(|c| c.last_timestamp),
+            }
+        })
+        .collect()
 }
 
 fn has_etcd_lines(coverage: &Coverage) -> bool {
@@ -292,10 +365,11 @@ fn scan_one(
     index: usize,
     spec: &InputSpec,
     matcher: &Matcher,
+    progress: Option<&Progress>,
     errors: &mut Vec<InputError>,
     on_hit: &mut dyn FnMut(Hit),
 ) -> Option<Coverage> {
-    match input::open(spec) {
+    match workers::open_input(index, spec, None, progress) {
         Ok(opened) => Some(scan::scan(
             index,
             &spec.display_name(),
@@ -342,7 +416,7 @@ fn merge_by_time(per_input: Vec<Vec<Hit>>) -> Vec<Hit> {
     merged
 }
 
-fn summarise(
+pub(crate) fn summarise(
     coverages: &[Coverage],
     findings: &[Finding],
     input_errors: &[InputError],

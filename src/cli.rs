@@ -1,24 +1,53 @@
 //! Command-line interface. The flags, their values and the exit codes are a
-//! fixed interface: CI scripts depend on them.
-use clap::{Parser, ValueEnum};
+//! fixed interface: CI scripts depend on them. Values and subcommands may be
+//! added; none may change meaning.
+use clap::error::ErrorKind;
+use clap::parser::ValueSource;
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 const AFTER_HELP: &str = "\
 EXIT CODES:
   0  scanned, nothing at or above --fail-on
   1  a finding at or above --fail-on
-  2  an input could not be read, or an argument or rule is invalid
-     (the readable inputs are still scanned and reported)
+  2  an input could not be read, an argument or rule is invalid, or a
+     report could not be written (the readable inputs are still scanned
+     and reported)
   3  inconclusive: not one line looked like a RisingWave or etcd log
   Precedence: 2, then 1, then 3, then 0.
+  `rules test` and `rules lint` exit 1 when a test fails or a rule has an
+  error, 2 when a rule directory cannot be read.
+
+REPORTS (--format, --output):
+  Each --output FILE receives the --format given just before it; the one
+  --format not followed by an --output goes to stdout (at most one can).
+  Without --format: the human report on stdout.
+    rwdoctor --format human --format junit --output junit.xml logs/
+      human on stdout, JUnit XML in junit.xml
+    rwdoctor --format github --format markdown --output \"$GITHUB_STEP_SUMMARY\"
+  `--output -` is stdout.
+
+FOLLOW:
+  --follow reads one input (stdin or a file, polled for growth like
+  `tail -f`) and prints each finding as soon as it is certain; the summary
+  follows at the end of the input or on Ctrl-C. Document formats (json,
+  junit, markdown) are written at the end.
 
 EXAMPLES:
   kubectl logs rw-meta-0 --previous | rwdoctor
+  kubectl logs -f rw-meta-0 | rwdoctor --follow
   rwdoctor meta.log etcd-0.log.gz logs/
   rwdoctor --format json --fail-on warning ci-artifacts/ > report.json
+  rwdoctor rules list            rwdoctor explain meta-leader-lease-lost
+  rwdoctor rules test my-rules/  rwdoctor rules lint my-rules/
 
+A log file named like a subcommand (rules, explain, completions, man) is
+read when written as a path: `rwdoctor ./rules` or `rwdoctor -- rules`.
 Gzip input is recognised by its magic bytes, whatever its name; rotated
-logs joined with `cat` (several gzip members) are read whole.";
+logs joined with `cat` (several gzip members) are read whole.
+Colour: --color auto colours a terminal only; NO_COLOR (non-empty) and
+TERM=dumb turn it off, CLICOLOR_FORCE (non-empty, not 0) forces it on.";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -32,20 +61,32 @@ causes with the evidence for each, and what to change.",
     after_help = AFTER_HELP
 )]
 pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Log files or directories (scanned recursively); `-` or nothing reads stdin.
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
-    /// Report format.
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    pub format: Format,
+    /// Report format; repeat with --output to write several (see REPORTS).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Vec<Format>,
+
+    /// Write the report of the --format just before it to FILE (`-`: stdout).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Vec<PathBuf>,
 
     /// Exit 1 when a finding is at least this severe.
     #[arg(long, value_enum, default_value_t = FailOn::Error, value_name = "SEVERITY")]
     pub fail_on: FailOn,
 
+    /// Keep reading one input as it grows (a pipe, or a file like `tail -f`);
+    /// print findings as soon as they are certain.
+    #[arg(long)]
+    pub follow: bool,
+
     /// Directory of extra rule files (*.json); a rule with a built-in id replaces it.
-    #[arg(long = "rules", value_name = "DIR")]
+    #[arg(long = "rules", value_name = "DIR", global = true)]
     pub rules_dirs: Vec<PathBuf>,
 
     /// Only consider lines at or after this time: RFC 3339, or a duration
@@ -62,9 +103,79 @@ pub struct Cli {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub threads: Option<u16>,
 
-    /// When to colour the human report (`NO_COLOR` is honoured under `auto`).
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    /// When to colour human output (see the note on NO_COLOR, CLICOLOR_FORCE).
+    #[arg(
+        long,
+        value_enum,
+        default_value_t = ColorChoice::Auto,
+        value_name = "WHEN",
+        global = true
+    )]
     pub color: ColorChoice,
+
+    /// Where each report goes, from the --format/--output pairs.
+    #[arg(skip)]
+    pub outputs: Vec<OutputSpec>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List, show, test and lint rules.
+    #[command(after_help = "A log file named `rules` is read with `rwdoctor ./rules`.")]
+    Rules {
+        #[command(subcommand)]
+        action: RulesCommand,
+    },
+    /// Explain a rule without any log: what it means, the causes, what to do.
+    Explain {
+        /// Rule id, as `rwdoctor rules list` shows it.
+        #[arg(value_name = "RULE")]
+        id: String,
+    },
+    /// Print a shell completion script (e.g. `rwdoctor completions bash`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout (`rwdoctor man | man -l -`).
+    Man,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Every loaded rule: id, severity, title, and where it comes from.
+    List,
+    /// A rule's JSON definition, as written.
+    Show {
+        #[arg(value_name = "RULE")]
+        id: String,
+    },
+    /// Run every rule's own tests, and the annotated fixtures (*.log) in DIR.
+    #[command(
+        long_about = "Runs every rule's own tests (its `match` and `no_match` lines and \
+its scenarios). With DIR: the rules in DIR, and every *.log file under DIR as an annotated \
+fixture: a line ending in `# expect: RULE` must be matched by a signal of RULE, a line \
+ending in `# ok: RULE` must match none of its trigger signals (several ids may be given, \
+separated by commas). Without DIR: the built-in rules and those of --rules. Exits 1 when \
+a test fails, 2 when a rule cannot be loaded."
+    )]
+    Test {
+        #[arg(value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+    /// Check rule files: schema, regexes, duplicate ids, unused signals,
+    /// missing tests and doc links, signals the prefilter cannot use.
+    #[command(
+        long_about = "Checks the rule files in DIR (without DIR: the built-in rules \
+and those of --rules). Errors (exit 1): invalid JSON or schema, invalid regex, unknown \
+signal, duplicate id in one directory. Warnings (exit 0): a signal no `match` or cause \
+uses, a rule without test lines, a rule without doc links, a signal with no literal the \
+prefilter can use (checked on every line, which slows every scan)."
+    )]
+    Lint {
+        #[arg(value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -73,6 +184,27 @@ pub enum Format {
     Human,
     /// One JSON document: {"findings": [...], "summary": {...}}.
     Json,
+    /// One JSON object per line: a `finding` per finding, then the `summary`.
+    Jsonl,
+    /// GitHub Actions workflow commands: an annotation per finding.
+    Github,
+    /// JUnit XML: a testcase per rule, failures at or above --fail-on.
+    Junit,
+    /// Markdown, for $GITHUB_STEP_SUMMARY or a pull-request comment.
+    Markdown,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Human => "human",
+            Format::Json => "json",
+            Format::Jsonl => "jsonl",
+            Format::Github => "github",
+            Format::Junit => "junit",
+            Format::Markdown => "markdown",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -103,4 +235,305 @@ pub enum ColorChoice {
     Auto,
     Always,
     Never,
+}
+
+impl ColorChoice {
+    /// Whether to colour output going to a terminal (`is_terminal`) or not.
+    pub fn enabled(self, is_terminal: bool) -> bool {
+        self.enabled_with(is_terminal, |name| std::env::var_os(name))
+    }
+
+    /// `auto`: CLICOLOR_FORCE (non-empty, not `0`) forces colour, even into a
+    /// pipe (as in the CLICOLOR convention, it wins over NO_COLOR); then a
+    /// non-empty NO_COLOR or TERM=dumb turns it off; else only a terminal is
+    /// coloured.
+    pub fn enabled_with(self, is_terminal: bool, env: impl Fn(&str) -> Option<OsString>) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                let set = |name: &str| env(name).filter(|v| !v.is_empty());
+                if set("CLICOLOR_FORCE").is_some_and(|v| v != "0") {
+                    return true;
+                }
+                set("NO_COLOR").is_none() && env("TERM").is_none_or(|t| t != "dumb") && is_terminal
+            }
+        }
+    }
+}
+
+/// One report: a format and where it goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputSpec {
+    pub format: Format,
+    pub target: OutputTarget,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutputTarget {
+    Stdout,
+    File(PathBuf),
+}
+
+impl Cli {
+    /// Parses the process arguments; on a usage error prints it and exits 2.
+    pub fn from_env() -> Cli {
+        Cli::try_from_args(std::env::args_os()).unwrap_or_else(|err| err.exit())
+    }
+
+    pub fn try_from_args<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let mut command = Cli::command();
+        let matches = command.try_get_matches_from_mut(args)?;
+        let mut cli = Cli::from_arg_matches(&matches)?;
+        if let Some(sub) = &cli.command {
+            if let Some(flag) = diagnosis_only_flag(&matches) {
+                return Err(command.error(
+                    ErrorKind::ArgumentConflict,
+                    format!(
+                        "{flag} is for diagnosing logs; it does not apply to `{}`",
+                        sub.name()
+                    ),
+                ));
+            }
+        }
+        cli.outputs = pair_outputs(&matches)
+            .map_err(|msg| command.error(ErrorKind::ArgumentConflict, msg))?;
+        Ok(cli)
+    }
+}
+
+impl Command {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Rules { action } => match action {
+                RulesCommand::List => "rules list",
+                RulesCommand::Show { .. } => "rules show",
+                RulesCommand::Test { .. } => "rules test",
+                RulesCommand::Lint { .. } => "rules lint",
+            },
+            Command::Explain { .. } => "explain",
+            Command::Completions { .. } => "completions",
+            Command::Man => "man",
+        }
+    }
+}
+
+/// A diagnosis option given together with a subcommand (clap accepts
+/// top-level options before a subcommand; these would be silently ignored).
+fn diagnosis_only_flag(matches: &ArgMatches) -> Option<&'static str> {
+    [
+        ("format", "--format"),
+        ("output", "--output"),
+        ("fail_on", "--fail-on"),
+        ("follow", "--follow"),
+        ("since", "--since"),
+        ("until", "--until"),
+        ("threads", "--threads"),
+    ]
+    .into_iter()
+    .find(|(id, _)| matches.value_source(id) == Some(ValueSource::CommandLine))
+    .map(|(_, flag)| flag)
+}
+
+/// Pairs `--format` and `--output` by their order on the command line: an
+/// `--output` takes the `--format` just before it; the one `--format` left
+/// over goes to stdout.
+fn pair_outputs(matches: &ArgMatches) -> Result<Vec<OutputSpec>, String> {
+    enum Item {
+        Format(Format),
+        Output(PathBuf),
+    }
+    let mut items: Vec<(usize, Item)> = Vec::new();
+    if let (Some(values), Some(indices)) = (
+        matches.get_many::<Format>("format"),
+        matches.indices_of("format"),
+    ) {
+        items.extend(indices.zip(values.map(|f| Item::Format(*f))));
+    }
+    if let (Some(values), Some(indices)) = (
+        matches.get_many::<PathBuf>("output"),
+        matches.indices_of("output"),
+    ) {
+        items.extend(indices.zip(values.map(|p| Item::Output(p.clone()))));
+    }
+    items.sort_by_key(|(index, _)| *index);
+
+    let mut outputs: Vec<OutputSpec> = Vec::new();
+    let mut pending: Option<Format> = None;
+    let mut to_stdout: Vec<Format> = Vec::new();
+    for (_, item) in items {
+        match item {
+            Item::Format(format) => {
+                if let Some(previous) = pending.replace(format) {
+                    to_stdout.push(previous);
+                }
+            }
+            Item::Output(path) => {
+                let Some(format) = pending.take() else {
+                    return Err(format!(
+                        "--output {} has no --format just before it to write \
+                         (e.g. `--format junit --output {}`)",
+                        path.display(),
+                        path.display()
+                    ));
+                };
+                let target = if path.as_os_str() == "-" {
+                    to_stdout.push(format);
+                    continue;
+                } else {
+                    OutputTarget::File(path)
+                };
+                if outputs.iter().any(|o| o.target == target) {
+                    return Err(format!(
+                        "--output {} is given twice",
+                        match &target {
+                            OutputTarget::File(p) => p.display().to_string(),
+                            OutputTarget::Stdout => "-".into(),
+                        }
+                    ));
+                }
+                outputs.push(OutputSpec { format, target });
+            }
+        }
+    }
+    to_stdout.extend(pending);
+    if to_stdout.len() > 1 {
+        let names: Vec<String> = to_stdout
+            .iter()
+            .map(|f| format!("--format {}", f.name()))
+            .collect();
+        return Err(format!(
+            "only one report can go to stdout, but {} have no --output FILE after them",
+            names.join(" and ")
+        ));
+    }
+    let stdout_format = match (to_stdout.first(), outputs.is_empty()) {
+        (Some(format), _) => Some(*format),
+        // No --format at all: the human report, as always.
+        (None, true) => Some(Format::Human),
+        (None, false) => None,
+    };
+    if let Some(format) = stdout_format {
+        outputs.push(OutputSpec {
+            format,
+            target: OutputTarget::Stdout,
+        });
+    }
+    Ok(outputs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outputs(args: &str) -> Result<Vec<(Format, String)>, String> {
+        let argv = std::iter::once("rwdoctor").chain(args.split_whitespace());
+        Cli::try_from_args(argv)
+            .map(|cli| {
+                cli.outputs
+                    .into_iter()
+                    .map(|o| {
+                        let target = match o.target {
+                            OutputTarget::Stdout => "-".to_string(),
+                            OutputTarget::File(p) => p.display().to_string(),
+                        };
+                        (o.format, target)
+                    })
+                    .collect()
+            })
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn each_output_takes_the_format_before_it_and_the_rest_goes_to_stdout() {
+        assert_eq!(outputs("x.log"), Ok(vec![(Format::Human, "-".into())]));
+        assert_eq!(
+            outputs("--format human --format junit --output j.xml x.log"),
+            Ok(vec![
+                (Format::Junit, "j.xml".into()),
+                (Format::Human, "-".into())
+            ])
+        );
+        assert_eq!(
+            outputs("--format junit --output j.xml --format=json --format markdown -o m.md"),
+            Ok(vec![
+                (Format::Junit, "j.xml".into()),
+                (Format::Markdown, "m.md".into()),
+                (Format::Json, "-".into())
+            ])
+        );
+        // Everything to files: nothing on stdout.
+        assert_eq!(
+            outputs("--format junit --output j.xml"),
+            Ok(vec![(Format::Junit, "j.xml".into())])
+        );
+        assert_eq!(
+            outputs("--format jsonl --output -"),
+            Ok(vec![(Format::Jsonl, "-".into())])
+        );
+    }
+
+    #[test]
+    fn ambiguous_pairings_are_refused() {
+        let err = outputs("--format human --format json x.log").unwrap_err();
+        assert!(err.contains("only one report can go to stdout"), "{err}");
+        let err = outputs("--output a.json --format json").unwrap_err();
+        assert!(err.contains("--output a.json has no --format"), "{err}");
+        let err = outputs("--format json --output a --format junit --output a").unwrap_err();
+        assert!(err.contains("given twice"), "{err}");
+    }
+
+    #[test]
+    fn subcommands_and_paths_named_like_them() {
+        let cli = Cli::try_from_args(["rwdoctor", "--rules", "d", "rules", "list"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Rules {
+                action: RulesCommand::List
+            })
+        ));
+        assert_eq!(cli.rules_dirs, vec![PathBuf::from("d")]);
+        let cli = Cli::try_from_args(["rwdoctor", "rules", "test", "d", "--rules", "e"]).unwrap();
+        assert_eq!(cli.rules_dirs, vec![PathBuf::from("e")]);
+        for argv in [
+            &["rwdoctor", "./rules"][..],
+            &["rwdoctor", "--", "rules"],
+            &["rwdoctor", "a.log", "rules"],
+        ] {
+            let cli = Cli::try_from_args(argv).unwrap();
+            assert!(cli.command.is_none(), "{argv:?}");
+            assert_eq!(cli.paths.last().unwrap().file_name().unwrap(), "rules");
+        }
+        let err = Cli::try_from_args(["rwdoctor", "--format", "json", "rules", "list"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("does not apply to `rules list`"), "{err}");
+    }
+
+    #[test]
+    fn clicolor_force_no_color_and_dumb_terminals() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                vars.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| OsString::from(v))
+            }
+        };
+        let auto = ColorChoice::Auto;
+        assert!(auto.enabled_with(true, env(&[])));
+        assert!(!auto.enabled_with(false, env(&[])));
+        assert!(auto.enabled_with(false, env(&[("CLICOLOR_FORCE", "1")])));
+        assert!(!auto.enabled_with(false, env(&[("CLICOLOR_FORCE", "0")])));
+        assert!(!auto.enabled_with(false, env(&[("CLICOLOR_FORCE", "")])));
+        assert!(!auto.enabled_with(true, env(&[("NO_COLOR", "1")])));
+        assert!(auto.enabled_with(true, env(&[("NO_COLOR", "")])));
+        assert!(!auto.enabled_with(true, env(&[("TERM", "dumb")])));
+        assert!(auto.enabled_with(false, env(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")])));
+        assert!(!ColorChoice::Never.enabled_with(true, env(&[("CLICOLOR_FORCE", "1")])));
+        assert!(ColorChoice::Always.enabled_with(false, env(&[("NO_COLOR", "1")])));
+    }
 }

@@ -103,8 +103,14 @@ pub struct Correlator<'r> {
     /// The lease in force, for rules whose cause window follows it.
     lease_secs: u64,
     states: Vec<RuleState>,
+    /// Record confirmations for `take_confirmed` (`--follow`); a batch scan
+    /// does not, so that nothing grows with the number of incidents.
+    live: bool,
     /// Incidents confirmed since the last `take_confirmed` (for `--follow`).
     confirmed: Vec<(usize, usize)>,
+    /// Confirmed incidents closed past `MAX_INCIDENTS_KEPT`, held until the
+    /// next `take_confirmed` so that `incident` can still show them.
+    unkept: Vec<(usize, usize, Incident)>,
 }
 
 fn within(a: Option<Timestamp>, b: Option<Timestamp>, limit: Duration) -> bool {
@@ -146,7 +152,18 @@ impl<'r> Correlator<'r> {
             rules,
             lease_secs: 30,
             states,
+            live: false,
             confirmed: Vec::new(),
+            unkept: Vec::new(),
+        }
+    }
+
+    /// A correlator that records each incident as it is confirmed, for
+    /// `take_confirmed` and `incident` (`--follow`).
+    pub fn live(rules: &'r RuleSet) -> Self {
+        Correlator {
+            live: true,
+            ..Correlator::new(rules)
         }
     }
 
@@ -180,10 +197,13 @@ impl<'r> Correlator<'r> {
     }
 
     fn expire(&mut self, index: usize, now: Option<Timestamp>) {
+        let Some(now) = now else { return };
+        // Once `grace` has passed nothing can refute the incident any more:
+        // it is certain now, even if it stays open to absorb later lines.
+        self.confirm_if_grace_passed(index, now);
         let rule = &self.rules.rules[index];
         let state = &mut self.states[index];
         let Some(open) = &state.open else { return };
-        let Some(now) = now else { return };
         let absorb = rule
             .pattern
             .within
@@ -345,6 +365,28 @@ impl<'r> Correlator<'r> {
         }
     }
 
+    fn confirm_if_grace_passed(&mut self, index: usize, now: Timestamp) {
+        let grace = self.rules.rules[index].pattern.grace;
+        let due = self.states[index]
+            .open
+            .as_ref()
+            .is_some_and(|open| open.pending && !within(open.incident.last, Some(now), grace));
+        if due {
+            self.confirm_open(index);
+        }
+    }
+
+    /// Confirms every pending incident whose `grace` has passed by `now`,
+    /// without closing it. `--follow` calls this from a timer, with the log
+    /// time advanced by the wall-clock time since the last hit, so that an
+    /// incident is reported when the grace runs out rather than when the
+    /// next matching line (possibly hours later) arrives.
+    pub fn confirm_due(&mut self, now: Timestamp) {
+        for index in 0..self.states.len() {
+            self.confirm_if_grace_passed(index, now);
+        }
+    }
+
     /// Records the open incident as found (it stays open to absorb more lines).
     fn confirm_open(&mut self, index: usize) {
         let state = &mut self.states[index];
@@ -353,8 +395,10 @@ impl<'r> Correlator<'r> {
                 open.pending = false;
             }
             state.outcome.incident_count += 1;
-            self.confirmed
-                .push((index, state.outcome.incident_count as usize - 1));
+            if self.live {
+                self.confirmed
+                    .push((index, state.outcome.incident_count as usize - 1));
+            }
         }
     }
 
@@ -366,23 +410,54 @@ impl<'r> Correlator<'r> {
         if let Some(open) = state.open.take() {
             if state.outcome.incidents.len() < MAX_INCIDENTS_KEPT {
                 state.outcome.incidents.push(open.incident);
+            } else if self.live {
+                let number = state.outcome.incident_count as usize - 1;
+                if self.confirmed.contains(&(index, number)) {
+                    self.unkept.push((index, number, open.incident));
+                }
             }
         }
     }
 
     /// Incidents confirmed since the last call, as (rule index, incident number).
+    /// Only a `live` correlator records them.
     pub fn take_confirmed(&mut self) -> Vec<(usize, usize)> {
-        std::mem::take(&mut self.confirmed)
+        // Keep only the unkept incidents handed out now (older ones were
+        // handed out by the previous call).
+        let confirmed = std::mem::take(&mut self.confirmed);
+        self.unkept
+            .retain(|(rule, number, _)| confirmed.contains(&(*rule, *number)));
+        confirmed
     }
 
     /// A snapshot of one rule's incident, open or closed (for `--follow`).
     pub fn incident(&self, rule: usize, number: usize) -> Option<&Incident> {
-        let state = &self.states[rule];
+        let state = self.states.get(rule)?;
+        // The open incident, once confirmed, is the rule's latest one (its
+        // number can exceed the incidents kept).
+        let open = state
+            .open
+            .as_ref()
+            .filter(|open| !open.pending && number + 1 == state.outcome.incident_count as usize);
+        if let Some(open) = open {
+            return Some(&open.incident);
+        }
         state.outcome.incidents.get(number).or_else(|| {
-            (number == state.outcome.incidents.len())
-                .then(|| state.open.as_ref().map(|o| &o.incident))
-                .flatten()
+            self.unkept
+                .iter()
+                .find(|(r, n, _)| *r == rule && *n == number)
+                .map(|(_, _, incident)| incident)
         })
+    }
+
+    /// End of input: pending incidents are confirmed, since nothing can
+    /// refute them any more (`--follow` reports them before `finish`).
+    pub fn confirm_pending(&mut self) {
+        for index in 0..self.states.len() {
+            if self.states[index].open.as_ref().is_some_and(|o| o.pending) {
+                self.confirm_open(index);
+            }
+        }
     }
 
     /// End of input: pending incidents are confirmed (nothing refuted them).
@@ -391,5 +466,119 @@ impl<'r> Correlator<'r> {
             self.close(index);
         }
         self.states.into_iter().map(|s| s.outcome).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matcher::SignalRef;
+    use crate::rules::{Rule, RuleSource};
+
+    /// `boom` is an incident unless `clear` follows within 10s.
+    fn rules() -> RuleSet {
+        let def = serde_json::from_str(
+            r#"{"id": "boom", "severity": "error", "title": "T", "diagnosis": "D",
+                "signals": {"boom": {"regex": "boom"}, "clear": {"regex": "clear"}},
+                "match": {"type": "any", "signals": ["boom"],
+                          "not_followed_by": ["clear"], "grace": "10s"}}"#,
+        )
+        .unwrap();
+        RuleSet {
+            rules: vec![Rule::compile(def, RuleSource::Builtin).unwrap()],
+            errors: Vec::new(),
+        }
+    }
+
+    fn at(seconds: i64) -> Timestamp {
+        chrono::DateTime::parse_from_rfc3339("2024-01-01T00:00:00Z").unwrap()
+            + Duration::seconds(seconds)
+    }
+
+    /// A hit of signal `signal` (0: boom, 1: clear) at `seconds`.
+    fn hit(line: u64, seconds: i64, signal: u16) -> Arc<Hit> {
+        Arc::new(Hit {
+            input: 0,
+            line,
+            timestamp: Some(at(seconds)),
+            sort_time: Some(at(seconds)),
+            level: None,
+            target: None,
+            origin: None,
+            shape: crate::record::Shape::RisingwaveText,
+            text: String::new(),
+            message: String::new(),
+            highlight: None,
+            signals: vec![SignalRef { rule: 0, signal }],
+            facts: Vec::new(),
+        })
+    }
+
+    #[test]
+    fn a_pending_incident_is_confirmed_when_its_grace_has_passed() {
+        let rules = rules();
+        let mut correlator = Correlator::live(&rules);
+        correlator.push(hit(1, 0, 0));
+        assert!(correlator.take_confirmed().is_empty(), "still within grace");
+        correlator.confirm_due(at(5));
+        assert!(correlator.take_confirmed().is_empty());
+        correlator.confirm_due(at(11));
+        assert_eq!(correlator.take_confirmed(), vec![(0, 0)]);
+        assert_eq!(correlator.incident(0, 0).unwrap().events[0].line, 1);
+        // Too late to refute it now.
+        correlator.push(hit(2, 12, 1));
+        assert_eq!(correlator.finish()[0].incident_count, 1);
+    }
+
+    #[test]
+    fn a_later_line_past_the_grace_confirms_too_and_a_refutal_drops() {
+        let rules = rules();
+        let mut correlator = Correlator::live(&rules);
+        correlator.push(hit(1, 0, 0));
+        correlator.push(hit(2, 3, 1));
+        assert_eq!(correlator.finish()[0].incident_count, 0);
+
+        let mut correlator = Correlator::live(&rules);
+        correlator.push(hit(1, 0, 0));
+        correlator.push(hit(2, 30, 1));
+        assert_eq!(correlator.take_confirmed(), vec![(0, 0)]);
+        assert_eq!(correlator.finish()[0].incident_count, 1);
+    }
+
+    #[test]
+    fn the_end_of_input_confirms_what_is_pending() {
+        let rules = rules();
+        let mut correlator = Correlator::live(&rules);
+        correlator.push(hit(1, 0, 0));
+        correlator.confirm_pending();
+        assert_eq!(correlator.take_confirmed(), vec![(0, 0)]);
+        assert!(correlator.incident(0, 0).is_some());
+        assert_eq!(correlator.finish()[0].incident_count, 1);
+    }
+
+    #[test]
+    fn a_batch_correlator_records_no_confirmations() {
+        let rules = rules();
+        let mut correlator = Correlator::new(&rules);
+        correlator.push(hit(1, 0, 0));
+        correlator.confirm_due(at(60));
+        assert!(correlator.take_confirmed().is_empty());
+        assert_eq!(correlator.finish()[0].incident_count, 1);
+    }
+
+    #[test]
+    fn every_confirmed_incident_can_be_shown_past_the_kept_limit() {
+        let rules = rules();
+        let mut correlator = Correlator::live(&rules);
+        let mut shown = 0;
+        for n in 0..(MAX_INCIDENTS_KEPT as u64 + 20) {
+            correlator.push(hit(n + 1, n as i64 * 100, 0));
+            for (rule, number) in correlator.take_confirmed() {
+                let incident = correlator.incident(rule, number).expect("shown");
+                assert_eq!(incident.events[0].line, number as u64 + 1);
+                shown += 1;
+            }
+        }
+        assert_eq!(shown, MAX_INCIDENTS_KEPT + 19, "the last is still pending");
     }
 }

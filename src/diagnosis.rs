@@ -194,6 +194,18 @@ impl Diagnoser<'_> {
         }
     }
 
+    /// The finding for one incident of one rule (`--follow` reports each
+    /// incident as soon as it is certain).
+    pub fn incident_finding(&self, rule_index: usize, incident: &Incident) -> Finding {
+        let outcome = RuleOutcome {
+            rule: rule_index,
+            incidents: vec![incident.clone()],
+            incident_count: 1,
+            matched_lines: incident.event_count,
+        };
+        self.finding(&self.rules.rules[rule_index], &outcome)
+    }
+
     /// One finding per rule with at least one incident, most severe first.
     pub fn findings(&self, outcomes: &[RuleOutcome]) -> Vec<Finding> {
         let mut findings: Vec<Finding> = outcomes

@@ -129,6 +129,15 @@ pub struct OpenInput {
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 pub fn open(spec: &InputSpec) -> Result<OpenInput, InputError> {
+    open_with(spec, |raw| raw)
+}
+
+/// Opens `spec`, passing its raw byte stream (before gzip decoding) through
+/// `wrap_raw` (progress counts the bytes read off the disk there).
+pub fn open_with(
+    spec: &InputSpec,
+    wrap_raw: impl FnOnce(Box<dyn Read + Send>) -> Box<dyn Read + Send>,
+) -> Result<OpenInput, InputError> {
     let (raw, size): (Box<dyn Read + Send>, Option<u64>) = match spec {
         InputSpec::Stdin => (Box::new(io::stdin()), None),
         InputSpec::File(path) => {
@@ -144,6 +153,16 @@ pub fn open(spec: &InputSpec) -> Result<OpenInput, InputError> {
             (Box::new(file), size)
         }
     };
+    open_reader(&spec.display_name(), wrap_raw(raw), size)
+}
+
+/// Opens an already open byte stream (`--follow` reads through a channel):
+/// gzip is recognised by its first bytes.
+pub fn open_reader(
+    name: &str,
+    raw: Box<dyn Read + Send>,
+    size: Option<u64>,
+) -> Result<OpenInput, InputError> {
     let mut buffered = BufReader::with_capacity(256 * 1024, raw);
     let head = loop {
         match buffered.fill_buf() {
@@ -151,7 +170,7 @@ pub fn open(spec: &InputSpec) -> Result<OpenInput, InputError> {
             Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
             Err(err) => {
                 return Err(InputError {
-                    name: spec.display_name(),
+                    name: name.to_string(),
                     message: describe_io_error(&err),
                 })
             }

@@ -1,8 +1,6 @@
-use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = rwdoctor::cli::Cli::parse();
-    let code = rwdoctor::app::run(&cli);
-    ExitCode::from(code)
+    let cli = rwdoctor::cli::Cli::from_env();
+    ExitCode::from(rwdoctor::app::run(&cli))
 }

@@ -5,6 +5,7 @@
 //! are deterministic.
 use crate::input::{self, InputError, InputSpec, OpenInput};
 use crate::matcher::Matcher;
+use crate::progress::Progress;
 use crate::scan::{self, Coverage, Hit};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -38,7 +39,12 @@ pub fn thread_count(requested: Option<usize>) -> usize {
 }
 
 /// Scans every input, in parallel where it pays; results in input order.
-pub fn scan_all(specs: &[InputSpec], matcher: &Matcher, threads: usize) -> Vec<InputScan> {
+pub fn scan_all(
+    specs: &[InputSpec],
+    matcher: &Matcher,
+    threads: usize,
+    progress: Option<&Progress>,
+) -> Vec<InputScan> {
     let work = plan(specs, threads);
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<InputScan>>> =
@@ -46,7 +52,7 @@ pub fn scan_all(specs: &[InputSpec], matcher: &Matcher, threads: usize) -> Vec<I
     let run = || loop {
         let index = next.fetch_add(1, Ordering::Relaxed);
         let Some(item) = work.get(index) else { return };
-        let outcome = run_work(item, &specs[item.input], matcher);
+        let outcome = run_work(item, &specs[item.input], matcher, progress);
         if let Ok(mut slots) = results.lock() {
             slots[index] = Some(outcome);
         }
@@ -161,19 +167,45 @@ fn split_points(path: &std::path::Path, parts: usize) -> Option<Vec<(u64, u64)>>
     (bounds.len() > 2).then(|| bounds.windows(2).map(|w| (w[0], w[1])).collect())
 }
 
-fn run_work(item: &Work, spec: &InputSpec, matcher: &Matcher) -> InputScan {
+/// Opens an input, or a byte range of a plain file, counting what is read
+/// for the progress line when one is shown.
+pub fn open_input(
+    index: usize,
+    spec: &InputSpec,
+    range: Option<(u64, u64)>,
+    progress: Option<&Progress>,
+) -> Result<OpenInput, InputError> {
+    if let Some(progress) = progress {
+        progress.begin_input(index, &spec.display_name());
+    }
+    let opened = match (range, spec) {
+        (Some((start, end)), InputSpec::File(path)) => open_range(path, start, end, progress)
+            .map_err(|err| InputError {
+                name: spec.display_name(),
+                message: input::describe_io_error(&err),
+            }),
+        _ => match progress {
+            Some(progress) => input::open_with(spec, |raw| progress.count_raw(raw)),
+            None => input::open(spec),
+        },
+    };
+    opened.map(|mut opened| {
+        if let Some(progress) = progress {
+            opened.reader = progress.count_lines(opened.reader);
+        }
+        opened
+    })
+}
+
+fn run_work(
+    item: &Work,
+    spec: &InputSpec,
+    matcher: &Matcher,
+    progress: Option<&Progress>,
+) -> InputScan {
     let mut hits = Vec::new();
     let name = spec.display_name();
-    let opened = match (item.range, spec) {
-        (Some((start, end)), InputSpec::File(path)) => {
-            open_range(path, start, end).map_err(|err| InputError {
-                name: name.clone(),
-                message: input::describe_io_error(&err),
-            })
-        }
-        _ => input::open(spec),
-    };
-    match opened {
+    match open_input(item.input, spec, item.range, progress) {
         Ok(opened) => {
             let mid_input = item.range.is_some_and(|(start, _)| start > 0);
             let coverage =
@@ -194,11 +226,20 @@ fn run_work(item: &Work, spec: &InputSpec, matcher: &Matcher) -> InputScan {
     }
 }
 
-fn open_range(path: &std::path::Path, start: u64, end: u64) -> std::io::Result<OpenInput> {
+fn open_range(
+    path: &std::path::Path,
+    start: u64,
+    end: u64,
+    progress: Option<&Progress>,
+) -> std::io::Result<OpenInput> {
     let mut file = File::open(path)?;
     file.seek(SeekFrom::Start(start))?;
+    let reader: Box<dyn Read + Send> = Box::new(file.take(end - start));
     Ok(OpenInput {
-        reader: Box::new(file.take(end - start)),
+        reader: match progress {
+            Some(progress) => progress.count_raw(reader),
+            None => reader,
+        },
         gzip: false,
         size: Some(end - start),
     })

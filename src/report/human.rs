@@ -5,13 +5,49 @@ use crate::model::Severity;
 use colored::{ColoredString, Colorize};
 use std::fmt::Write;
 
-const WIDTH: usize = 80;
+pub const WIDTH: usize = 80;
 /// Evidence lines shown per finding; JSON lists more.
 const EVIDENCE_SHOWN: usize = 6;
 
 pub fn render(analysis: &Analysis, color: bool) -> String {
     colored::control::set_override(color);
     let mut out = String::new();
+    render_headline(&mut out, analysis);
+    if !analysis.findings.is_empty() {
+        render_cluster(&mut out, &analysis.summary.cluster);
+    }
+    for finding in &analysis.findings {
+        out.push('\n');
+        render_finding(&mut out, finding);
+    }
+    out.push('\n');
+    render_summary(&mut out, analysis);
+    out
+}
+
+/// `--follow`: one incident's finding, as soon as it is certain.
+pub fn render_live_finding(finding: &Finding, color: bool) -> String {
+    colored::control::set_override(color);
+    let mut out = String::new();
+    render_finding(&mut out, finding);
+    out.push('\n');
+    out
+}
+
+/// `--follow`: the summary at the end (the findings were printed already;
+/// with none, the headline says so).
+pub fn render_live_end(analysis: &Analysis, color: bool) -> String {
+    colored::control::set_override(color);
+    let mut out = String::new();
+    if analysis.findings.is_empty() {
+        render_headline(&mut out, analysis);
+        out.push('\n');
+    }
+    render_summary(&mut out, analysis);
+    out
+}
+
+fn render_headline(out: &mut String, analysis: &Analysis) {
     if analysis.summary.lines_recognised == 0 {
         let _ = writeln!(
             out,
@@ -32,16 +68,6 @@ pub fn render(analysis: &Analysis, color: bool) -> String {
             .bold()
         );
     }
-    if !analysis.findings.is_empty() {
-        render_cluster(&mut out, &analysis.summary.cluster);
-    }
-    for finding in &analysis.findings {
-        out.push('\n');
-        render_finding(&mut out, finding);
-    }
-    out.push('\n');
-    render_summary(&mut out, analysis);
-    out
 }
 
 fn badge(severity: Severity) -> ColoredString {
@@ -54,7 +80,7 @@ fn badge(severity: Severity) -> ColoredString {
     }
 }
 
-fn render_finding(out: &mut String, finding: &Finding) {
+pub fn render_finding(out: &mut String, finding: &Finding) {
     let _ = writeln!(out, "{} {}", badge(finding.severity), finding.title.bold());
     let _ = writeln!(
         out,
@@ -292,7 +318,7 @@ fn render_timelines(out: &mut String, finding: &Finding) {
     }
 }
 
-fn section(out: &mut String, title: &str) {
+pub fn section(out: &mut String, title: &str) {
     let _ = writeln!(out, "  {}", title.bold());
 }
 
@@ -370,15 +396,21 @@ fn render_evidence(out: &mut String, line: &EvidenceLine, indent: &str) {
     );
 }
 
-fn wrap_into(out: &mut String, text: &str, indent: &str) {
+pub fn wrap_into(out: &mut String, text: &str, indent: &str) {
     wrap_hanging(out, text, indent, indent);
 }
 
-fn wrap_hanging(out: &mut String, text: &str, first: &str, rest: &str) {
+pub fn wrap_hanging(out: &mut String, text: &str, first: &str, rest: &str) {
+    wrap_to(out, text, first, rest, WIDTH);
+}
+
+/// Wraps `text` into lines of at most `width` characters (a longer word
+/// stands alone), the first starting with `first`, the others with `rest`.
+pub fn wrap_to(out: &mut String, text: &str, first: &str, rest: &str, width: usize) {
     let mut line = String::from(first);
     let mut empty = true;
     for word in text.split_whitespace() {
-        if !empty && line.chars().count() + 1 + word.chars().count() > WIDTH {
+        if !empty && line.chars().count() + 1 + word.chars().count() > width {
             out.push_str(&line);
             out.push('\n');
             line = String::from(rest);

@@ -1,6 +1,8 @@
 //! Rules are data: JSON files in `rules/`, embedded at build time, plus any
 //! `--rules DIR` that adds or overrides rules by id.
 mod compile;
+pub mod fixtures;
+pub mod lint;
 mod schema;
 pub mod selftest;
 
@@ -61,75 +63,112 @@ impl RuleSet {
     }
 
     fn add_dir(&mut self, dir: &Path) {
-        let entries = match std::fs::read_dir(dir) {
-            Ok(entries) => entries,
-            Err(err) => {
-                self.errors.push(RuleError {
-                    file: dir.display().to_string(),
-                    rule_id: None,
-                    problem: format!("cannot read rules directory: {err}"),
-                });
-                return;
-            }
-        };
-        let mut files: Vec<PathBuf> = entries
-            .filter_map(|entry| entry.ok().map(|e| e.path()))
-            .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
-            .collect();
-        files.sort();
-        for path in files {
-            let name = path.display().to_string();
-            match std::fs::read(&path) {
-                Ok(bytes) => {
-                    let text = String::from_utf8_lossy(&bytes);
-                    self.add_file(&name, &text, RuleSource::File(path.clone()));
+        match read_rule_dir(dir) {
+            Ok((files, errors)) => {
+                self.errors.extend(errors);
+                for file in &files {
+                    self.add_file(&file.name, &file.text, file.source.clone());
                 }
-                Err(err) => self.errors.push(RuleError {
-                    file: name,
-                    rule_id: None,
-                    problem: format!("cannot read: {err}"),
-                }),
             }
+            Err(error) => self.errors.push(error),
         }
     }
 
     fn add_file(&mut self, name: &str, text: &str, source: RuleSource) {
-        let def: RuleDef = match serde_json::from_str(text) {
-            Ok(def) => def,
-            Err(err) => {
-                self.errors.push(RuleError {
-                    file: name.to_string(),
-                    rule_id: sniff_rule_id(text),
-                    problem: format!(
-                        "invalid rule JSON at line {}, column {}: {}",
-                        err.line(),
-                        err.column(),
-                        strip_serde_position(&err.to_string())
-                    ),
-                });
-                return;
-            }
-        };
-        match Rule::compile(def, source) {
+        match parse_rule(name, text, source) {
             Ok(rule) => {
                 self.rules.retain(|existing| existing.id != rule.id);
                 self.rules.push(rule);
             }
-            Err(problems) => {
-                for (rule_id, problem) in problems {
-                    self.errors.push(RuleError {
-                        file: name.to_string(),
-                        rule_id: Some(rule_id),
-                        problem,
-                    });
-                }
-            }
+            Err(errors) => self.errors.extend(errors),
         }
     }
 
     pub fn get(&self, id: &str) -> Option<&Rule> {
         self.rules.iter().find(|rule| rule.id == id)
     }
+}
+
+/// One rule file as read, not yet parsed (`rules lint` looks at each).
+#[derive(Debug, Clone)]
+pub struct RuleFile {
+    pub name: String,
+    pub text: String,
+    pub source: RuleSource,
+}
+
+/// The built-in rule files, as embedded.
+pub fn builtin_rule_files() -> Vec<RuleFile> {
+    BUILTIN_RULE_FILES
+        .iter()
+        .map(|(name, text)| RuleFile {
+            name: name.to_string(),
+            text: text.to_string(),
+            source: RuleSource::Builtin,
+        })
+        .collect()
+}
+
+/// The `*.json` files of `dir`, sorted, and the problems reading some of
+/// them; Err when the directory itself cannot be read.
+pub fn read_rule_dir(dir: &Path) -> Result<(Vec<RuleFile>, Vec<RuleError>), RuleError> {
+    let entries = std::fs::read_dir(dir).map_err(|err| RuleError {
+        file: dir.display().to_string(),
+        rule_id: None,
+        problem: format!(
+            "cannot read rules directory: {}",
+            crate::input::describe_io_error(&err)
+        ),
+    })?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+        .collect();
+    paths.sort();
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    for path in paths {
+        let name = path.display().to_string();
+        match std::fs::read(&path) {
+            Ok(bytes) => files.push(RuleFile {
+                name,
+                text: String::from_utf8_lossy(&bytes).into_owned(),
+                source: RuleSource::File(path),
+            }),
+            Err(err) => errors.push(RuleError {
+                file: name,
+                rule_id: None,
+                problem: format!("cannot read: {err}"),
+            }),
+        }
+    }
+    Ok((files, errors))
+}
+
+/// Parses and compiles one rule file; every problem is reported.
+pub fn parse_rule(name: &str, text: &str, source: RuleSource) -> Result<Rule, Vec<RuleError>> {
+    let def: RuleDef = serde_json::from_str(text).map_err(|err| {
+        vec![RuleError {
+            file: name.to_string(),
+            rule_id: sniff_rule_id(text),
+            problem: format!(
+                "invalid rule JSON at line {}, column {}: {}",
+                err.line(),
+                err.column(),
+                strip_serde_position(&err.to_string())
+            ),
+        }]
+    })?;
+    Rule::compile(def, source).map_err(|problems| {
+        problems
+            .into_iter()
+            .map(|(rule_id, problem)| RuleError {
+                file: name.to_string(),
+                rule_id: Some(rule_id),
+                problem,
+            })
+            .collect()
+    })
 }
 
 /// serde_json appends " at line L column C"; we print the position first.

@@ -28,7 +28,7 @@ pub fn run(rule: &Rule) -> TestReport {
         what,
     };
     for line in &rule.tests.must_match {
-        if !matching_signals(rule, line, false).is_empty() {
+        if !signals_matching_line(rule, line, false).is_empty() {
             report.passed += 1;
         } else {
             report
@@ -37,7 +37,7 @@ pub fn run(rule: &Rule) -> TestReport {
         }
     }
     for line in &rule.tests.must_not_match {
-        let hits = matching_signals(rule, line, true);
+        let hits = signals_matching_line(rule, line, true);
         if hits.is_empty() {
             report.passed += 1;
         } else {
@@ -63,7 +63,7 @@ pub fn run(rule: &Rule) -> TestReport {
 
 /// Names of the rule's signals (`triggers_only`: trigger signals) that match
 /// one log line, parsed as the scanner parses it.
-pub fn matching_signals<'r>(rule: &'r Rule, line: &str, triggers_only: bool) -> Vec<&'r str> {
+pub fn signals_matching_line<'r>(rule: &'r Rule, line: &str, triggers_only: bool) -> Vec<&'r str> {
     let mut clean = Vec::new();
     record::strip_ansi(line.as_bytes(), &mut clean);
     let clean = String::from_utf8_lossy(&clean);
