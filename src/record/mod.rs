@@ -105,6 +105,9 @@ pub struct Parsed<'a> {
 
 /// Classifies one line (line ending and ANSI escapes already removed).
 pub fn classify(line: &[u8]) -> (LineClass, Unwrapped) {
+    if is_plain_risingwave_line(line) {
+        return (LineClass::Event(Shape::RisingwaveText), Unwrapped::default());
+    }
     let unwrapped = wrappers::unwrap(line);
     let inner = &line[unwrapped.inner_start..];
     let class = match inner.first() {
@@ -124,6 +127,29 @@ pub fn classify(line: &[u8]) -> (LineClass, Unwrapped) {
         other => other,
     };
     (class, unwrapped)
+}
+
+/// The common case, checked first on every line: an unwrapped RisingWave
+/// text line, `YYYY-MM-DDT... LEVEL `. A handful of byte compares instead of
+/// the wrapper and format dispatch (which would find the same answer).
+#[inline]
+fn is_plain_risingwave_line(line: &[u8]) -> bool {
+    if line.len() < 28 || line[4] != b'-' || line[7] != b'-' || line[10] != b'T' || !line[0].is_ascii_digit() {
+        return false;
+    }
+    // Timestamps are 20 to 35 bytes: `2024-02-11T06:20:29Z` to nanoseconds
+    // with an offset.
+    let Some(space) = memchr::memchr(b' ', &line[19..line.len().min(40)]) else {
+        return false;
+    };
+    let mut rest = &line[19 + space..];
+    if rest.get(1) == Some(&b' ') {
+        rest = &rest[1..]; // ` INFO`, ` WARN` are padded to five
+    }
+    matches!(
+        rest.get(1..7),
+        Some(b"ERROR ") | Some(b"DEBUG ") | Some(b"TRACE ")
+    ) || matches!(rest.get(1..6), Some(b"INFO ") | Some(b"WARN "))
 }
 
 /// Pretty format: `  <ts> <LEVEL> ...` heads an event; `    at `, `    on `,
@@ -292,6 +318,28 @@ mod tests {
         );
         let other = "Dec 04 17:03:18 node-3 sshd[1]: session opened";
         assert_eq!(classify(other.as_bytes()).0, LineClass::Unknown);
+    }
+
+    #[test]
+    fn the_fast_path_agrees_with_the_general_one() {
+        let lines = [
+            "2024-02-11T06:20:29.30117Z ERROR risingwave_meta::rpc::election::etcd: lease 1 keep alive timeout",
+            "2024-02-11T06:20:29Z  INFO risingwave_meta: x",
+            "2024-02-11T06:20:29.301433512+08:00  WARN a: b",
+            "2024-02-11T06:20:29Z DEBUG a: b",
+            "2024-02-11T06:20:29.301433512Z 2024-02-11T06:20:29Z ERROR a: b",
+            "2024-02-11T06:20:29Z INFOx a: b",
+            "2024-02-11T06:20:29Z ERRORS",
+            "2024-02-11 06:20:27.912345 W | wal: sync",
+        ];
+        for line in lines {
+            let general = {
+                let unwrapped = wrappers::unwrap(line.as_bytes());
+                let inner = &line.as_bytes()[unwrapped.inner_start..];
+                unwrapped.wrappers == 0 && text::classify(inner) == Some(Shape::RisingwaveText)
+            };
+            assert_eq!(is_plain_risingwave_line(line.as_bytes()), general, "{line}");
+        }
     }
 
     #[test]

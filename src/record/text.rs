@@ -15,7 +15,11 @@ pub fn classify(line: &[u8]) -> Option<Shape> {
     }
     let rest = trim_start_spaces(rest);
     let level_len = rest.iter().take_while(|b| b.is_ascii_uppercase()).count();
-    if (4..=5).contains(&level_len) && is_tracing_level_word(&rest[..level_len]) {
+    // tracing always writes a space after the level.
+    if (4..=5).contains(&level_len)
+        && is_tracing_level_word(&rest[..level_len])
+        && rest.get(level_len) == Some(&b' ')
+    {
         Some(Shape::RisingwaveText)
     } else {
         None
