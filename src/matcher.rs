@@ -459,3 +459,12 @@ mod tests {
         assert_eq!(lits(r"(ab|lease)"), None);
     }
 }
+#[cfg(test)]
+mod print_anchors {
+    #[test]
+    #[ignore]
+    fn print() {
+        let m = super::Matcher::new(&crate::rules::RuleSet::load(&[]));
+        println!("{} {:?}", m.anchors().len(), m.anchors());
+    }
+}
