@@ -141,6 +141,30 @@ impl ClusterContext {
             .replace("{backend}", self.election_backend.unwrap_or("unknown"))
     }
 
+    /// Rule text with its `{placeholders}` spelled out, for `rwdoctor
+    /// explain`, where there is no log to read them from.
+    pub fn placeholders(text: &str) -> String {
+        text.replace("{lease_secs}", "<meta_leader_lease_secs>")
+            .replace("{give_up_secs}", "<half the lease>")
+            .replace("{lease_source}", "as configured")
+            .replace("{members}", "<meta members>")
+            .replace("{member_count}", "<N>")
+            .replace("{version}", "<version>")
+            .replace("{backend}", "<backend>")
+    }
+
+    /// A remedy's `when` condition in words.
+    pub fn describe_condition(condition: &str) -> &'static str {
+        match condition {
+            "single_meta_node" => "when exactly one meta node takes part in the election",
+            "multiple_meta_nodes" => "when several meta nodes take part in the election",
+            "meta_members_unknown" => "when the logs name no meta member",
+            "etcd_backend" => "with the etcd election backend",
+            "sql_backend" => "with the SQL meta-store backend",
+            _ => "under a condition",
+        }
+    }
+
     /// Whether a remedy's `when` condition holds.
     pub fn holds(&self, condition: &str) -> bool {
         match condition {

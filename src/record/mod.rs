@@ -106,7 +106,10 @@ pub struct Parsed<'a> {
 /// Classifies one line (line ending and ANSI escapes already removed).
 pub fn classify(line: &[u8]) -> (LineClass, Unwrapped) {
     if is_plain_risingwave_line(line) {
-        return (LineClass::Event(Shape::RisingwaveText), Unwrapped::default());
+        return (
+            LineClass::Event(Shape::RisingwaveText),
+            Unwrapped::default(),
+        );
     }
     let unwrapped = wrappers::unwrap(line);
     let inner = &line[unwrapped.inner_start..];
@@ -134,7 +137,12 @@ pub fn classify(line: &[u8]) -> (LineClass, Unwrapped) {
 /// the wrapper and format dispatch (which would find the same answer).
 #[inline]
 fn is_plain_risingwave_line(line: &[u8]) -> bool {
-    if line.len() < 28 || line[4] != b'-' || line[7] != b'-' || line[10] != b'T' || !line[0].is_ascii_digit() {
+    if line.len() < 28
+        || line[4] != b'-'
+        || line[7] != b'-'
+        || line[10] != b'T'
+        || !line[0].is_ascii_digit()
+    {
         return false;
     }
     // Timestamps are 20 to 35 bytes: `2024-02-11T06:20:29Z` to nanoseconds

@@ -191,16 +191,7 @@ pub fn render_finding(out: &mut String, finding: &Finding) {
         section(out, "What to do");
         for (number, remedy) in finding.remedies.iter().enumerate() {
             let text = format!("{}. {}", number + 1, remedy.text);
-            wrap_hanging(out, &text, "    ", "       ");
-            if let Some(config) = &remedy.config {
-                let _ = writeln!(out, "       {}", format!("in {}:", config.file).dimmed());
-                for line in config.snippet.lines() {
-                    let _ = writeln!(out, "         {}", line.cyan());
-                }
-            }
-            for doc in &remedy.docs {
-                let _ = writeln!(out, "       {}", doc.underline());
-            }
+            render_remedy(out, &text, remedy.config.as_ref(), &remedy.docs);
         }
     }
 }
@@ -315,6 +306,26 @@ fn render_timelines(out: &mut String, finding: &Finding) {
             )
             .dimmed()
         );
+    }
+}
+
+/// One numbered remedy: its text, the config snippet and where it goes,
+/// and its doc links (the report and `rwdoctor explain` share it).
+pub fn render_remedy(
+    out: &mut String,
+    numbered_text: &str,
+    config: Option<&crate::rules::ConfigSnippet>,
+    docs: &[String],
+) {
+    wrap_hanging(out, numbered_text, "    ", "       ");
+    if let Some(config) = config {
+        let _ = writeln!(out, "       {}", format!("in {}:", config.file).dimmed());
+        for line in config.snippet.lines() {
+            let _ = writeln!(out, "         {}", line.cyan());
+        }
+    }
+    for doc in docs {
+        let _ = writeln!(out, "       {}", doc.underline());
     }
 }
 

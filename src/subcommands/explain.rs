@@ -3,8 +3,9 @@
 //! tell them apart, what to do. 80 columns, like the report.
 use crate::app::EXIT_ERROR;
 use crate::cli::Cli;
+use crate::context::ClusterContext;
 use crate::model::format_duration;
-use crate::report::human::{section, wrap_hanging, wrap_into};
+use crate::report::human::{render_remedy, section, wrap_hanging, wrap_into};
 use crate::report::write_stdout;
 use crate::rules::{MatchKind, Rule, RuleSet, RuleSource};
 use colored::Colorize;
@@ -35,7 +36,7 @@ pub fn run(cli: &Cli, id: &str) -> u8 {
 
 pub fn page(rule: &Rule) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{}", rule.title.bold());
+    let _ = writeln!(out, "{}", ClusterContext::placeholders(&rule.title).bold());
     // A file's path can be long: it gets a line of its own.
     let source = match &rule.source {
         RuleSource::Builtin => format!("{} · {} · built-in", rule.id, rule.severity),
@@ -47,7 +48,11 @@ pub fn page(rule: &Rule) -> String {
     out.push('\n');
 
     section(&mut out, "What it means");
-    wrap_into(&mut out, &rule.diagnosis, "    ");
+    wrap_into(
+        &mut out,
+        &ClusterContext::placeholders(&rule.diagnosis),
+        "    ",
+    );
     out.push('\n');
 
     section(&mut out, "How rwdoctor recognises it");
@@ -64,7 +69,11 @@ pub fn page(rule: &Rule) -> String {
                 "       ",
             );
             if !cause.explain.is_empty() {
-                wrap_into(&mut out, &cause.explain, "       ");
+                wrap_into(
+                    &mut out,
+                    &ClusterContext::placeholders(&cause.explain),
+                    "       ",
+                );
             }
             for (list, heading, mark) in [
                 (&cause.supported_by, "Evidence for it (weight):", "+"),
@@ -104,21 +113,23 @@ pub fn page(rule: &Rule) -> String {
                 .and_then(|id| rule.causes.iter().position(|c| &c.id == id))
                 .map(|p| format!(" (cause {})", p + 1))
                 .unwrap_or_default();
-            wrap_hanging(
+            let when = remedy.when.as_deref().map_or(String::new(), |w| {
+                format!(
+                    " [{}{}]",
+                    if remedy.lead { "first " } else { "" },
+                    ClusterContext::describe_condition(w)
+                )
+            });
+            render_remedy(
                 &mut out,
-                &format!("{}. {}{cause}", number + 1, remedy.text),
-                "    ",
-                "       ",
+                &format!(
+                    "{}. {}{cause}{when}",
+                    number + 1,
+                    ClusterContext::placeholders(&remedy.text)
+                ),
+                remedy.config.as_ref(),
+                &remedy.docs,
             );
-            if let Some(config) = &remedy.config {
-                let _ = writeln!(out, "       {}", format!("in {}:", config.file).dimmed());
-                for line in config.snippet.lines() {
-                    let _ = writeln!(out, "         {}", line.cyan());
-                }
-            }
-            for doc in &remedy.docs {
-                let _ = writeln!(out, "       {}", doc.underline());
-            }
         }
         out.push('\n');
     }
