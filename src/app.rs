@@ -95,6 +95,9 @@ pub struct Request {
     pub until: Option<Timestamp>,
     /// Threads to scan with (default: the cores available).
     pub threads: Option<usize>,
+    /// Plain files at least this big are split across threads (default
+    /// `workers::MIN_SPLIT_BYTES`; tests lower it to split small files).
+    pub min_split_bytes: Option<u64>,
 }
 
 /// Runs the command line; returns the exit code.
@@ -133,6 +136,7 @@ fn diagnose(cli: &Cli) -> u8 {
         since,
         until,
         threads: cli.threads.map(usize::from),
+        min_split_bytes: None,
     };
     let progress = Progress::on_terminal(|| input::expand(&request.paths).0);
     let mut analysis = analyse_with(&request, &rules, progress.as_ref());
@@ -216,9 +220,12 @@ pub fn analyse_with(request: &Request, rules: &RuleSet, progress: Option<&Progre
     } else {
         // Files: scanned on all cores, then one timeline merged by time,
         // each input's own order kept (a clock step back stays in line order).
-        let threads = workers::thread_count(request.threads);
+        let plan = workers::Plan {
+            threads: workers::thread_count(request.threads),
+            min_split_bytes: request.min_split_bytes.unwrap_or(workers::MIN_SPLIT_BYTES),
+        };
         let mut per_input: Vec<Vec<Hit>> = Vec::with_capacity(specs.len());
-        for scan in workers::scan_all(&specs, &matcher, threads, progress) {
+        for scan in workers::scan_all(&specs, &matcher, plan, progress) {
             if let Some(error) = scan.error {
                 input_errors.push(error);
             }

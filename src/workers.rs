@@ -15,6 +15,14 @@ use std::sync::Mutex;
 /// Plain files smaller than this are scanned whole: splitting costs more.
 pub const MIN_SPLIT_BYTES: u64 = 16 << 20;
 
+/// How to spread the work.
+#[derive(Debug, Clone, Copy)]
+pub struct Plan {
+    pub threads: usize,
+    /// Plain files at least this big are split into one range per thread.
+    pub min_split_bytes: u64,
+}
+
 /// What scanning one input gave.
 #[derive(Debug, Default)]
 pub struct InputScan {
@@ -42,10 +50,11 @@ pub fn thread_count(requested: Option<usize>) -> usize {
 pub fn scan_all(
     specs: &[InputSpec],
     matcher: &Matcher,
-    threads: usize,
+    plan: Plan,
     progress: Option<&Progress>,
 ) -> Vec<InputScan> {
-    let work = plan(specs, threads);
+    let threads = plan.threads;
+    let work = plan_work(specs, plan);
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<InputScan>>> =
         Mutex::new((0..work.len()).map(|_| None).collect());
@@ -109,11 +118,13 @@ pub fn scan_all(
 }
 
 /// Whole inputs, except big plain files, which get one range per thread.
-fn plan(specs: &[InputSpec], threads: usize) -> Vec<Work> {
+fn plan_work(specs: &[InputSpec], plan: Plan) -> Vec<Work> {
     let mut work = Vec::new();
     for (input, spec) in specs.iter().enumerate() {
         let ranges = match spec {
-            InputSpec::File(path) if threads > 1 => split_points(path, threads),
+            InputSpec::File(path) if plan.threads > 1 => {
+                split_points(path, plan.threads, plan.min_split_bytes)
+            }
             _ => None,
         };
         match ranges {
@@ -128,10 +139,10 @@ fn plan(specs: &[InputSpec], threads: usize) -> Vec<Work> {
 }
 
 /// Line-aligned ranges of a big regular plain file, or `None`.
-fn split_points(path: &std::path::Path, parts: usize) -> Option<Vec<(u64, u64)>> {
+fn split_points(path: &std::path::Path, parts: usize, min_bytes: u64) -> Option<Vec<(u64, u64)>> {
     let mut file = File::open(path).ok()?;
     let meta = file.metadata().ok()?;
-    if !meta.is_file() || meta.len() < MIN_SPLIT_BYTES {
+    if !meta.is_file() || meta.len() < min_bytes.max(1) {
         return None;
     }
     let mut magic = [0u8; 2];

@@ -1,0 +1,191 @@
+//! The fast path (literal prefilter over big blocks, cheap line
+//! classification, files split across threads) must find exactly what a
+//! straightforward scan finds: every line parsed, every signal's regex run.
+use rwdoctor::app::{self, Request, Timeline};
+use rwdoctor::correlate::Correlator;
+use rwdoctor::diagnosis::{Diagnoser, InputInfo};
+use rwdoctor::matcher::SignalRef;
+use rwdoctor::record;
+use rwdoctor::rules::RuleSet;
+use rwdoctor::scan::{cut, Hit, MAX_EVIDENCE_TEXT};
+use std::io::Write;
+
+/// The line-by-line reference: no prefilter, no blocks, no threads.
+fn reference_findings(log: &[u8], rules: &RuleSet) -> serde_json::Value {
+    let facts = rwdoctor::facts::signals();
+    let mut timeline = Timeline::new(Correlator::new(rules), None, None);
+    let mut last_time = None;
+    let mut lines: Vec<&[u8]> = log.split(|b| *b == b'\n').collect();
+    if lines.last().is_some_and(|l| l.is_empty()) {
+        lines.pop();
+    }
+    for (index, raw) in lines.into_iter().enumerate() {
+        let mut raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        // A line longer than the read buffer keeps only its head.
+        if raw.len() >= rwdoctor::lines::BLOCK_SIZE {
+            raw = &raw[..rwdoctor::lines::MAX_LINE];
+        }
+        let mut clean = Vec::new();
+        record::strip_ansi(raw, &mut clean);
+        let text = String::from_utf8_lossy(&clean);
+        let parsed = record::parse(&text, 2024);
+        let r = &parsed.record;
+        let mut signals = Vec::new();
+        let mut highlight = None;
+        for (ri, rule) in rules.rules.iter().enumerate() {
+            for (si, signal) in rule.signals.iter().enumerate() {
+                if let Some(m) = signal.matches(r.level, r.target.as_deref(), &r.message) {
+                    highlight.get_or_insert((m.start(), m.end()));
+                    signals.push(SignalRef {
+                        rule: ri as u16,
+                        signal: si as u16,
+                    });
+                }
+            }
+        }
+        let found_facts: Vec<_> = facts
+            .iter()
+            .filter(|(_, s)| {
+                s.matches(r.level, r.target.as_deref(), &r.message)
+                    .is_some()
+            })
+            .filter_map(|(kind, s)| rwdoctor::facts::value(s, &r.message).map(|v| (*kind, v)))
+            .collect();
+        if r.timestamp.is_some() {
+            last_time = r.timestamp;
+        }
+        if signals.is_empty() && found_facts.is_empty() {
+            continue;
+        }
+        timeline.push(Hit {
+            input: 0,
+            line: index as u64 + 1,
+            timestamp: r.timestamp,
+            sort_time: r.timestamp.or(last_time),
+            level: r.level,
+            target: r.target.as_deref().map(str::to_string),
+            origin: parsed.origin.map(str::to_string),
+            shape: r.shape,
+            text: cut(&text, MAX_EVIDENCE_TEXT),
+            message: cut(&r.message, MAX_EVIDENCE_TEXT),
+            highlight,
+            signals,
+            facts: found_facts,
+        });
+    }
+    let mut context = timeline.context;
+    context.settle();
+    let inputs = vec![InputInfo {
+        name: "log".into(),
+        has_etcd: false,
+        first: None,
+        last: None,
+    }];
+    let findings = Diagnoser {
+        rules,
+        inputs: &inputs,
+        context: &context,
+    }
+    .findings(&timeline.correlator.finish());
+    comparable(&serde_json::to_value(&findings).unwrap())
+}
+
+/// What both paths must agree on (not the source name).
+fn comparable(findings: &serde_json::Value) -> serde_json::Value {
+    serde_json::Value::Array(
+        findings
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                serde_json::json!({
+                    "rule": f["rule"], "count": f["count"], "matched_lines": f["matched_lines"],
+                    "first_seen": f["first_seen"], "last_seen": f["last_seen"],
+                    "evidence": f["evidence"].as_array().unwrap().iter().map(|e| e["line"].clone()).collect::<Vec<_>>(),
+                    "incidents": f["incidents"].as_array().unwrap().iter().map(|i| i["evidence"].as_array().unwrap().len()).collect::<Vec<_>>(),
+                    "causes": f["causes"].as_array().unwrap().iter().map(|c| (c["id"].clone(), c["confidence"].clone())).collect::<Vec<_>>(),
+                })
+            })
+            .collect(),
+    )
+}
+
+/// The sample incident repeated with its clock moved on, with CRLF lines,
+/// a 300 KiB line, a 2 MiB line (cut to its head), no final newline.
+fn generated_log(repeats: usize) -> Vec<u8> {
+    let sample = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/testdata/sample-incident.log"
+    ))
+    .unwrap();
+    let mut out = Vec::new();
+    for repeat in 0..repeats {
+        for (n, line) in sample.lines().enumerate() {
+            let (ts, rest) = line.split_once(' ').unwrap();
+            let time = chrono::DateTime::parse_from_rfc3339(ts).unwrap()
+                + chrono::Duration::minutes(10 * repeat as i64);
+            write!(
+                out,
+                "{} {rest}",
+                time.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+            )
+            .unwrap();
+            out.extend_from_slice(if (repeat + n) % 7 == 0 {
+                b"\r\n"
+            } else {
+                b"\n"
+            });
+        }
+        if repeat == repeats / 3 {
+            out.extend_from_slice(b"2024-02-11T06:00:00Z  INFO risingwave_meta::barrier: ");
+            out.extend(std::iter::repeat_n(b'x', 300 * 1024));
+            out.push(b'\n');
+        }
+        if repeat == 2 * repeats / 3 {
+            out.extend_from_slice(b"2024-02-11T06:00:00Z ERROR risingwave_meta::hummock::manager: etcdserver: request is too large ");
+            out.extend(std::iter::repeat_n(b'y', 2 << 20));
+            out.push(b'\n');
+        }
+    }
+    out.pop(); // no final newline
+    out
+}
+
+#[test]
+fn fast_path_and_reference_scan_agree() {
+    let rules = RuleSet::load(&[]);
+    let log = generated_log(240);
+    assert!(
+        log.len() > 4 << 20,
+        "spans several 1 MiB blocks: {}",
+        log.len()
+    );
+    let file = tempfile::Builder::new().suffix(".log").tempfile().unwrap();
+    std::fs::write(file.path(), &log).unwrap();
+    let expected = reference_findings(&log, &rules);
+    assert!(expected.as_array().unwrap().len() >= 2, "{expected}");
+    for (threads, min_split_bytes) in [(1, None), (2, Some(1 << 20)), (3, Some(512 << 10))] {
+        let analysis = app::analyse(
+            &Request {
+                paths: vec![file.path().to_path_buf()],
+                fail_on: None,
+                since: None,
+                until: None,
+                threads: Some(threads),
+                min_split_bytes,
+            },
+            &rules,
+        );
+        let got = comparable(&serde_json::to_value(&analysis.findings).unwrap());
+        assert_eq!(
+            got, expected,
+            "threads {threads}, split at {min_split_bytes:?}"
+        );
+        let lines = log.split(|b| *b == b'\n').count() as u64;
+        assert_eq!(analysis.summary.lines_read, lines);
+        assert_eq!(
+            analysis.summary.lines_recognised, lines,
+            "every line is a RisingWave line"
+        );
+    }
+}
