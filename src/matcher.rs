@@ -242,10 +242,15 @@ fn merge_anchors(
                     MIN_ANCHOR_LEN.max((MIN_ANCHOR_SHARE * shorter as f64).ceil() as usize);
                 let key = (live[i].0, live[j].0);
                 let common = cache.entry(key).or_insert_with(|| {
-                    if shorter < needed {
-                        0..0
-                    } else {
+                    // Most pairs share no `needed`-byte run at all: a quick
+                    // look for one before the quadratic search.
+                    let shares_run = shorter >= needed
+                        && a.windows(needed)
+                            .any(|run| memchr::memmem::find(b, run).is_some());
+                    if shares_run {
                         longest_common_substring(a, b, &mut rows)
+                    } else {
+                        0..0
                     }
                 });
                 if common.len() >= needed
