@@ -12,11 +12,10 @@ use crate::progress::Progress;
 use crate::record::Shape;
 use crate::report::{self, sink::Sink};
 use crate::rules::{RuleError, RuleSet};
-use crate::scan::{self, Coverage, Hit};
+use crate::scan::{Coverage, Hit};
 use crate::workers;
 use serde::Serialize;
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -201,33 +200,18 @@ pub fn analyse_with(request: &Request, rules: &RuleSet, progress: Option<&Progre
     let mut timeline = Timeline::new(Correlator::new(rules), request.since, request.until);
     let mut coverages: Vec<Option<Coverage>> = Vec::with_capacity(specs.len());
 
-    if specs == [InputSpec::Stdin] {
-        // A pipe: stream hits straight into the correlator as they come.
-        coverages.push(scan_one(
-            0,
-            &specs[0],
-            &matcher,
-            progress,
-            &mut input_errors,
-            &mut |hit| {
-                timeline.push(hit);
-            },
-        ));
-    } else {
-        // Files: scanned on all cores, then one timeline merged by time,
-        // each input's own order kept (a clock step back stays in line order).
-        let threads = workers::thread_count(request.threads);
-        let mut per_input: Vec<Vec<Hit>> = Vec::with_capacity(specs.len());
-        for scan in workers::scan_all(&specs, &matcher, threads, progress) {
-            if let Some(error) = scan.error {
-                input_errors.push(error);
-            }
-            coverages.push(scan.coverage);
-            per_input.push(scan.hits);
+    // Scanned on all cores; the hits arrive merged into one timeline by
+    // time, each input's own order kept (a clock step back stays in line
+    // order), and stream into the correlator as they come.
+    let threads = workers::thread_count(request.threads);
+    let scans = workers::scan_merged(&specs, &matcher, threads, progress, &mut |hit| {
+        timeline.push(hit);
+    });
+    for scan in scans {
+        if let Some(error) = scan.error {
+            input_errors.push(error);
         }
-        for hit in merge_by_time(per_input) {
-            timeline.push(hit);
-        }
+        coverages.push(scan.coverage);
     }
 
     let Timeline {
@@ -359,61 +343,6 @@ pub fn parse_time_bound(text: &str, now: Timestamp) -> Result<Timestamp, String>
     crate::model::parse_duration(text)
         .map(|d| now - d)
         .map_err(|_| format!("invalid time `{text}`: expected RFC 3339 (2024-02-11T06:20:00Z) or a duration back from now (2h, 30m)"))
-}
-
-fn scan_one(
-    index: usize,
-    spec: &InputSpec,
-    matcher: &Matcher,
-    progress: Option<&Progress>,
-    errors: &mut Vec<InputError>,
-    on_hit: &mut dyn FnMut(Hit),
-) -> Option<Coverage> {
-    match workers::open_input(index, spec, None, progress) {
-        Ok(opened) => Some(scan::scan(
-            index,
-            &spec.display_name(),
-            opened,
-            matcher,
-            on_hit,
-        )),
-        Err(err) => {
-            errors.push(err);
-            None
-        }
-    }
-}
-
-fn merge_by_time(per_input: Vec<Vec<Hit>>) -> Vec<Hit> {
-    let total = per_input.iter().map(Vec::len).sum();
-    let mut iters: Vec<std::vec::IntoIter<Hit>> =
-        per_input.into_iter().map(Vec::into_iter).collect();
-    let mut heads: Vec<Option<Hit>> = iters.iter_mut().map(Iterator::next).collect();
-    let mut heap = BinaryHeap::new();
-    for (input, head) in heads.iter().enumerate() {
-        if let Some(hit) = head {
-            heap.push(Reverse((
-                hit.sort_time
-                    .map(|t| t.timestamp_nanos_opt().unwrap_or(i64::MAX)),
-                input,
-            )));
-        }
-    }
-    let mut merged = Vec::with_capacity(total);
-    while let Some(Reverse((_, input))) = heap.pop() {
-        if let Some(hit) = heads[input].take() {
-            merged.push(hit);
-        }
-        heads[input] = iters[input].next();
-        if let Some(hit) = &heads[input] {
-            heap.push(Reverse((
-                hit.sort_time
-                    .map(|t| t.timestamp_nanos_opt().unwrap_or(i64::MAX)),
-                input,
-            )));
-        }
-    }
-    merged
 }
 
 pub(crate) fn summarise(
