@@ -10,6 +10,7 @@ use crate::matcher::Matcher;
 use crate::model::{Severity, Timestamp};
 use crate::progress::Progress;
 use crate::record::Shape;
+use crate::report::printable::printable;
 use crate::report::{self, sink::Sink};
 use crate::rules::{RuleError, RuleSet};
 use crate::scan::{Coverage, Hit};
@@ -157,13 +158,13 @@ pub fn write_reports(
     render: &mut dyn FnMut(&Sink, &Analysis) -> String,
 ) -> u8 {
     for error in &analysis.summary.errors {
-        eprintln!("rwdoctor: {error}");
+        eprintln!("rwdoctor: {}", printable(error));
     }
     sinks.sort_by_key(Sink::is_stdout);
     for sink in sinks.iter_mut() {
         let text = render(sink, analysis);
         if let Err(error) = sink.write(&text) {
-            eprintln!("rwdoctor: {error}");
+            eprintln!("rwdoctor: {}", printable(&error));
             add_errors(&mut analysis.summary, vec![error]);
         }
     }
