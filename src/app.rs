@@ -424,7 +424,8 @@ pub(crate) fn summarise(
         let first = inputs.iter().find_map(|i| i.first_line.clone());
         let what = match first {
             Some(line) => format!(
-                "inconclusive: 0 of {lines_read} lines look like RisingWave or etcd logs (first line: {line:?})"
+                "inconclusive: 0 of {lines_read} lines look like RisingWave or etcd logs (first line: \"{}\")",
+                first_line_excerpt(&line)
             ),
             None => "inconclusive: the input is empty".to_string(),
         };
@@ -454,6 +455,18 @@ pub(crate) fn summarise(
         exit_code,
         verdict,
     }
+}
+
+/// The start of an input's first line, for the inconclusive verdict: control
+/// characters escaped (it may be a binary file) and short enough to wrap
+/// into a report line.
+fn first_line_excerpt(line: &str) -> String {
+    const SHOWN: usize = 48;
+    let shown = printable(line);
+    if shown.chars().count() <= SHOWN {
+        return shown.into_owned();
+    }
+    shown.chars().take(SHOWN).collect::<String>() + "…"
 }
 
 pub fn plural(n: usize) -> &'static str {
