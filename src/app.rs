@@ -10,13 +10,13 @@ use crate::matcher::Matcher;
 use crate::model::{Severity, Timestamp};
 use crate::progress::Progress;
 use crate::record::Shape;
+use crate::report::printable::printable;
 use crate::report::{self, sink::Sink};
 use crate::rules::{RuleError, RuleSet};
-use crate::scan::{self, Coverage, Hit};
+use crate::scan::{Coverage, Hit};
 use crate::workers;
 use serde::Serialize;
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -162,13 +162,13 @@ pub fn write_reports(
     render: &mut dyn FnMut(&Sink, &Analysis) -> String,
 ) -> u8 {
     for error in &analysis.summary.errors {
-        eprintln!("rwdoctor: {error}");
+        eprintln!("rwdoctor: {}", printable(error));
     }
     sinks.sort_by_key(Sink::is_stdout);
     for sink in sinks.iter_mut() {
         let text = render(sink, analysis);
         if let Err(error) = sink.write(&text) {
-            eprintln!("rwdoctor: {error}");
+            eprintln!("rwdoctor: {}", printable(&error));
             add_errors(&mut analysis.summary, vec![error]);
         }
     }
@@ -205,36 +205,21 @@ pub fn analyse_with(request: &Request, rules: &RuleSet, progress: Option<&Progre
     let mut timeline = Timeline::new(Correlator::new(rules), request.since, request.until);
     let mut coverages: Vec<Option<Coverage>> = Vec::with_capacity(specs.len());
 
-    if specs == [InputSpec::Stdin] {
-        // A pipe: stream hits straight into the correlator as they come.
-        coverages.push(scan_one(
-            0,
-            &specs[0],
-            &matcher,
-            progress,
-            &mut input_errors,
-            &mut |hit| {
-                timeline.push(hit);
-            },
-        ));
-    } else {
-        // Files: scanned on all cores, then one timeline merged by time,
-        // each input's own order kept (a clock step back stays in line order).
-        let plan = workers::Plan {
-            threads: workers::thread_count(request.threads),
-            min_split_bytes: request.min_split_bytes.unwrap_or(workers::MIN_SPLIT_BYTES),
-        };
-        let mut per_input: Vec<Vec<Hit>> = Vec::with_capacity(specs.len());
-        for scan in workers::scan_all(&specs, &matcher, plan, progress) {
-            if let Some(error) = scan.error {
-                input_errors.push(error);
-            }
-            coverages.push(scan.coverage);
-            per_input.push(scan.hits);
+    // Scanned on all cores; the hits arrive merged into one timeline by
+    // time, each input's own order kept (a clock step back stays in line
+    // order), and stream into the correlator as they come.
+    let plan = workers::Plan {
+        threads: workers::thread_count(request.threads),
+        min_split_bytes: request.min_split_bytes.unwrap_or(workers::MIN_SPLIT_BYTES),
+    };
+    let scans = workers::scan_merged(&specs, &matcher, plan, progress, &mut |hit| {
+        timeline.push(hit);
+    });
+    for scan in scans {
+        if let Some(error) = scan.error {
+            input_errors.push(error);
         }
-        for hit in merge_by_time(per_input) {
-            timeline.push(hit);
-        }
+        coverages.push(scan.coverage);
     }
 
     let Timeline {
@@ -368,61 +353,6 @@ pub fn parse_time_bound(text: &str, now: Timestamp) -> Result<Timestamp, String>
         .map_err(|_| format!("invalid time `{text}`: expected RFC 3339 (2024-02-11T06:20:00Z) or a duration back from now (2h, 30m)"))
 }
 
-fn scan_one(
-    index: usize,
-    spec: &InputSpec,
-    matcher: &Matcher,
-    progress: Option<&Progress>,
-    errors: &mut Vec<InputError>,
-    on_hit: &mut dyn FnMut(Hit),
-) -> Option<Coverage> {
-    match workers::open_input(index, spec, None, progress) {
-        Ok(opened) => Some(scan::scan(
-            index,
-            &spec.display_name(),
-            opened,
-            matcher,
-            on_hit,
-        )),
-        Err(err) => {
-            errors.push(err);
-            None
-        }
-    }
-}
-
-fn merge_by_time(per_input: Vec<Vec<Hit>>) -> Vec<Hit> {
-    let total = per_input.iter().map(Vec::len).sum();
-    let mut iters: Vec<std::vec::IntoIter<Hit>> =
-        per_input.into_iter().map(Vec::into_iter).collect();
-    let mut heads: Vec<Option<Hit>> = iters.iter_mut().map(Iterator::next).collect();
-    let mut heap = BinaryHeap::new();
-    for (input, head) in heads.iter().enumerate() {
-        if let Some(hit) = head {
-            heap.push(Reverse((
-                hit.sort_time
-                    .map(|t| t.timestamp_nanos_opt().unwrap_or(i64::MAX)),
-                input,
-            )));
-        }
-    }
-    let mut merged = Vec::with_capacity(total);
-    while let Some(Reverse((_, input))) = heap.pop() {
-        if let Some(hit) = heads[input].take() {
-            merged.push(hit);
-        }
-        heads[input] = iters[input].next();
-        if let Some(hit) = &heads[input] {
-            heap.push(Reverse((
-                hit.sort_time
-                    .map(|t| t.timestamp_nanos_opt().unwrap_or(i64::MAX)),
-                input,
-            )));
-        }
-    }
-    merged
-}
-
 pub(crate) fn summarise(
     coverages: &[Coverage],
     findings: &[Finding],
@@ -501,7 +431,8 @@ pub(crate) fn summarise(
         let first = inputs.iter().find_map(|i| i.first_line.clone());
         let what = match first {
             Some(line) => format!(
-                "inconclusive: 0 of {lines_read} lines look like RisingWave or etcd logs (first line: {line:?})"
+                "inconclusive: 0 of {lines_read} lines look like RisingWave or etcd logs (first line: \"{}\")",
+                first_line_excerpt(&line)
             ),
             None => "inconclusive: the input is empty".to_string(),
         };
@@ -531,6 +462,18 @@ pub(crate) fn summarise(
         exit_code,
         verdict,
     }
+}
+
+/// The start of an input's first line, for the inconclusive verdict: control
+/// characters escaped (it may be a binary file) and short enough to wrap
+/// into a report line.
+fn first_line_excerpt(line: &str) -> String {
+    const SHOWN: usize = 48;
+    let shown = printable(line);
+    if shown.chars().count() <= SHOWN {
+        return shown.into_owned();
+    }
+    shown.chars().take(SHOWN).collect::<String>() + "…"
 }
 
 pub fn plural(n: usize) -> &'static str {

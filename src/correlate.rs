@@ -26,6 +26,10 @@ pub struct Incident {
     pub event_count: u64,
     pub first: Option<Timestamp>,
     pub last: Option<Timestamp>,
+    /// The earliest and latest times of its lines (a clock that stepped back
+    /// makes them differ from `first` and `last`).
+    pub earliest: Option<Timestamp>,
+    pub latest: Option<Timestamp>,
     /// Cause-signal hits in `[first - cause_window, close]`.
     pub context: Vec<Arc<Hit>>,
     /// Exact number of context hits per signal index.
@@ -38,6 +42,8 @@ impl Incident {
         let last = events.iter().rev().find_map(|e| e.sort_time);
         Incident {
             event_count: events.len() as u64,
+            earliest: events.iter().filter_map(|e| e.sort_time).min(),
+            latest: events.iter().filter_map(|e| e.sort_time).max(),
             events,
             first,
             last,
@@ -50,6 +56,8 @@ impl Incident {
         self.event_count += 1;
         if hit.sort_time.is_some() {
             self.last = hit.sort_time;
+            self.earliest = self.earliest.min(hit.sort_time).or(hit.sort_time);
+            self.latest = self.latest.max(hit.sort_time);
         }
         if self.events.len() < MAX_EVENTS_PER_INCIDENT {
             self.events.push(hit);
@@ -76,6 +84,10 @@ pub struct RuleOutcome {
     pub incident_count: u64,
     /// Lines matching the rule's trigger signals, exact.
     pub matched_lines: u64,
+    /// The earliest and latest time of any incident's lines, kept in detail
+    /// or not.
+    pub earliest: Option<Timestamp>,
+    pub latest: Option<Timestamp>,
 }
 
 struct Partial {
@@ -143,6 +155,8 @@ impl<'r> Correlator<'r> {
                         incidents: Vec::new(),
                         incident_count: 0,
                         matched_lines: 0,
+                        earliest: None,
+                        latest: None,
                     },
                     cause_signals,
                 }
@@ -408,6 +422,11 @@ impl<'r> Correlator<'r> {
         }
         let state = &mut self.states[index];
         if let Some(open) = state.open.take() {
+            let outcome = &mut state.outcome;
+            if let Some(earliest) = open.incident.earliest {
+                outcome.earliest = Some(outcome.earliest.map_or(earliest, |e| e.min(earliest)));
+            }
+            outcome.latest = outcome.latest.max(open.incident.latest);
             if state.outcome.incidents.len() < MAX_INCIDENTS_KEPT {
                 state.outcome.incidents.push(open.incident);
             } else if self.live {

@@ -202,6 +202,8 @@ impl Diagnoser<'_> {
             incidents: vec![incident.clone()],
             incident_count: 1,
             matched_lines: incident.event_count,
+            earliest: incident.earliest,
+            latest: incident.latest,
         };
         self.finding(&self.rules.rules[rule_index], &outcome)
     }
@@ -237,8 +239,8 @@ impl Diagnoser<'_> {
             .incidents
             .iter()
             .map(|incident| IncidentReport {
-                first_seen: format_time(incident.first),
-                last_seen: format_time(incident.last),
+                first_seen: format_time(incident.earliest),
+                last_seen: format_time(incident.latest),
                 lines: incident.event_count,
                 evidence: incident
                     .events
@@ -266,8 +268,10 @@ impl Diagnoser<'_> {
             diagnosis: self.context.fill(&rule.diagnosis),
             count: outcome.incident_count,
             matched_lines: outcome.matched_lines,
-            first_seen: format_time(outcome.incidents.iter().find_map(|i| i.first)),
-            last_seen: format_time(outcome.incidents.iter().rev().find_map(|i| i.last)),
+            // The time range of every incident, those past the ones kept in
+            // detail too; earliest to latest whatever the order of the lines.
+            first_seen: format_time(outcome.earliest),
+            last_seen: format_time(outcome.latest),
             evidence,
             evidence_omitted: total_lines.saturating_sub(listed),
             incidents,

@@ -236,7 +236,7 @@ impl Live<'_> {
                     sink.color,
                 );
                 if let Err(error) = sink.write(&text) {
-                    eprintln!("rwdoctor: {error}");
+                    eprintln!("rwdoctor: {}", crate::report::printable::printable(&error));
                     self.write_errors.push(error);
                 }
             }

@@ -1,6 +1,6 @@
 //! Input: stdin, files and directories (recursive, sorted), gzip recognised by
 //! its magic bytes (several concatenated members allowed).
-use flate2::read::MultiGzDecoder;
+use flate2::bufread::GzDecoder;
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -37,11 +37,14 @@ impl std::fmt::Display for InputError {
 }
 
 /// Expands the PATH arguments: none or `-` is stdin, directories are walked
-/// recursively in sorted order (symlinked directories are followed once; a
-/// loop is reported, not followed).
+/// recursively (symlinked directories are followed; a loop is reported, not
+/// followed). The inputs come back sorted by name, whatever the order of the
+/// arguments, so that the report does not depend on it; a file reached twice
+/// (named twice, or through a symbolic link) is scanned once.
 pub fn expand(paths: &[PathBuf]) -> (Vec<InputSpec>, Vec<InputError>) {
     let mut specs = Vec::new();
     let mut errors = Vec::new();
+    let mut walked = Walked::default();
     if paths.is_empty() {
         specs.push(InputSpec::Stdin);
     }
@@ -51,10 +54,7 @@ pub fn expand(paths: &[PathBuf]) -> (Vec<InputSpec>, Vec<InputError>) {
             continue;
         }
         match std::fs::metadata(path) {
-            Ok(meta) if meta.is_dir() => {
-                let mut visited = HashSet::new();
-                walk_dir(path, &mut visited, &mut specs, &mut errors);
-            }
+            Ok(meta) if meta.is_dir() => walk_dir(path, &mut walked, &mut specs, &mut errors),
             Ok(_) => specs.push(InputSpec::File(path.clone())),
             Err(err) => errors.push(InputError {
                 name: path.display().to_string(),
@@ -62,12 +62,53 @@ pub fn expand(paths: &[PathBuf]) -> (Vec<InputSpec>, Vec<InputError>) {
             }),
         }
     }
+    specs.sort_by_cached_key(InputSpec::display_name);
+    let mut seen = HashSet::new();
+    specs.retain(|spec| seen.insert(identity(spec)));
+    errors.sort_by(|a, b| a.name.cmp(&b.name));
+    errors.dedup();
     (specs, errors)
+}
+
+/// What makes two inputs the same: the file itself (device and inode), not
+/// the name it was reached by.
+#[derive(Debug, PartialEq, Eq, Hash)]
+enum Identity {
+    Stdin,
+    Inode(u64, u64),
+    Path(PathBuf),
+}
+
+fn identity(spec: &InputSpec) -> Identity {
+    match spec {
+        InputSpec::Stdin => Identity::Stdin,
+        InputSpec::File(path) => {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::MetadataExt;
+                if let Ok(meta) = std::fs::metadata(path) {
+                    return Identity::Inode(meta.dev(), meta.ino());
+                }
+            }
+            Identity::Path(path.clone())
+        }
+    }
+}
+
+/// Directories met while expanding, by canonical path.
+#[derive(Default)]
+struct Walked {
+    /// Those being walked, the current one last: a symbolic link back to one
+    /// of them is a loop.
+    ancestors: Vec<PathBuf>,
+    /// Every directory walked: one reached again through another link holds
+    /// nothing new (and walking it again could take exponential time).
+    done: HashSet<PathBuf>,
 }
 
 fn walk_dir(
     dir: &Path,
-    visited: &mut HashSet<PathBuf>,
+    walked: &mut Walked,
     specs: &mut Vec<InputSpec>,
     errors: &mut Vec<InputError>,
 ) {
@@ -81,11 +122,14 @@ fn walk_dir(
             return;
         }
     };
-    if !visited.insert(canonical) {
+    if walked.ancestors.contains(&canonical) {
         errors.push(InputError {
             name: dir.display().to_string(),
             message: "directory loop through a symbolic link; not followed again".to_string(),
         });
+        return;
+    }
+    if !walked.done.insert(canonical.clone()) {
         return;
     }
     let entries = match std::fs::read_dir(dir) {
@@ -98,11 +142,21 @@ fn walk_dir(
             return;
         }
     };
-    let mut children: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    let mut children = Vec::new();
+    for entry in entries {
+        match entry {
+            Ok(entry) => children.push(entry.path()),
+            Err(err) => errors.push(InputError {
+                name: dir.display().to_string(),
+                message: format!("cannot list every entry: {}", describe_io_error(&err)),
+            }),
+        }
+    }
     children.sort();
+    walked.ancestors.push(canonical);
     for child in children {
         match std::fs::metadata(&child) {
-            Ok(meta) if meta.is_dir() => walk_dir(&child, visited, specs, errors),
+            Ok(meta) if meta.is_dir() => walk_dir(&child, walked, specs, errors),
             Ok(meta) if meta.is_file() => specs.push(InputSpec::File(child)),
             // FIFOs, sockets and devices inside a directory are not logs;
             // named explicitly on the command line they are read.
@@ -116,6 +170,7 @@ fn walk_dir(
             }),
         }
     }
+    walked.ancestors.pop();
 }
 
 /// An opened input: a byte stream, decompressed when it was gzip.
@@ -178,7 +233,7 @@ pub fn open_reader(
     };
     if head.starts_with(&GZIP_MAGIC) {
         Ok(OpenInput {
-            reader: Box::new(DecodedBlocks::spawn(MultiGzDecoder::new(buffered))),
+            reader: Box::new(DecodedBlocks::spawn(GzipMembers::new(buffered))),
             gzip: true,
             size,
         })
@@ -188,6 +243,168 @@ pub fn open_reader(
             gzip: false,
             size,
         })
+    }
+}
+
+/// A gzip file of one or more members (rotated logs joined with `cat`),
+/// decoded one member at a time, so that how it ends is known: a file cut
+/// inside a member, corrupt data, or bytes after the last member that are
+/// not gzip each end the stream with an error saying which (the lines
+/// before it are scanned). flate2's `MultiGzDecoder` reports the first two,
+/// but takes trailing garbage for a bad header without saying where.
+struct GzipMembers<R: BufRead> {
+    /// The member being decoded; `None` between members and at the end.
+    decoder: Option<GzDecoder<Counted<R>>>,
+    /// The input, between members.
+    between: Option<Counted<R>>,
+    /// Members started so far (1-based number of the current one).
+    members: u64,
+    /// Byte offset in the file where the current member starts.
+    member_start: u64,
+    finished: bool,
+}
+
+/// A buffered reader that counts the bytes consumed and remembers whether
+/// the end of its input was met.
+struct Counted<R> {
+    inner: R,
+    consumed: u64,
+    at_end: bool,
+}
+
+impl<R: BufRead> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(buf.len());
+        buf[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Counted<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        let available = self.inner.fill_buf()?;
+        if available.is_empty() {
+            self.at_end = true;
+        }
+        Ok(available)
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.consumed += amount as u64;
+        self.inner.consume(amount);
+    }
+}
+
+impl<R: BufRead> GzipMembers<R> {
+    fn new(inner: R) -> Self {
+        GzipMembers {
+            decoder: None,
+            between: Some(Counted {
+                inner,
+                consumed: 0,
+                at_end: false,
+            }),
+            members: 0,
+            member_start: 0,
+            finished: false,
+        }
+    }
+
+    /// Starts the next member, if any; an error when what follows the last
+    /// member is not gzip.
+    fn next_member(&mut self) -> io::Result<bool> {
+        let Some(mut input) = self.between.take() else {
+            return Ok(false);
+        };
+        let head = loop {
+            match input.fill_buf() {
+                Ok(head) => break head,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                Err(err) => return Err(err),
+            }
+        };
+        if head.is_empty() {
+            return Ok(false);
+        }
+        if self.members > 0 && !head.starts_with(&GZIP_MAGIC) {
+            let zeros = head.iter().all(|b| *b == 0);
+            let what = if zeros {
+                "zero bytes"
+            } else {
+                "data that is not gzip"
+            };
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "{what} after gzip member {}, from byte {}",
+                    self.members, input.consumed
+                ),
+            ));
+        }
+        self.members += 1;
+        self.member_start = input.consumed;
+        self.decoder = Some(GzDecoder::new(input));
+        Ok(true)
+    }
+
+    /// Says where and why the current member failed.
+    fn explain(err: io::Error, input: &Counted<R>, member: u64, member_start: u64) -> io::Error {
+        let detail = describe_io_error(&err);
+        let message = if input.at_end {
+            format!(
+                "truncated: the file ends inside gzip member {member}, {} bytes into it",
+                input.consumed.saturating_sub(member_start)
+            )
+        } else {
+            format!(
+                "corrupt gzip member {member}, found at byte {}: {detail}",
+                input.consumed
+            )
+        };
+        io::Error::new(io::ErrorKind::InvalidData, message)
+    }
+}
+
+impl<R: BufRead> Read for GzipMembers<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            if self.finished {
+                return Ok(0);
+            }
+            let Some(decoder) = self.decoder.as_mut() else {
+                match self.next_member() {
+                    Ok(true) => continue,
+                    Ok(false) => {
+                        self.finished = true;
+                        return Ok(0);
+                    }
+                    Err(err) => {
+                        self.finished = true;
+                        return Err(err);
+                    }
+                }
+            };
+            match decoder.read(buf) {
+                Ok(0) => {
+                    // The member ended with a valid trailer.
+                    self.between = self.decoder.take().map(GzDecoder::into_inner);
+                }
+                Ok(n) => return Ok(n),
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) => {
+                    let err =
+                        Self::explain(err, decoder.get_ref(), self.members, self.member_start);
+                    self.finished = true;
+                    self.decoder = None;
+                    return Err(err);
+                }
+            }
+        }
     }
 }
 
@@ -284,5 +501,114 @@ pub fn describe_io_error(err: &io::Error) -> String {
                 None => text.to_string(),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder.write_all(data).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    /// Everything the reader gives, and how it ended.
+    fn decode(bytes: Vec<u8>) -> (Vec<u8>, Option<String>) {
+        let opened = open_reader("x.gz", Box::new(io::Cursor::new(bytes)), None).unwrap();
+        assert!(opened.gzip);
+        let mut reader = opened.reader;
+        let mut out = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            match reader.read(&mut buf) {
+                Ok(0) => return (out, None),
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+                Err(err) => return (out, Some(describe_io_error(&err))),
+            }
+        }
+    }
+
+    fn text(lines: usize) -> Vec<u8> {
+        (0..lines)
+            .map(|i| format!("2024-02-11T06:20:{:02}Z  INFO line {i}\n", i % 60))
+            .collect::<String>()
+            .into_bytes()
+    }
+
+    #[test]
+    fn concatenated_members_are_read_whole() {
+        let (a, b) = (text(50), text(70));
+        let mut both = gzip(&a);
+        both.extend(gzip(&b));
+        let (out, error) = decode(both);
+        assert_eq!(error, None);
+        assert_eq!(out, [a, b].concat());
+    }
+
+    #[test]
+    fn a_gzip_file_cut_anywhere_ends_in_an_error_never_silently() {
+        let data = text(200);
+        let whole = gzip(&data);
+        for cut in 2..whole.len() {
+            let (out, error) = decode(whole[..cut].to_vec());
+            let error =
+                error.unwrap_or_else(|| panic!("cut at {cut} of {}: no error", whole.len()));
+            assert!(
+                error.starts_with("truncated: the file ends inside gzip member 1"),
+                "cut at {cut}: {error}"
+            );
+            assert!(
+                data.starts_with(&out),
+                "cut at {cut}: decoded bytes are a prefix"
+            );
+        }
+        // In the second member too.
+        let mut two = gzip(&data);
+        let first = two.len();
+        two.extend(gzip(&data));
+        let (out, error) = decode(two[..first + 20].to_vec());
+        assert!(out.len() >= data.len());
+        assert!(error.unwrap().contains("inside gzip member 2"));
+    }
+
+    #[test]
+    fn garbage_or_zeros_after_a_member_are_named() {
+        let data = text(30);
+        let member = gzip(&data);
+        let mut garbage = member.clone();
+        garbage.extend_from_slice(b"not gzip at all\n");
+        let (out, error) = decode(garbage);
+        assert_eq!(out, data);
+        assert_eq!(
+            error.as_deref(),
+            Some(
+                format!(
+                    "data that is not gzip after gzip member 1, from byte {}",
+                    member.len()
+                )
+                .as_str()
+            )
+        );
+        let mut zeros = member.clone();
+        zeros.extend_from_slice(&[0; 512]);
+        let (out, error) = decode(zeros);
+        assert_eq!(out, data);
+        assert!(error.unwrap().starts_with("zero bytes after gzip member 1"));
+    }
+
+    #[test]
+    fn corrupt_bytes_in_a_member_are_an_error() {
+        let data = text(2000);
+        let mut bytes = gzip(&data);
+        let middle = bytes.len() / 2;
+        for b in &mut bytes[middle..middle + 64] {
+            *b ^= 0x5a;
+        }
+        let (_, error) = decode(bytes);
+        let error = error.expect("corruption is reported");
+        assert!(error.starts_with("corrupt gzip member 1"), "{error}");
     }
 }

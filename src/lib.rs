@@ -28,5 +28,6 @@ pub mod record;
 pub mod report;
 pub mod rules;
 pub mod scan;
+pub mod spill;
 pub mod subcommands;
 pub mod workers;

@@ -1,19 +1,34 @@
 //! How inputs are scanned on all cores: several inputs side by side, and a
 //! big plain file split into line-aligned ranges (a single gzip stream
 //! cannot be split; its decoding runs on a thread of its own, see `input`).
-//! Results come back in input order whatever the thread count, so reports
-//! are deterministic.
+//!
+//! Worker threads scan; the calling thread merges their hits into one
+//! timeline as they come (by time across inputs, each input in its own
+//! order) and hands them on. Hits wait in per-part queues; past a memory
+//! budget the queues go to a temporary file (`spill`), so memory does not
+//! grow with the number of matching lines. The merged order depends only on
+//! the inputs, never on the thread count or timing, so reports are
+//! deterministic.
 use crate::input::{self, InputError, InputSpec, OpenInput};
 use crate::matcher::Matcher;
+use crate::model::Timestamp;
 use crate::progress::Progress;
 use crate::scan::{self, Coverage, Hit};
+use crate::spill::{self, SpillFile};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex, MutexGuard};
 
 /// Plain files smaller than this are scanned whole: splitting costs more.
 pub const MIN_SPLIT_BYTES: u64 = 16 << 20;
+/// Hits a worker collects before handing them over (and the most the merge
+/// holds per input).
+const BATCH: usize = 64;
+/// Memory the queued hits may take before they go to the temporary file.
+pub const MEMORY_BUDGET: usize = 16 << 20;
 
 /// How to spread the work.
 #[derive(Debug, Clone, Copy)]
@@ -23,11 +38,10 @@ pub struct Plan {
     pub min_split_bytes: u64,
 }
 
-/// What scanning one input gave.
+/// What scanning one input gave (its hits went to the merge).
 #[derive(Debug, Default)]
 pub struct InputScan {
     pub coverage: Option<Coverage>,
-    pub hits: Vec<Hit>,
     pub error: Option<InputError>,
 }
 
@@ -46,45 +60,256 @@ pub fn thread_count(requested: Option<usize>) -> usize {
         .max(1)
 }
 
-/// Scans every input, in parallel where it pays; results in input order.
-pub fn scan_all(
+/// A batch of hits in a part's queue.
+enum Batch {
+    InMemory { hits: Vec<Hit>, bytes: usize },
+    Spilled { offset: u64, len: usize },
+}
+
+/// The queue between the worker scanning one part and the merge.
+#[derive(Default)]
+struct Queue {
+    state: Mutex<QueueState>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct QueueState {
+    batches: VecDeque<Batch>,
+    /// Set when the part has been scanned (or could not be opened).
+    done: Option<InputScan>,
+}
+
+impl Queue {
+    fn lock(&self) -> MutexGuard<'_, QueueState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The next batch, waiting for the worker; `None` once the part is done.
+    fn next(&self) -> Option<Batch> {
+        let mut state = self.lock();
+        loop {
+            if let Some(batch) = state.batches.pop_front() {
+                return Some(batch);
+            }
+            if state.done.is_some() {
+                return None;
+            }
+            state = self.changed.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    fn push(&self, batch: Batch) {
+        self.lock().batches.push_back(batch);
+        self.changed.notify_all();
+    }
+
+    fn finish(&self, outcome: InputScan) {
+        self.lock().done = Some(outcome);
+        self.changed.notify_all();
+    }
+}
+
+/// What the workers and the merge share.
+struct Shared<'a> {
+    specs: &'a [InputSpec],
+    matcher: &'a Matcher,
+    progress: Option<&'a Progress>,
+    work: Vec<Work>,
+    queues: Vec<Queue>,
+    next_work: AtomicUsize,
+    /// Bytes of hits queued in memory, all parts together.
+    in_memory: AtomicUsize,
+    spill: SpillFile,
+}
+
+impl Shared<'_> {
+    /// Hands a batch to the merge: in memory within the budget, else to the
+    /// temporary file (in memory after all if it cannot be written).
+    fn hand_over(&self, queue: &Queue, hits: Vec<Hit>) {
+        if hits.is_empty() {
+            return;
+        }
+        let bytes: usize = hits.iter().map(spill::footprint).sum();
+        if self.in_memory.load(Ordering::Relaxed) + bytes > MEMORY_BUDGET {
+            let encoded = spill::encode(&hits);
+            if let Some(offset) = self.spill.write(&encoded) {
+                queue.push(Batch::Spilled {
+                    offset,
+                    len: encoded.len(),
+                });
+                return;
+            }
+        }
+        self.in_memory.fetch_add(bytes, Ordering::Relaxed);
+        queue.push(Batch::InMemory { hits, bytes });
+    }
+
+    /// A worker: takes parts in order until none is left.
+    fn work(&self) {
+        loop {
+            let index = self.next_work.fetch_add(1, Ordering::Relaxed);
+            let Some(item) = self.work.get(index) else {
+                return;
+            };
+            let queue = &self.queues[index];
+            let spec = &self.specs[item.input];
+            let mut batch = Vec::with_capacity(BATCH);
+            // A bug must not hang the merge waiting for this part, nor lose
+            // the other inputs: it becomes an error naming the input.
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                run_work(item, spec, self.matcher, self.progress, &mut |hit| {
+                    batch.push(hit);
+                    if batch.len() == BATCH {
+                        let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                        self.hand_over(queue, full);
+                    }
+                })
+            }));
+            let outcome = match outcome {
+                Ok(outcome) => {
+                    self.hand_over(queue, std::mem::take(&mut batch));
+                    outcome
+                }
+                Err(panic) => {
+                    let what = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_default();
+                    InputScan {
+                        coverage: None,
+                        error: Some(InputError {
+                            name: spec.display_name(),
+                            message: format!(
+                                "internal error while scanning (please report it): {what}"
+                            ),
+                        }),
+                    }
+                }
+            };
+            queue.finish(outcome);
+        }
+    }
+}
+
+/// One input's hits in its order, its parts stitched together: line numbers
+/// continue from the part before, and hits at a part's head without a time
+/// of their own take the time of the last hit before them.
+struct InputStream {
+    /// Indices of this input's parts in `Shared::work`, in order.
+    parts: Vec<usize>,
+    part: usize,
+    current: VecDeque<Hit>,
+    line_offset: u64,
+    /// The time of the last hit before the current part.
+    inherited: Option<Timestamp>,
+    last_time: Option<Timestamp>,
+    /// A temporary file that could not be read back.
+    error: Option<String>,
+}
+
+impl InputStream {
+    fn next(&mut self, shared: &Shared) -> Option<Hit> {
+        loop {
+            if let Some(mut hit) = self.current.pop_front() {
+                hit.line += self.line_offset;
+                if hit.sort_time.is_none() {
+                    hit.sort_time = self.inherited;
+                }
+                if hit.sort_time.is_some() {
+                    self.last_time = hit.sort_time;
+                }
+                return Some(hit);
+            }
+            let &index = self.parts.get(self.part)?;
+            let queue = &shared.queues[index];
+            match queue.next() {
+                Some(Batch::InMemory { hits, bytes }) => {
+                    shared.in_memory.fetch_sub(bytes, Ordering::Relaxed);
+                    self.current = hits.into();
+                }
+                Some(Batch::Spilled { offset, len }) => {
+                    match shared
+                        .spill
+                        .read(offset, len)
+                        .and_then(|b| spill::decode(&b))
+                    {
+                        Ok(hits) => self.current = hits.into(),
+                        Err(err) => {
+                            self.error.get_or_insert(format!(
+                                "matching lines lost reading them back from a temporary file: {}",
+                                input::describe_io_error(&err)
+                            ));
+                        }
+                    }
+                }
+                None => {
+                    // The part is done: the next one continues its lines.
+                    let lines = queue
+                        .lock()
+                        .done
+                        .as_ref()
+                        .and_then(|d| d.coverage.as_ref())
+                        .map_or(0, |c| c.lines);
+                    self.line_offset += lines;
+                    self.inherited = self.last_time;
+                    self.part += 1;
+                }
+            }
+        }
+    }
+}
+
+/// Scans every input, in parallel where it pays, and calls `on_hit` with
+/// every hit in timeline order: by time across inputs (ties in input
+/// order), each input's own order kept (a clock step back stays in line
+/// order). Returns what each input gave, in input order.
+pub fn scan_merged(
     specs: &[InputSpec],
     matcher: &Matcher,
     plan: Plan,
     progress: Option<&Progress>,
+    on_hit: &mut dyn FnMut(Hit),
 ) -> Vec<InputScan> {
     let threads = plan.threads;
     let work = plan_work(specs, plan);
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<InputScan>>> =
-        Mutex::new((0..work.len()).map(|_| None).collect());
-    let run = || loop {
-        let index = next.fetch_add(1, Ordering::Relaxed);
-        let Some(item) = work.get(index) else { return };
-        let outcome = run_work(item, &specs[item.input], matcher, progress);
-        if let Ok(mut slots) = results.lock() {
-            slots[index] = Some(outcome);
-        }
+    let shared = Shared {
+        specs,
+        matcher,
+        progress,
+        queues: work.iter().map(|_| Queue::default()).collect(),
+        work,
+        next_work: AtomicUsize::new(0),
+        in_memory: AtomicUsize::new(0),
+        spill: SpillFile::default(),
     };
+    let mut streams: Vec<InputStream> = specs
+        .iter()
+        .map(|_| InputStream {
+            parts: Vec::new(),
+            part: 0,
+            current: VecDeque::new(),
+            line_offset: 0,
+            inherited: None,
+            last_time: None,
+            error: None,
+        })
+        .collect();
+    for (index, item) in shared.work.iter().enumerate() {
+        streams[item.input].parts.push(index);
+    }
     std::thread::scope(|scope| {
-        for _ in 1..threads.min(work.len()) {
-            scope.spawn(run);
+        for _ in 0..threads.min(shared.work.len()) {
+            scope.spawn(|| shared.work());
         }
-        run();
+        merge(&shared, &mut streams, on_hit);
     });
-    let slots = results
-        .into_inner()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
 
-    // Stitch the parts of each input back together, in order.
+    // Each input's coverage, its parts stitched together, in order.
     let mut scans: Vec<InputScan> = specs.iter().map(|_| InputScan::default()).collect();
-    for (item, slot) in work.iter().zip(slots) {
-        let Some(InputScan {
-            coverage,
-            mut hits,
-            error,
-        }) = slot
-        else {
+    for (queue, item) in shared.queues.iter().zip(&shared.work) {
+        let Some(InputScan { coverage, error }) = queue.lock().done.take() else {
             continue;
         };
         let scan = &mut scans[item.input];
@@ -94,27 +319,39 @@ pub fn scan_all(
         }
         let Some(coverage) = coverage else { continue };
         match &mut scan.coverage {
-            None => {
-                scan.hits = hits;
-                scan.coverage = Some(coverage);
-            }
-            Some(before) => {
-                let offset = before.lines;
-                let last_time = scan.hits.iter().rev().find_map(|h| h.sort_time);
-                for hit in &mut hits {
-                    hit.line += offset;
-                    // Lines at a part's head without a time of their own
-                    // take the time of the line before, in the part before.
-                    if hit.sort_time.is_none() {
-                        hit.sort_time = last_time;
-                    }
-                }
-                scan.hits.extend(hits);
-                before.merge_part(coverage);
-            }
+            None => scan.coverage = Some(coverage),
+            Some(before) => before.merge_part(coverage),
+        }
+    }
+    for (scan, stream) in scans.iter_mut().zip(&streams) {
+        if let (Some(coverage), Some(error)) = (&mut scan.coverage, &stream.error) {
+            coverage.read_error.get_or_insert_with(|| error.clone());
         }
     }
     scans
+}
+
+/// The k-way merge of the inputs' streams by time.
+fn merge(shared: &Shared, streams: &mut [InputStream], on_hit: &mut dyn FnMut(Hit)) {
+    let key = |hit: &Hit, input: usize| Reverse((hit.sort_time, input));
+    let mut heads: Vec<Option<Hit>> = Vec::with_capacity(streams.len());
+    let mut heap = BinaryHeap::with_capacity(streams.len());
+    for (input, stream) in streams.iter_mut().enumerate() {
+        let head = stream.next(shared);
+        if let Some(hit) = &head {
+            heap.push(key(hit, input));
+        }
+        heads.push(head);
+    }
+    while let Some(Reverse((_, input))) = heap.pop() {
+        let next = streams[input].next(shared);
+        if let Some(hit) = &next {
+            heap.push(key(hit, input));
+        }
+        if let Some(hit) = std::mem::replace(&mut heads[input], next) {
+            on_hit(hit);
+        }
+    }
 }
 
 /// Whole inputs, except big plain files, which get one range per thread.
@@ -140,11 +377,13 @@ fn plan_work(specs: &[InputSpec], plan: Plan) -> Vec<Work> {
 
 /// Line-aligned ranges of a big regular plain file, or `None`.
 fn split_points(path: &std::path::Path, parts: usize, min_bytes: u64) -> Option<Vec<(u64, u64)>> {
-    let mut file = File::open(path).ok()?;
-    let meta = file.metadata().ok()?;
+    // Look before opening: opening a FIFO would wait for a writer, and
+    // closing it again would lose what the writer sent.
+    let meta = std::fs::metadata(path).ok()?;
     if !meta.is_file() || meta.len() < min_bytes.max(1) {
         return None;
     }
+    let mut file = File::open(path).ok()?;
     let mut magic = [0u8; 2];
     if file.read_exact(&mut magic).is_err() || magic == [0x1f, 0x8b] {
         return None;
@@ -213,25 +452,20 @@ fn run_work(
     spec: &InputSpec,
     matcher: &Matcher,
     progress: Option<&Progress>,
+    on_hit: &mut dyn FnMut(Hit),
 ) -> InputScan {
-    let mut hits = Vec::new();
     let name = spec.display_name();
     match open_input(item.input, spec, item.range, progress) {
         Ok(opened) => {
             let mid_input = item.range.is_some_and(|(start, _)| start > 0);
-            let coverage =
-                scan::scan_part(item.input, &name, opened, matcher, mid_input, &mut |hit| {
-                    hits.push(hit)
-                });
+            let coverage = scan::scan_part(item.input, &name, opened, matcher, mid_input, on_hit);
             InputScan {
                 coverage: Some(coverage),
-                hits,
                 error: None,
             }
         }
         Err(err) => InputScan {
             coverage: None,
-            hits,
             error: Some(err),
         },
     }

@@ -6,6 +6,7 @@
 use crate::app::{plural, Analysis, EXIT_INCONCLUSIVE};
 use crate::diagnosis::Finding;
 use crate::model::Severity;
+use crate::report::printable::{guard_report, printable};
 
 pub fn render(analysis: &Analysis) -> String {
     let mut out: String = analysis.findings.iter().map(render_finding).collect();
@@ -48,7 +49,9 @@ pub fn render_finding(finding: &Finding) -> String {
     if let Some(evidence) = finding.evidence.first() {
         message.push_str(&format!(
             "\nEvidence: {}:{}: {}",
-            evidence.source, evidence.line, evidence.text
+            printable(&evidence.source),
+            evidence.line,
+            printable(&evidence.text)
         ));
     }
     if let Some(cause) = finding.causes.first().filter(|c| c.confidence > 0.0) {
@@ -90,11 +93,13 @@ fn command(level: &str, properties: &[(&str, String)], message: &str) -> String 
         .map(|(key, value)| format!("{key}={}", escape_property(value)))
         .collect();
     let separator = if properties.is_empty() { "" } else { " " };
-    format!(
+    let command = format!(
         "::{level}{separator}{}::{}\n",
         properties.join(","),
         escape_data(message)
-    )
+    );
+    // Nothing from a binary input may reach the log as it is.
+    guard_report(command, false)
 }
 
 /// The runner's escaping for a command's message.

@@ -2,7 +2,9 @@
 use crate::app::{plural, Analysis, TimeRange};
 use crate::diagnosis::{EvidenceLine, Finding};
 use crate::model::Severity;
+use crate::report::printable::{guard_report, printable, printable_with_span};
 use colored::{ColoredString, Colorize};
+use std::borrow::Cow;
 use std::fmt::Write;
 
 pub const WIDTH: usize = 80;
@@ -22,7 +24,7 @@ pub fn render(analysis: &Analysis, color: bool) -> String {
     }
     out.push('\n');
     render_summary(&mut out, analysis);
-    out
+    guard_report(out, color)
 }
 
 /// `--follow`: one incident's finding, as soon as it is certain.
@@ -31,7 +33,7 @@ pub fn render_live_finding(finding: &Finding, color: bool) -> String {
     let mut out = String::new();
     render_finding(&mut out, finding);
     out.push('\n');
-    out
+    guard_report(out, color)
 }
 
 /// `--follow`: the summary at the end (the findings were printed already;
@@ -44,7 +46,7 @@ pub fn render_live_end(analysis: &Analysis, color: bool) -> String {
         out.push('\n');
     }
     render_summary(&mut out, analysis);
-    out
+    guard_report(out, color)
 }
 
 fn render_headline(out: &mut String, analysis: &Analysis) {
@@ -201,7 +203,7 @@ fn render_cluster(out: &mut String, cluster: &crate::context::ClusterContext) {
     let mut parts = Vec::new();
     if let Some(version) = &cluster.version {
         let source = cluster.version_source.unwrap_or("");
-        parts.push(format!("RisingWave {version} (from {source})"));
+        parts.push(format!("RisingWave {} (from {source})", printable(version)));
     }
     if let Some(backend) = cluster.election_backend {
         parts.push(format!("{backend} election"));
@@ -219,7 +221,7 @@ fn render_cluster(out: &mut String, cluster: &crate::context::ClusterContext) {
         0 => {}
         1 => parts.push(format!(
             "1 meta member: {}",
-            cluster.meta_members.iter().next().map_or("", |m| m)
+            printable(cluster.meta_members.iter().next().map_or("", |m| m))
         )),
         n => parts.push(format!("{n} meta members")),
     }
@@ -260,13 +262,14 @@ fn render_timelines(out: &mut String, finding: &Finding) {
             // The pod or service, else a short file name, else the component.
             let stem = entry.source.rsplit('/').next().unwrap_or(&entry.source);
             let stem = stem.split('.').next().unwrap_or(stem);
-            let who = entry.origin.clone().unwrap_or_else(|| {
+            let who = printable(&entry.origin.clone().unwrap_or_else(|| {
                 if stem.chars().count() <= 14 && stem != "<stdin>" {
                     stem.to_string()
                 } else {
                     entry.component.to_string()
                 }
-            });
+            }))
+            .into_owned();
             let who: String = if who.chars().count() > 14 {
                 who.chars().take(13).collect::<String>() + "…"
             } else {
@@ -278,15 +281,15 @@ fn render_timelines(out: &mut String, finding: &Finding) {
                 String::new()
             };
             let room = WIDTH.saturating_sub(4 + 8 + 1 + 14 + 1 + count.len());
-            let message = if entry.message.chars().count() > room {
-                entry
-                    .message
+            let message = printable(&entry.message);
+            let message = if message.chars().count() > room {
+                message
                     .chars()
                     .take(room.saturating_sub(1))
                     .collect::<String>()
                     + "…"
             } else {
-                entry.message.clone()
+                message.into_owned()
             };
             let marker = if entry.role == "cause" {
                 message.yellow()
@@ -345,8 +348,8 @@ fn render_evidence(out: &mut String, line: &EvidenceLine, indent: &str) {
     let origin = line
         .origin
         .as_deref()
-        .map_or(String::new(), |o| format!(" [{o}]"));
-    let mut location = format!("{}:{}", line.source, line.line);
+        .map_or(String::new(), |o| format!(" [{}]", printable(o)));
+    let mut location = format!("{}:{}", printable(&line.source), line.line);
     let mut when = format!("{time} {level}").trim_end().to_string();
     let fits = |location: &str, when: &str| {
         indent.len() + location.chars().count() + origin.chars().count() + 1 + when.len() <= WIDTH
@@ -370,8 +373,9 @@ fn render_evidence(out: &mut String, line: &EvidenceLine, indent: &str) {
         when.dimmed(),
     );
     let room = WIDTH.saturating_sub(indent.len() + 2).max(20);
-    let text = &line.message;
-    let (hl_start, hl_end) = line.highlight.unwrap_or((0, 0));
+    let (text, highlight) = printable_with_span(&line.message, line.highlight);
+    let text = text.as_str();
+    let (hl_start, hl_end) = highlight.unwrap_or((0, 0));
     let message_start = 0;
     let mut start =
         if text.len() - message_start <= room || hl_end.saturating_sub(message_start) <= room - 2 {
@@ -472,7 +476,7 @@ fn render_coverage(out: &mut String, input: &crate::app::InputSummary) {
     };
     let mut parts = vec![format!(
         "{}: {} line{}, {} recognised ({:.0}%)",
-        input.source,
+        printable(&input.source),
         input.lines,
         plural(input.lines as usize),
         input.recognised,
@@ -491,7 +495,7 @@ fn render_coverage(out: &mut String, input: &crate::app::InputSummary) {
         parts.push(format!("wrapped by {}", wrappers.join(" + ")));
     }
     if !input.origins.is_empty() {
-        let shown: Vec<&str> = input.origins.iter().take(6).map(String::as_str).collect();
+        let shown: Vec<Cow<str>> = input.origins.iter().take(6).map(|o| printable(o)).collect();
         let more = input.origins.len().saturating_sub(shown.len());
         let more = if more > 0 {
             format!(" and {more} more")
@@ -512,7 +516,7 @@ fn render_coverage(out: &mut String, input: &crate::app::InputSummary) {
     }
     wrap_hanging(out, &parts.join("; "), "  ", "    ");
     for note in &input.notes {
-        wrap_hanging(out, &format!("note: {note}"), "    ", "      ");
+        wrap_hanging(out, &format!("note: {}", printable(note)), "    ", "      ");
     }
 }
 
@@ -541,13 +545,13 @@ fn render_silence(out: &mut String, analysis: &Analysis) {
             format!(
                 "{}: RisingWave logs {range} contain no election events; if the pod \
 restarted, the failure is in `kubectl logs <pod> --previous`.",
-                input.source
+                printable(&input.source)
             )
         } else {
             format!(
                 "{}: RisingWave logs {range} contain {} election line{}, none of them a \
 known failure.",
-                input.source,
+                printable(&input.source),
                 input.election_lines,
                 plural(input.election_lines as usize)
             )
@@ -589,7 +593,12 @@ fn render_summary(out: &mut String, analysis: &Analysis) {
         render_silence(out, analysis);
     }
     for error in &summary.errors {
-        wrap_hanging(out, &format!("{} {error}", "error:".red().bold()), "", "  ");
+        wrap_hanging(
+            out,
+            &format!("{} {}", "error:".red().bold(), printable(error)),
+            "",
+            "  ",
+        );
     }
     let code = format!("exit {}", summary.exit_code);
     let code = match summary.exit_code {
@@ -597,5 +606,10 @@ fn render_summary(out: &mut String, analysis: &Analysis) {
         3 => code.yellow(),
         _ => code.red(),
     };
-    wrap_hanging(out, &format!("{code}: {}", summary.verdict), "", "  ");
+    wrap_hanging(
+        out,
+        &format!("{code}: {}", printable(&summary.verdict)),
+        "",
+        "  ",
+    );
 }

@@ -7,6 +7,7 @@
 use crate::app::{plural, Analysis, TimeRange};
 use crate::diagnosis::{EvidenceLine, Finding};
 use crate::model::Severity;
+use crate::report::printable::{guard_report, printable};
 use crate::report::Context;
 use std::fmt::Write;
 
@@ -42,7 +43,7 @@ pub fn render(analysis: &Analysis, context: &Context) -> String {
     if !summary.errors.is_empty() {
         out.push_str("**Problems:**\n\n");
         for error in &summary.errors {
-            let _ = writeln!(out, "- {}", code_span(error));
+            let _ = writeln!(out, "- {}", code_span(&printable(error)));
         }
         out.push('\n');
     }
@@ -80,7 +81,7 @@ pub fn render(analysis: &Analysis, context: &Context) -> String {
         range_text(&summary.time_range),
         summary.rules_evaluated
     );
-    out
+    guard_report(out, false)
 }
 
 fn severity_badge(severity: Severity, failing: bool) -> String {
@@ -146,7 +147,8 @@ fn render_finding(out: &mut String, finding: &Finding) {
                     evidence.count,
                     code_span(&format!(
                         "{}:{}",
-                        evidence.example.source, evidence.example.line
+                        printable(&evidence.example.source),
+                        evidence.example.line
                     ))
                 );
             }
@@ -189,7 +191,14 @@ fn render_finding(out: &mut String, finding: &Finding) {
         let shown: Vec<&EvidenceLine> = finding.evidence.iter().take(EVIDENCE_SHOWN).collect();
         let block: String = shown
             .iter()
-            .map(|e| format!("{}:{}: {}\n", e.source, e.line, e.text))
+            .map(|e| {
+                format!(
+                    "{}:{}: {}\n",
+                    printable(&e.source),
+                    e.line,
+                    printable(&e.text)
+                )
+            })
             .collect();
         let fence = fence_for(&block);
         let _ = write!(out, "{fence}text\n{block}{fence}\n");

@@ -7,6 +7,7 @@ pub mod json;
 pub mod jsonl;
 pub mod junit;
 pub mod markdown;
+pub mod printable;
 pub mod sink;
 
 use crate::app::Analysis;

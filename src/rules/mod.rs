@@ -62,25 +62,51 @@ impl RuleSet {
         set
     }
 
+    /// A directory's rules replace earlier ones (built-in, other
+    /// directories) by id; two files of the same directory defining one id
+    /// is an error (the later file's rule is used, as `rules lint` says).
     fn add_dir(&mut self, dir: &Path) {
         match read_rule_dir(dir) {
             Ok((files, errors)) => {
                 self.errors.extend(errors);
+                let mut defined_here: Vec<(String, String)> = Vec::new();
                 for file in &files {
-                    self.add_file(&file.name, &file.text, file.source.clone());
+                    let Some(id) = self.add_file(&file.name, &file.text, file.source.clone())
+                    else {
+                        continue;
+                    };
+                    if let Some((_, other)) = defined_here.iter().find(|(known, _)| *known == id) {
+                        let at = id_position(&file.text).map_or(String::new(), |(line, column)| {
+                            format!("at line {line}, column {column}: ")
+                        });
+                        self.errors.push(RuleError {
+                            file: file.name.clone(),
+                            rule_id: Some(id.clone()),
+                            problem: format!(
+                                "{at}duplicate id: {other} defines it too; the rule of this file is used"
+                            ),
+                        });
+                    }
+                    defined_here.push((id, file.name.clone()));
                 }
             }
             Err(error) => self.errors.push(error),
         }
     }
 
-    fn add_file(&mut self, name: &str, text: &str, source: RuleSource) {
+    /// Adds one rule file; returns the id of the rule it defined.
+    fn add_file(&mut self, name: &str, text: &str, source: RuleSource) -> Option<String> {
         match parse_rule(name, text, source) {
             Ok(rule) => {
+                let id = rule.id.clone();
                 self.rules.retain(|existing| existing.id != rule.id);
                 self.rules.push(rule);
+                Some(id)
             }
-            Err(errors) => self.errors.extend(errors),
+            Err(errors) => {
+                self.errors.extend(errors);
+                None
+            }
         }
     }
 
@@ -138,7 +164,7 @@ pub fn read_rule_dir(dir: &Path) -> Result<(Vec<RuleFile>, Vec<RuleError>), Rule
             Err(err) => errors.push(RuleError {
                 file: name,
                 rule_id: None,
-                problem: format!("cannot read: {err}"),
+                problem: format!("cannot read: {}", crate::input::describe_io_error(&err)),
             }),
         }
     }
@@ -151,12 +177,7 @@ pub fn parse_rule(name: &str, text: &str, source: RuleSource) -> Result<Rule, Ve
         vec![RuleError {
             file: name.to_string(),
             rule_id: sniff_rule_id(text),
-            problem: format!(
-                "invalid rule JSON at line {}, column {}: {}",
-                err.line(),
-                err.column(),
-                strip_serde_position(&err.to_string())
-            ),
+            problem: describe_json_error(text, &err),
         }]
     })?;
     Rule::compile(def, source).map_err(|problems| {
@@ -169,6 +190,56 @@ pub fn parse_rule(name: &str, text: &str, source: RuleSource) -> Result<Rule, Ve
             })
             .collect()
     })
+}
+
+/// Why a rule file is not a rule, with the position. serde_json's own words
+/// mislead for a file that is not one object (an array is read as a rule
+/// written as a list of its fields: "expected a string"), so those cases
+/// are named first.
+fn describe_json_error(text: &str, err: &serde_json::Error) -> String {
+    if text.trim().is_empty() {
+        return "invalid rule JSON at line 1, column 1: the file is empty; \
+                a rule file holds one JSON object, `{\"id\": ...}`"
+            .to_string();
+    }
+    if let Ok(value) = serde_json::from_str::<serde_json::Value>(text) {
+        let found = match value {
+            serde_json::Value::Object(_) => None,
+            serde_json::Value::Array(_) => Some("an array (one rule per file)"),
+            serde_json::Value::String(_) => Some("a string"),
+            serde_json::Value::Number(_) => Some("a number"),
+            serde_json::Value::Bool(_) => Some("a boolean"),
+            serde_json::Value::Null => Some("null"),
+        };
+        if let Some(found) = found {
+            let start = text.len() - text.trim_start().len();
+            let (line, column) = position_of(text, start);
+            return format!(
+                "invalid rule JSON at line {line}, column {column}: \
+                 a rule file holds one JSON object, `{{\"id\": ...}}`, not {found}"
+            );
+        }
+    }
+    format!(
+        "invalid rule JSON at line {}, column {}: {}",
+        err.line(),
+        err.column(),
+        strip_serde_position(&err.to_string())
+    )
+}
+
+/// 1-based line and column (in characters) of byte `offset` of `text`.
+fn position_of(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// Where the `"id"` of a rule file is written, if it can be found.
+fn id_position(text: &str) -> Option<(usize, usize)> {
+    let re = regex::Regex::new(r#""id"\s*:"#).ok()?;
+    re.find(text).map(|m| position_of(text, m.start()))
 }
 
 /// serde_json appends " at line L column C"; we print the position first.
