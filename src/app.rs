@@ -196,8 +196,18 @@ pub fn analyse(request: &Request, rules: &RuleSet) -> Analysis {
 
 /// `analyse`, showing `progress` while scanning.
 pub fn analyse_with(request: &Request, rules: &RuleSet, progress: Option<&Progress>) -> Analysis {
+    analyse_matching(request, rules, &Matcher::new(rules), progress)
+}
+
+/// `analyse_with`, with the matcher of `rules` already built (the fuzz
+/// checks analyse thousands of inputs with one rule set).
+pub fn analyse_matching(
+    request: &Request,
+    rules: &RuleSet,
+    matcher: &Matcher,
+    progress: Option<&Progress>,
+) -> Analysis {
     let (specs, mut input_errors) = input::expand(&request.paths);
-    let matcher = Matcher::new(rules);
     let mut timeline = Timeline::new(Correlator::new(rules), request.since, request.until);
     let mut coverages: Vec<Option<Coverage>> = Vec::with_capacity(specs.len());
 
@@ -205,7 +215,7 @@ pub fn analyse_with(request: &Request, rules: &RuleSet, progress: Option<&Progre
     // time, each input's own order kept (a clock step back stays in line
     // order), and stream into the correlator as they come.
     let threads = workers::thread_count(request.threads);
-    let scans = workers::scan_merged(&specs, &matcher, threads, progress, &mut |hit| {
+    let scans = workers::scan_merged(&specs, matcher, threads, progress, &mut |hit| {
         timeline.push(hit);
     });
     for scan in scans {
