@@ -200,8 +200,18 @@ pub fn analyse(request: &Request, rules: &RuleSet) -> Analysis {
 
 /// `analyse`, showing `progress` while scanning.
 pub fn analyse_with(request: &Request, rules: &RuleSet, progress: Option<&Progress>) -> Analysis {
+    analyse_matching(request, rules, &Matcher::new(rules), progress)
+}
+
+/// `analyse_with`, with the matcher of `rules` already built (the fuzz
+/// checks analyse thousands of inputs with one rule set).
+pub fn analyse_matching(
+    request: &Request,
+    rules: &RuleSet,
+    matcher: &Matcher,
+    progress: Option<&Progress>,
+) -> Analysis {
     let (specs, mut input_errors) = input::expand(&request.paths);
-    let matcher = Matcher::new(rules);
     let mut timeline = Timeline::new(Correlator::new(rules), request.since, request.until);
     let mut coverages: Vec<Option<Coverage>> = Vec::with_capacity(specs.len());
 
@@ -212,7 +222,7 @@ pub fn analyse_with(request: &Request, rules: &RuleSet, progress: Option<&Progre
         threads: workers::thread_count(request.threads),
         min_split_bytes: request.min_split_bytes.unwrap_or(workers::MIN_SPLIT_BYTES),
     };
-    let scans = workers::scan_merged(&specs, &matcher, plan, progress, &mut |hit| {
+    let scans = workers::scan_merged(&specs, matcher, plan, progress, &mut |hit| {
         timeline.push(hit);
     });
     for scan in scans {

@@ -3,7 +3,7 @@
 //! given could and could not show), and remedies tailored to the cluster.
 use crate::context::ClusterContext;
 use crate::correlate::{Incident, RuleOutcome};
-use crate::model::{format_duration, Level, Severity, Timestamp};
+use crate::model::{Level, Severity, Timestamp};
 use crate::rules::{Cause, ConfigSnippet, Rule, RuleSet};
 use crate::scan::Hit;
 use chrono::SecondsFormat;
@@ -588,12 +588,52 @@ fn describe(rule: &Rule, signal: usize) -> String {
 
 /// `-15.2s`, `+0.0s`, `-3m04s`: offsets on a timeline.
 pub fn format_offset(seconds: f64) -> String {
-    let sign = if seconds < 0.0 { "-" } else { "+" };
-    if seconds.abs() < 60.0 {
-        return format!("{sign}{:.1}s", seconds.abs());
+    if seconds.is_nan() {
+        return "?".to_string();
     }
-    let text = format_duration(chrono::Duration::milliseconds(
-        (seconds * 1000.0).round() as i64
-    ));
-    format!("{sign}{}", text.trim_start_matches('-'))
+    let sign = if seconds < 0.0 { "-" } else { "+" };
+    let abs = seconds.abs();
+    if abs < 60.0 {
+        return format!("{sign}{abs:.1}s");
+    }
+    // At most 8 characters, the timeline's column, whatever the clocks say
+    // (lines years apart are possible: a wrong clock, a mislabelled file).
+    let secs = abs as u64;
+    let minutes = secs / 60;
+    let hours = minutes / 60;
+    let days = hours / 24;
+    if hours == 0 {
+        format!("{sign}{minutes}m{:02}s", secs % 60)
+    } else if hours < 100 {
+        format!("{sign}{hours}h{:02}m", minutes % 60)
+    } else if days < 1000 {
+        format!("{sign}{days}d{:02}h", hours % 24)
+    } else {
+        format!("{sign}{}y", (days / 365).min(999_999))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_offset;
+
+    #[test]
+    fn offsets_fit_the_timeline_column() {
+        for (seconds, text) in [
+            (0.0, "+0.0s"),
+            (-15.24, "-15.2s"),
+            (65.9, "+1m05s"),
+            (-3599.0, "-59m59s"),
+            (3600.0 * 99.0 + 59.0 * 60.0, "+99h59m"),
+            (3600.0 * 100.0, "+4d04h"),
+            (86400.0 * 999.0, "+999d00h"),
+            (86400.0 * 365.0 * 8000.0, "+8000y"),
+            (-1e300, "-999999y"),
+            (f64::NAN, "?"),
+        ] {
+            let shown = format_offset(seconds);
+            assert_eq!(shown, text);
+            assert!(shown.chars().count() <= 8, "{shown}");
+        }
+    }
 }

@@ -83,9 +83,21 @@ pub fn run(cli: &Cli) -> u8 {
                     lock(&live).tick();
                 }
             });
-            match scan_live(spec, &matcher, &live, &stop) {
-                Ok(coverage) => coverages.push(coverage),
-                Err(error) => input_errors.push(error),
+            // A bug in the scanner must not leave the timer (and so the
+            // process) running forever: it becomes an error naming the input.
+            let scanned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                scan_live(spec, &matcher, &live, &stop)
+            }));
+            match scanned {
+                Ok(Ok(coverage)) => coverages.push(coverage),
+                Ok(Err(error)) => input_errors.push(error),
+                Err(panic) => input_errors.push(InputError {
+                    name: spec.display_name(),
+                    message: format!(
+                        "internal error while scanning (please report it): {}",
+                        crate::workers::panic_message(panic.as_ref())
+                    ),
+                }),
             }
             done.store(true, Ordering::Relaxed);
             // Incidents still waiting for their grace are certain now.

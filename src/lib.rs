@@ -19,6 +19,7 @@ pub mod correlate;
 pub mod diagnosis;
 pub mod facts;
 pub mod follow;
+pub mod fuzzing;
 pub mod input;
 pub mod lines;
 pub mod matcher;

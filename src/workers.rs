@@ -171,26 +171,29 @@ impl Shared<'_> {
                     self.hand_over(queue, std::mem::take(&mut batch));
                     outcome
                 }
-                Err(panic) => {
-                    let what = panic
-                        .downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| panic.downcast_ref::<String>().cloned())
-                        .unwrap_or_default();
-                    InputScan {
-                        coverage: None,
-                        error: Some(InputError {
-                            name: spec.display_name(),
-                            message: format!(
-                                "internal error while scanning (please report it): {what}"
-                            ),
-                        }),
-                    }
-                }
+                Err(panic) => InputScan {
+                    coverage: None,
+                    error: Some(InputError {
+                        name: spec.display_name(),
+                        message: format!(
+                            "internal error while scanning (please report it): {}",
+                            panic_message(panic.as_ref())
+                        ),
+                    }),
+                },
             };
             queue.finish(outcome);
         }
     }
+}
+
+/// What a caught panic said.
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default()
 }
 
 /// One input's hits in its order, its parts stitched together: line numbers

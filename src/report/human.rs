@@ -10,6 +10,8 @@ use std::fmt::Write;
 pub const WIDTH: usize = 80;
 /// Evidence lines shown per finding; JSON lists more.
 const EVIDENCE_SHOWN: usize = 6;
+/// Characters of an evidence line's origin shown.
+const ORIGIN_SHOWN: usize = 32;
 
 pub fn render(analysis: &Analysis, color: bool) -> String {
     colored::control::set_override(color);
@@ -345,10 +347,16 @@ fn render_evidence(out: &mut String, line: &EvidenceLine, indent: &str) {
         .and_then(|t| t.get(11..23).or(t.get(11..19)))
         .unwrap_or("");
     let level = line.level.map_or("", |l| l.as_str());
-    let origin = line
-        .origin
-        .as_deref()
-        .map_or(String::new(), |o| format!(" [{}]", printable(o)));
+    // A pod or service name; a wrapper-looking prefix can make it long.
+    let origin = line.origin.as_deref().map_or(String::new(), |o| {
+        let o = printable(o);
+        if o.chars().count() <= ORIGIN_SHOWN {
+            format!(" [{o}]")
+        } else {
+            let head: String = o.chars().take(ORIGIN_SHOWN - 1).collect();
+            format!(" [{head}…]")
+        }
+    });
     let mut location = format!("{}:{}", printable(&line.source), line.line);
     let mut when = format!("{time} {level}").trim_end().to_string();
     let fits = |location: &str, when: &str| {
