@@ -1,7 +1,8 @@
 //! Bytes → lines, in blocks. The scanner works on large blocks of whole lines
 //! (one memchr pass finds them), never on one allocation per line. A line too
 //! long for the buffer is cut to its first `MAX_LINE` bytes and the rest is
-//! skipped, so a 100 MiB line costs no more memory than a short one.
+//! skipped, so a 100 MiB line costs no more memory than a short one (the
+//! scanner cuts shorter lines over `MAX_LINE` the same way).
 use std::io::{self, Read};
 
 pub const BLOCK_SIZE: usize = 1 << 20;

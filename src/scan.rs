@@ -58,8 +58,13 @@ pub struct Coverage {
     pub wrappers: BTreeMap<&'static str, u64>,
     /// Pods, services or units seen in wrappers.
     pub origins: Vec<String>,
+    /// Earliest and latest time read: of the first event, of the last event
+    /// of each block and of every matching line (a clock that steps back
+    /// still gives a forward range; every line's time is not parsed, which
+    /// would cost the hot path).
     pub first_timestamp: Option<Timestamp>,
     pub last_timestamp: Option<Timestamp>,
+    /// Lines over `MAX_LINE` bytes, cut there.
     pub truncated_lines: u64,
     /// Assumptions made while reading (e.g. the year of journalctl lines).
     pub notes: Vec<String>,
@@ -97,10 +102,8 @@ impl Coverage {
                 self.origins.push(origin);
             }
         }
-        self.first_timestamp = self.first_timestamp.or(next.first_timestamp);
-        if next.last_timestamp.is_some() {
-            self.last_timestamp = next.last_timestamp;
-        }
+        self.first_timestamp = earliest(self.first_timestamp, next.first_timestamp);
+        self.last_timestamp = latest(self.last_timestamp, next.last_timestamp);
         self.truncated_lines += next.truncated_lines;
         for note in next.notes {
             if !self.notes.contains(&note) {
@@ -117,6 +120,12 @@ impl Coverage {
 /// Per-input state that outlives a block.
 struct ScanState {
     line_no: u64,
+    /// Lines over `MAX_LINE` cut by the scanner (the line reader cuts those
+    /// too long for its buffer).
+    cut_lines: u64,
+    seen_event: bool,
+    earliest: Option<Timestamp>,
+    latest: Option<Timestamp>,
     shape_counts: [u64; Shape::ALL.len()],
     wrapper_counts: [u64; wrappers::WRAPPER_NAMES.len()],
     recognised: u64,
@@ -139,6 +148,11 @@ struct ScanState {
 }
 
 impl ScanState {
+    fn note_time(&mut self, time: Option<Timestamp>) {
+        self.earliest = earliest(self.earliest, time);
+        self.latest = latest(self.latest, time);
+    }
+
     fn year_for(&mut self, line: &[u8], unwrapped: &record::Unwrapped) -> i32 {
         if let Some(year) = self.year {
             return year;
@@ -185,6 +199,10 @@ pub fn scan_part(
     let mut blocks = LineBlocks::new(opened.reader);
     let mut st = ScanState {
         line_no: 0,
+        cut_lines: 0,
+        seen_event: false,
+        earliest: None,
+        latest: None,
         shape_counts: [0; Shape::ALL.len()],
         wrapper_counts: [0; wrappers::WRAPPER_NAMES.len()],
         recognised: 0,
@@ -212,13 +230,14 @@ pub fn scan_part(
     coverage.ends_in_pretty_event = st.in_pretty_event == Some(true);
     coverage.lines = st.line_no;
     coverage.bytes = blocks.bytes_read;
-    coverage.truncated_lines = blocks.truncated_lines;
+    coverage.truncated_lines = blocks.truncated_lines + st.cut_lines;
     coverage.recognised = st.recognised;
     let year = st
         .year
         .unwrap_or_else(|| record::default_journal_year(None));
-    coverage.last_timestamp =
-        record::line_timestamp(&st.last_event, year).or(coverage.first_timestamp);
+    let final_time = record::line_timestamp(&st.last_event, year);
+    coverage.first_timestamp = earliest(st.earliest, final_time);
+    coverage.last_timestamp = latest(st.latest, final_time);
     for shape in Shape::ALL {
         let count = st.shape_counts[shape.index()];
         if count > 0 {
@@ -256,6 +275,10 @@ fn scan_block(
         if let [head @ .., b'\r'] = raw {
             raw = head;
         }
+        if raw.len() > crate::lines::MAX_LINE {
+            raw = &raw[..crate::lines::MAX_LINE];
+            st.cut_lines += 1;
+        }
         let has_ansi = block_has_ansi && memchr::memchr(0x1b, raw).is_some();
         let mut scratch = std::mem::take(&mut st.ansi_scratch);
         let line: &[u8] = if has_ansi {
@@ -280,10 +303,12 @@ fn scan_block(
             LineClass::Event(shape) => {
                 st.shape_counts[shape.index()] += 1;
                 st.in_pretty_event = Some(shape == Shape::RisingwavePretty);
-                if coverage.first_timestamp.is_none() {
+                if !st.seen_event {
+                    st.seen_event = true;
                     let year = st.year_for(line, &unwrapped);
-                    coverage.first_timestamp = record::line_timestamp(line, year);
-                    if let Some(ts) = coverage.first_timestamp {
+                    let first = record::line_timestamp(line, year);
+                    st.note_time(first);
+                    if let Some(ts) = first {
                         if unwrapped.wrappers & wrappers::JOURNALD == 0 {
                             st.year = Some(ts.year());
                         }
@@ -355,10 +380,15 @@ fn scan_block(
         st.last_event.clear();
         st.last_event.extend_from_slice(&block[a..b.min(a + 512)]);
     }
-    if let Some(year) = st.year {
-        st.last_time = st
-            .last_time
-            .or_else(|| record::line_timestamp(&st.last_event, year));
+    // One time per block for the input's range (parsing every line's would
+    // cost the hot path).
+    let year = st
+        .year
+        .unwrap_or_else(|| record::default_journal_year(None));
+    let block_time = record::line_timestamp(&st.last_event, year);
+    st.note_time(block_time);
+    if st.year.is_some() {
+        st.last_time = st.last_time.or(block_time);
     }
 }
 
@@ -390,6 +420,7 @@ fn check_line(
     }
     if record.timestamp.is_some() {
         st.last_time = record.timestamp;
+        st.note_time(record.timestamp);
     } else {
         // Inherit the time of the last event line before this one.
         let previous = match last_event_in_block {
@@ -450,6 +481,20 @@ fn describe_read_error(error: &std::io::Error, gzip: bool, lines: u64) -> String
         format!("gzip stream ends early after {lines} lines ({detail})")
     } else {
         format!("read error after {lines} lines: {detail}")
+    }
+}
+
+fn earliest(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+fn latest(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
     }
 }
 

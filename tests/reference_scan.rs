@@ -21,8 +21,8 @@ fn reference_findings(log: &[u8], rules: &RuleSet) -> serde_json::Value {
     }
     for (index, raw) in lines.into_iter().enumerate() {
         let mut raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        // A line longer than the read buffer keeps only its head.
-        if raw.len() >= rwdoctor::lines::BLOCK_SIZE {
+        // A line over MAX_LINE keeps only its head.
+        if raw.len() > rwdoctor::lines::MAX_LINE {
             raw = &raw[..rwdoctor::lines::MAX_LINE];
         }
         let mut clean = Vec::new();

@@ -1113,14 +1113,11 @@ fn broken_rule_files_are_each_named_with_a_position_and_built_ins_still_run() {
 }
 
 // ---------------------------------------------------------------------------
-// Known bugs in the scanner's hot path (scan.rs, record/, lines.rs), found by
-// the fuzz checks; each needs a fix there. `cargo test -- --ignored` runs them.
+// Bugs the fuzz checks found in the scanner's hot path (scan.rs, record/,
+// lines.rs), fixed there.
 // ---------------------------------------------------------------------------
 
 #[test]
-#[ignore = "needs fix in record/text.rs: parse_capnslog slices &line[..end] where end (19 when \
-            byte 19 is not a digit) can fall inside a multi-byte character; \
-            capnslog_prefix_len must check that bytes 14..19 are `dd:dd` (ASCII)"]
 fn a_capnslog_like_line_with_a_multibyte_character_in_its_time_does_not_panic() {
     let line = "2024-02-11 05:56:3é3.676000 W | wal: sync duration of 1.52s, expected less than 1s";
     // The library call that panics today.
@@ -1137,9 +1134,6 @@ fn a_capnslog_like_line_with_a_multibyte_character_in_its_time_does_not_panic() 
 }
 
 #[test]
-#[ignore = "needs fix in lines.rs: a line longer than MAX_LINE (256 KiB) is cut only when it \
-            does not fit the 1 MiB buffer; lines between 256 KiB and 1 MiB pass whole, \
-            against the README and MAX_LINE's doc"]
 fn a_line_over_256_kib_is_cut_there_and_counted() {
     let mut data =
         b"2024-02-11T06:05:06.387Z ERROR risingwave_meta::rpc::election::etcd: ".to_vec();
@@ -1154,9 +1148,6 @@ fn a_line_over_256_kib_is_cut_there_and_counted() {
 }
 
 #[test]
-#[ignore = "needs fix in scan.rs: Coverage::first_timestamp/last_timestamp are the times of the \
-            first and last event lines, so a clock that steps back gives a time range that \
-            ends before it starts; keep the earliest and latest time parsed instead"]
 fn an_input_whose_clock_steps_back_has_a_forward_time_range() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("meta.log");

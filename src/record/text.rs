@@ -42,7 +42,18 @@ pub fn rfc3339_prefix_len(line: &[u8]) -> Option<usize> {
 
 /// Length of a leading capnslog `YYYY-MM-DD HH:MM:SS.ffffff` token.
 fn capnslog_prefix_len(line: &[u8]) -> Option<usize> {
-    if line.len() < 26 || !is_date(line) || line[10] != b' ' || line[13] != b':' {
+    // `HH:MM:SS` checked byte by byte: the slice ends there, and must not
+    // end inside a multi-byte character.
+    let digits = |range: std::ops::Range<usize>| line[range].iter().all(u8::is_ascii_digit);
+    if line.len() < 26
+        || !is_date(line)
+        || line[10] != b' '
+        || line[13] != b':'
+        || line[16] != b':'
+        || !digits(11..13)
+        || !digits(14..16)
+        || !digits(17..19)
+    {
         return None;
     }
     let end = 19
