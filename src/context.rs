@@ -124,7 +124,13 @@ impl ClusterContext {
         if !text.contains('{') {
             return text.to_string();
         }
-        let members: Vec<&str> = self.meta_members.iter().map(String::as_str).collect();
+        // Names and versions come from the logs: no control character goes
+        // into the prose.
+        let members: Vec<String> = self
+            .meta_members
+            .iter()
+            .map(|m| crate::report::printable::printable(m).into_owned())
+            .collect();
         text.replace("{lease_secs}", &self.lease_secs.to_string())
             .replace("{give_up_secs}", &trim_float(self.give_up_secs()))
             .replace(
@@ -137,7 +143,10 @@ impl ClusterContext {
             )
             .replace("{members}", &members.join(", "))
             .replace("{member_count}", &members.len().to_string())
-            .replace("{version}", self.version.as_deref().unwrap_or("unknown"))
+            .replace(
+                "{version}",
+                &crate::report::printable::printable(self.version.as_deref().unwrap_or("unknown")),
+            )
             .replace("{backend}", self.election_backend.unwrap_or("unknown"))
     }
 

@@ -484,3 +484,32 @@ fn fuzz_scan() {
         });
     }
 }
+
+/// Every input a fuzzer once failed on (`fuzz/regressions/<target>/`), again.
+#[test]
+fn fuzz_regressions() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/regressions");
+    let dir = tempfile::tempdir().unwrap();
+    let mut replayed = 0;
+    for target in ["lines", "rules", "scan"] {
+        let Ok(entries) = std::fs::read_dir(root.join(target)) else {
+            continue;
+        };
+        let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        paths.sort();
+        for (n, path) in paths.iter().enumerate() {
+            let data = std::fs::read(path).unwrap();
+            eprintln!("replaying {}", path.display());
+            run_case(target, n, &data, |data| match target {
+                "lines" => fuzzing::check_line(data),
+                "rules" => fuzzing::check_rule(data),
+                _ => fuzzing::check_analysis(data, dir.path()),
+            });
+            replayed += 1;
+        }
+    }
+    assert!(
+        replayed >= 4,
+        "the regression inputs are in fuzz/regressions"
+    );
+}

@@ -205,7 +205,10 @@ fn render_cluster(out: &mut String, cluster: &crate::context::ClusterContext) {
     let mut parts = Vec::new();
     if let Some(version) = &cluster.version {
         let source = cluster.version_source.unwrap_or("");
-        parts.push(format!("RisingWave {} (from {source})", printable(version)));
+        parts.push(format!(
+            "RisingWave {} (from {source})",
+            shorten(version, 24)
+        ));
     }
     if let Some(backend) = cluster.election_backend {
         parts.push(format!("{backend} election"));
@@ -223,7 +226,7 @@ fn render_cluster(out: &mut String, cluster: &crate::context::ClusterContext) {
         0 => {}
         1 => parts.push(format!(
             "1 meta member: {}",
-            printable(cluster.meta_members.iter().next().map_or("", |m| m))
+            shorten(cluster.meta_members.iter().next().map_or("", |m| m), 48)
         )),
         n => parts.push(format!("{n} meta members")),
     }
@@ -334,6 +337,20 @@ pub fn render_remedy(
     }
 }
 
+/// Log-given text (a name, a version) shown in at most `max` characters,
+/// control characters escaped.
+fn shorten(text: &str, max: usize) -> String {
+    let shown = printable(text);
+    if shown.chars().count() <= max {
+        return shown.into_owned();
+    }
+    shown
+        .chars()
+        .take(max.saturating_sub(1))
+        .collect::<String>()
+        + "…"
+}
+
 pub fn section(out: &mut String, title: &str) {
     let _ = writeln!(out, "  {}", title.bold());
 }
@@ -349,13 +366,7 @@ fn render_evidence(out: &mut String, line: &EvidenceLine, indent: &str) {
     let level = line.level.map_or("", |l| l.as_str());
     // A pod or service name; a wrapper-looking prefix can make it long.
     let origin = line.origin.as_deref().map_or(String::new(), |o| {
-        let o = printable(o);
-        if o.chars().count() <= ORIGIN_SHOWN {
-            format!(" [{o}]")
-        } else {
-            let head: String = o.chars().take(ORIGIN_SHOWN - 1).collect();
-            format!(" [{head}…]")
-        }
+        format!(" [{}]", shorten(o, ORIGIN_SHOWN))
     });
     let mut location = format!("{}:{}", printable(&line.source), line.line);
     let mut when = format!("{time} {level}").trim_end().to_string();
@@ -433,6 +444,9 @@ pub fn wrap_to(out: &mut String, text: &str, first: &str, rest: &str, width: usi
     let mut line = String::from(first);
     let mut empty = true;
     for word in text.split_whitespace() {
+        // Measured as shown: control characters escaped (our colours kept).
+        let word = guard_report(word.to_string(), true);
+        let word = word.as_str();
         if !empty && line.chars().count() + 1 + word.chars().count() > width {
             out.push_str(&line);
             out.push('\n');
