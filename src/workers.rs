@@ -267,7 +267,20 @@ pub fn scan_merged(
     progress: Option<&Progress>,
     on_hit: &mut dyn FnMut(Hit),
 ) -> Vec<InputScan> {
-    let work = plan(specs, threads);
+    scan_merged_split(specs, matcher, threads, MIN_SPLIT_BYTES, progress, on_hit)
+}
+
+/// `scan_merged`, splitting plain files from `min_split_bytes` on (tests
+/// split small files into many parts to check they are stitched exactly).
+pub fn scan_merged_split(
+    specs: &[InputSpec],
+    matcher: &Matcher,
+    threads: usize,
+    min_split_bytes: u64,
+    progress: Option<&Progress>,
+    on_hit: &mut dyn FnMut(Hit),
+) -> Vec<InputScan> {
+    let work = plan(specs, threads, min_split_bytes);
     let shared = Shared {
         specs,
         matcher,
@@ -349,11 +362,11 @@ fn merge(shared: &Shared, streams: &mut [InputStream], on_hit: &mut dyn FnMut(Hi
 }
 
 /// Whole inputs, except big plain files, which get one range per thread.
-fn plan(specs: &[InputSpec], threads: usize) -> Vec<Work> {
+fn plan(specs: &[InputSpec], threads: usize, min_split_bytes: u64) -> Vec<Work> {
     let mut work = Vec::new();
     for (input, spec) in specs.iter().enumerate() {
         let ranges = match spec {
-            InputSpec::File(path) if threads > 1 => split_points(path, threads),
+            InputSpec::File(path) if threads > 1 => split_points(path, threads, min_split_bytes),
             _ => None,
         };
         match ranges {
@@ -368,11 +381,15 @@ fn plan(specs: &[InputSpec], threads: usize) -> Vec<Work> {
 }
 
 /// Line-aligned ranges of a big regular plain file, or `None`.
-fn split_points(path: &std::path::Path, parts: usize) -> Option<Vec<(u64, u64)>> {
+fn split_points(
+    path: &std::path::Path,
+    parts: usize,
+    min_split_bytes: u64,
+) -> Option<Vec<(u64, u64)>> {
     // Look before opening: opening a FIFO would wait for a writer, and
     // closing it again would lose what the writer sent.
     let meta = std::fs::metadata(path).ok()?;
-    if !meta.is_file() || meta.len() < MIN_SPLIT_BYTES {
+    if !meta.is_file() || meta.len() < min_split_bytes.max(1) {
         return None;
     }
     let mut file = File::open(path).ok()?;
