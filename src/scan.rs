@@ -74,8 +74,10 @@ pub struct Coverage {
     pub read_error: Option<String>,
     #[serde(skip)]
     pub pending_pretty_lines: u64,
+    /// Whether the part ends inside a pretty event; `None` when it held
+    /// only continuation lines and so decided nothing.
     #[serde(skip)]
-    pub ends_in_pretty_event: bool,
+    pub ends_in_pretty_event: Option<bool>,
 }
 
 impl Coverage {
@@ -85,7 +87,7 @@ impl Coverage {
 
     /// Appends the coverage of the next part of the same input.
     pub fn merge_part(&mut self, next: Coverage) {
-        if self.ends_in_pretty_event {
+        if self.ends_in_pretty_event == Some(true) {
             self.recognised += next.pending_pretty_lines;
         }
         self.bytes += next.bytes;
@@ -113,7 +115,9 @@ impl Coverage {
         if self.read_error.is_none() {
             self.read_error = next.read_error;
         }
-        self.ends_in_pretty_event = next.ends_in_pretty_event;
+        // A part that decided nothing (all continuation lines) leaves the
+        // state of the parts before it.
+        self.ends_in_pretty_event = next.ends_in_pretty_event.or(self.ends_in_pretty_event);
     }
 }
 
@@ -177,7 +181,40 @@ pub fn scan(
     matcher: &Matcher,
     on_hit: &mut dyn FnMut(Hit),
 ) -> Coverage {
-    scan_part(input_index, name, opened, matcher, false, on_hit)
+    scan_part(input_index, name, opened, matcher, Part::default(), on_hit)
+}
+
+/// Where a part of an input stands in it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Part {
+    /// The part does not start at the input's beginning.
+    pub mid_input: bool,
+    /// The year a whole scan would give journalctl lines here: that of the
+    /// input's first event line, unless it is journalctl's own.
+    pub year: Option<i32>,
+}
+
+/// The year a scan takes from an input's first event line (journalctl
+/// lines carry none), read from the input's head.
+pub fn year_of_first_event(head: &[u8]) -> Option<i32> {
+    for line in head.split(|b| *b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let mut clean = Vec::new();
+        let line = if memchr::memchr(0x1b, line).is_some() {
+            record::strip_ansi(line, &mut clean);
+            &clean[..]
+        } else {
+            line
+        };
+        let (class, unwrapped) = record::classify(line);
+        if let LineClass::Event(_) = class {
+            if unwrapped.wrappers & wrappers::JOURNALD != 0 {
+                return None;
+            }
+            return record::line_timestamp(line, 0).map(|t| t.year());
+        }
+    }
+    None
 }
 
 /// Scans a whole input, or (`mid_input`) a line-aligned part of one that
@@ -188,9 +225,10 @@ pub fn scan_part(
     name: &str,
     opened: OpenInput,
     matcher: &Matcher,
-    mid_input: bool,
+    part: Part,
     on_hit: &mut dyn FnMut(Hit),
 ) -> Coverage {
+    let mid_input = part.mid_input;
     let mut coverage = Coverage {
         name: name.to_string(),
         gzip: opened.gzip,
@@ -210,7 +248,7 @@ pub fn scan_part(
         pending_pretty_lines: 0,
         last_event: Vec::with_capacity(512),
         last_time: None,
-        year: None,
+        year: part.year,
         assumed_year: None,
         ansi_scratch: Vec::new(),
         candidates: Vec::new(),
@@ -227,7 +265,7 @@ pub fn scan_part(
         coverage.read_error = Some(describe_read_error(&err.error, opened.gzip, st.line_no));
     }
     coverage.pending_pretty_lines = st.pending_pretty_lines;
-    coverage.ends_in_pretty_event = st.in_pretty_event == Some(true);
+    coverage.ends_in_pretty_event = st.in_pretty_event;
     coverage.lines = st.line_no;
     coverage.bytes = blocks.bytes_read;
     coverage.truncated_lines = blocks.truncated_lines + st.cut_lines;

@@ -50,6 +50,8 @@ pub struct InputScan {
 struct Work {
     input: usize,
     range: Option<(u64, u64)>,
+    /// For the parts of a split file: the year journalctl lines get.
+    year: Option<i32>,
 }
 
 /// The number of threads to use: `requested`, else the cores available.
@@ -367,15 +369,35 @@ fn plan_work(specs: &[InputSpec], plan: Plan) -> Vec<Work> {
             }
             _ => None,
         };
-        match ranges {
-            Some(ranges) => work.extend(ranges.into_iter().map(|range| Work {
+        match (ranges, spec) {
+            (Some(ranges), InputSpec::File(path)) => {
+                // Every part dates journalctl lines as a whole scan would.
+                let year = file_head(path).and_then(|head| scan::year_of_first_event(&head));
+                work.extend(ranges.into_iter().map(|range| Work {
+                    input,
+                    range: Some(range),
+                    year,
+                }))
+            }
+            _ => work.push(Work {
                 input,
-                range: Some(range),
-            })),
-            None => work.push(Work { input, range: None }),
+                range: None,
+                year: None,
+            }),
         }
     }
     work
+}
+
+/// The first 64 KiB of a file.
+fn file_head(path: &std::path::Path) -> Option<Vec<u8>> {
+    let mut head = Vec::new();
+    File::open(path)
+        .ok()?
+        .take(64 * 1024)
+        .read_to_end(&mut head)
+        .ok()?;
+    Some(head)
 }
 
 /// Line-aligned ranges of a big regular plain file, or `None`.
@@ -460,8 +482,11 @@ fn run_work(
     let name = spec.display_name();
     match open_input(item.input, spec, item.range, progress) {
         Ok(opened) => {
-            let mid_input = item.range.is_some_and(|(start, _)| start > 0);
-            let coverage = scan::scan_part(item.input, &name, opened, matcher, mid_input, on_hit);
+            let part = scan::Part {
+                mid_input: item.range.is_some_and(|(start, _)| start > 0),
+                year: item.year,
+            };
+            let coverage = scan::scan_part(item.input, &name, opened, matcher, part, on_hit);
             InputScan {
                 coverage: Some(coverage),
                 error: None,

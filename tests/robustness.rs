@@ -998,6 +998,123 @@ fn reports_do_not_depend_on_threads_or_argument_order() {
     assert_eq!(sources, sorted, "inputs are listed by name");
 }
 
+/// Every sample log, and all of them end to end, for scanning whole and in
+/// up to 8 line-aligned parts (as big files are on several threads).
+fn split_cases() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+    let mut files = Vec::new();
+    for dir in [root.clone(), root.join("shapes"), root.join("pairs")] {
+        let mut logs: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "log" || e == "txt"))
+            .collect();
+        logs.sort();
+        files.extend(logs);
+    }
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let all = std::env::temp_dir().join(format!(
+        "rwdoctor-split-all-{}-{call}.log",
+        std::process::id()
+    ));
+    // journalctl lines take their year from the lines before them, which a
+    // part does not see: that case has an ignored test of its own below.
+    let mut joined = Vec::new();
+    for file in files
+        .iter()
+        .filter(|f| !f.to_string_lossy().contains("journald"))
+    {
+        joined.extend(std::fs::read(file).unwrap());
+        joined.push(b'\n');
+    }
+    std::fs::write(&all, joined).unwrap();
+    files.push(all);
+    files
+}
+
+type SplitScan = (
+    Vec<rwdoctor::scan::Hit>,
+    Value,
+    Option<rwdoctor::input::InputError>,
+);
+
+/// Scans `path` on `threads` threads, splitting it whatever its size.
+fn split_scan(path: &Path, threads: usize) -> SplitScan {
+    use rwdoctor::input::InputSpec;
+    static MATCHER: std::sync::OnceLock<rwdoctor::matcher::Matcher> = std::sync::OnceLock::new();
+    static RULES: std::sync::OnceLock<rwdoctor::rules::RuleSet> = std::sync::OnceLock::new();
+    let rules = RULES.get_or_init(|| rwdoctor::rules::RuleSet::load(&[]));
+    let matcher = MATCHER.get_or_init(|| rwdoctor::matcher::Matcher::new(rules));
+    let mut hits = Vec::new();
+    let specs = [InputSpec::File(path.to_path_buf())];
+    let plan = rwdoctor::workers::Plan {
+        threads,
+        min_split_bytes: 1,
+    };
+    let scans =
+        rwdoctor::workers::scan_merged(&specs, matcher, plan, None, &mut |hit| hits.push(hit));
+    let coverage = serde_json::to_value(&scans[0].coverage).unwrap();
+    (hits, coverage, scans[0].error.clone())
+}
+
+#[test]
+fn a_file_split_into_parts_gives_the_same_hits() {
+    for file in split_cases() {
+        let whole = split_scan(&file, 1);
+        assert!(whole.2.is_none());
+        for threads in [2, 3, 5, 8] {
+            let split = split_scan(&file, threads);
+            if let Some(i) =
+                (0..whole.0.len().max(split.0.len())).find(|i| whole.0.get(*i) != split.0.get(*i))
+            {
+                panic!(
+                    "{} in {threads} parts: hit {i} differs:\nwhole: {:?}\nsplit: {:?}",
+                    file.display(),
+                    whole.0.get(i),
+                    split.0.get(i)
+                );
+            }
+            assert_eq!(split.2, whole.2);
+        }
+    }
+}
+
+#[test]
+fn a_file_split_into_parts_gives_the_same_coverage() {
+    for file in split_cases() {
+        let whole = split_scan(&file, 1);
+        for threads in [2, 3, 5, 8] {
+            let split = split_scan(&file, threads);
+            assert_eq!(split.1, whole.1, "{} in {threads} parts", file.display());
+        }
+    }
+}
+
+#[test]
+fn journalctl_lines_in_a_later_part_keep_the_year_of_the_lines_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mixed.log");
+    let mut data = String::new();
+    data.push_str("2021-02-11T06:04:40.000000Z  INFO risingwave_meta_node: Starting meta node\n");
+    for i in 0..200 {
+        data.push_str(&format!(
+            "Feb 11 06:04:{:02} etcd-host-1 etcd[3563]: sync duration of 1.5s, expected less than 1s\n",
+            i % 60
+        ));
+    }
+    std::fs::write(&path, data).unwrap();
+    let whole = split_scan(&path, 1);
+    assert!(whole.0.iter().all(|h| h
+        .timestamp
+        .is_none_or(|t| chrono::Datelike::year(&t) == 2021)));
+    for threads in [2, 4] {
+        let split = split_scan(&path, threads);
+        assert!(split.0 == whole.0, "{threads} parts: other hits");
+        assert_eq!(split.1, whole.1, "{threads} parts");
+    }
+}
+
 // ---------------------------------------------------------------------------
 // rules
 // ---------------------------------------------------------------------------
