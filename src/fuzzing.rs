@@ -36,44 +36,6 @@ pub fn builtin_matcher() -> &'static Matcher {
 /// the current one.
 const YEARS: [i32; 5] = [2024, 1970, 0, 9999, 2000];
 
-/// Bugs found by fuzzing whose fix belongs to code this crate's robustness
-/// work may not change yet (the scanner's hot path): inputs that trigger one
-/// are skipped, so that fuzzing goes on finding others. Each has an ignored
-/// test in `tests/robustness.rs`; delete its entry once fixed.
-///
-/// `record::text::parse_capnslog` slices the line at byte 19 when the bytes
-/// there are not digits, inside a character when a multi-byte one straddles
-/// it (`2024-02-11 05:56:3é3.6 W | ...`): a panic.
-pub fn known_bug(data: &[u8]) -> Option<&'static str> {
-    let capnslog_cut = data.split(|b| *b == b'\n').any(|line| {
-        let mut clean = Vec::new();
-        record::strip_ansi(line, &mut clean);
-        [line, &clean[..]].iter().any(|line| capnslog_cut(line))
-    });
-    capnslog_cut.then_some("parse_capnslog slices inside a character")
-}
-
-/// A `YYYY-MM-DD HH:` prefix anywhere in the line (after a wrapper too)
-/// with a character straddling its byte 19.
-fn capnslog_cut(line: &[u8]) -> bool {
-    let text = String::from_utf8_lossy(line);
-    let bytes = text.as_bytes();
-    (0..bytes.len()).any(|p| {
-        let at = |i: usize| bytes.get(p + i).copied().unwrap_or(0);
-        bytes.len() >= p + 26
-            && (0..10).all(|i| {
-                if i == 4 || i == 7 {
-                    at(i) == b'-'
-                } else {
-                    at(i).is_ascii_digit()
-                }
-            })
-            && at(10) == b' '
-            && at(13) == b':'
-            && (0x80..0xc0).contains(&at(19))
-    })
-}
-
 /// `data` as the scanner sees it: decompressed when it is gzip (as far as
 /// it decodes).
 pub fn decoded(data: &[u8]) -> Vec<u8> {
@@ -94,9 +56,6 @@ pub fn decoded(data: &[u8]) -> Vec<u8> {
 
 /// One line (or several): format detection, wrappers, timestamps, parsing.
 pub fn check_line(data: &[u8]) {
-    if known_bug(data).is_some() {
-        return;
-    }
     let year = YEARS[data.first().map_or(0, |b| usize::from(*b) % YEARS.len())];
     for line in data.split(|b| *b == b'\n') {
         let mut clean = Vec::new();
@@ -215,9 +174,6 @@ pub fn check_line_blocks(data: &[u8], sizes: &[u8], block_size: usize) {
 /// One rule file: parsed, compiled, linted, and if it compiles, run over
 /// the sample incident next to the built-in rules.
 pub fn check_rule(data: &[u8]) {
-    if known_bug(data).is_some() {
-        return;
-    }
     let text = String::from_utf8_lossy(data);
     let rule = rules::parse_rule("fuzz.json", &text, RuleSource::Builtin);
     let _ = rules::lint::lint(&[RuleFile {
@@ -281,9 +237,6 @@ pub fn scan_bytes(data: &[u8], rules: &RuleSet, matcher: &Matcher) -> scan::Cove
 /// first half): no panic, every report renders and stays clean, the exit
 /// code agrees with the summary, one thread and three give the same JSON.
 pub fn check_analysis(data: &[u8], dir: &Path) {
-    if known_bug(&decoded(data)).is_some() {
-        return;
-    }
     scan_bytes(data, builtin_rules(), builtin_matcher());
     let first = dir.join("input.log");
     let second = dir.join("half.log");

@@ -244,12 +244,8 @@ fn mutate(rng: &mut Rng, data: &mut Vec<u8>, corpus: &[Vec<u8>]) {
 }
 
 /// Runs `check` on `input`; on a panic, saves the input and says how to
-/// replay it. Inputs that hit a known bug (`fuzzing::known_bug`, each with
-/// an ignored test) are skipped by the checks; they are counted here.
+/// replay it.
 fn run_case(target: &str, iteration: usize, input: &[u8], check: impl FnOnce(&[u8])) {
-    if let Some(bug) = fuzzing::known_bug(&fuzzing::decoded(input)) {
-        eprintln!("{target}: iteration {iteration} hits a known bug ({bug}): skipped");
-    }
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(input)));
     if let Err(panic) = result {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
