@@ -1,28 +1,12 @@
 //! The CI report formats (github, junit, markdown, jsonl), `--output`
 //! files, colour from the environment, and closed pipes.
-use assert_cmd::Command;
+mod common;
+
+use common::{run, rwdoctor};
 use regex::Regex;
 use serde_json::Value;
 use std::io::Write;
 use std::process::Stdio;
-
-fn rwdoctor() -> Command {
-    let mut cmd = Command::cargo_bin("rwdoctor").expect("binary built");
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_remove("NO_COLOR")
-        .env_remove("CLICOLOR_FORCE")
-        .env_remove("CI");
-    cmd
-}
-
-fn run(args: &[&str]) -> (String, String, i32) {
-    let out = rwdoctor().args(args).output().unwrap();
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-        out.status.code().unwrap(),
-    )
-}
 
 fn json_report(args: &[&str]) -> Value {
     let mut all = vec!["--format", "json"];

@@ -1,5 +1,7 @@
 //! Runs the real binary on `testdata/` and checks findings, evidence line
 //! numbers, exit codes and the JSON shape.
+mod common;
+
 use assert_cmd::Command;
 use serde_json::Value;
 use std::path::Path;
@@ -48,12 +50,7 @@ fn findings(doc: &Value) -> Vec<FindingKey> {
             (
                 f["rule"].as_str().unwrap().to_string(),
                 f["count"].as_u64().unwrap(),
-                f["evidence"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|e| e["line"].as_u64().unwrap())
-                    .collect(),
+                common::evidence_lines(f),
             )
         })
         .collect()

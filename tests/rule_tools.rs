@@ -1,25 +1,10 @@
 //! Rule authoring tools: `rules list|show|test|lint`, `explain`, and the
 //! install helpers `completions` and `man`; subcommands beside PATHs.
-use assert_cmd::Command;
+mod common;
+
+use common::{run, rwdoctor};
 use serde_json::Value;
 use std::path::Path;
-
-fn rwdoctor() -> Command {
-    let mut cmd = Command::cargo_bin("rwdoctor").expect("binary built");
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_remove("NO_COLOR")
-        .env_remove("CLICOLOR_FORCE");
-    cmd
-}
-
-fn run(args: &[&str]) -> (String, String, i32) {
-    let out = rwdoctor().args(args).output().unwrap();
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-        out.status.code().unwrap(),
-    )
-}
 
 const BUILTIN_IDS: [&str; 8] = [
     "etcd-db-space-exceeded",

@@ -1,5 +1,7 @@
 //! Every log shape users hand us gives the same diagnosis as the plain text
 //! of the same incident (`testdata/sample-incident.log`).
+mod common;
+
 use assert_cmd::Command;
 use flate2::write::GzEncoder;
 use serde_json::Value;
@@ -33,12 +35,7 @@ fn diagnosis(doc: &Value) -> Vec<Diagnosis> {
             (
                 f["rule"].as_str().unwrap().to_string(),
                 f["count"].as_u64().unwrap(),
-                f["evidence"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|e| e["line"].as_u64().unwrap())
-                    .collect(),
+                common::evidence_lines(f),
                 f["causes"]
                     .as_array()
                     .unwrap()
