@@ -416,7 +416,9 @@ const DECODED_BLOCKS_IN_FLIGHT: usize = 2;
 /// A reader fed by a thread that decompresses: decoding (the slow part of a
 /// gzip input) runs on one core while the scanner works on the other.
 struct DecodedBlocks {
+    /// Decoded blocks; an empty one marks the end of the stream.
     blocks: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
+    ended: bool,
     /// Emptied blocks go back to the decoder (no allocation, no zeroing of
     /// a fresh megabyte per block on the decoding thread, the bottleneck).
     spent: std::sync::mpsc::Sender<Vec<u8>>,
@@ -450,7 +452,13 @@ impl DecodedBlocks {
             let sent = filled == 0 || sender.send(Ok(block)).is_ok();
             match outcome {
                 Ok(false) if sent => {}
-                Ok(_) => return,
+                Ok(true) => {
+                    // The end, said explicitly: a channel closed without it
+                    // means this thread died, which must not pass for an end.
+                    let _ = sender.send(Ok(Vec::new()));
+                    return;
+                }
+                Ok(false) => return,
                 Err(err) => {
                     let _ = sender.send(Err(err));
                     return;
@@ -459,6 +467,7 @@ impl DecodedBlocks {
         });
         DecodedBlocks {
             blocks,
+            ended: false,
             spent,
             current: Vec::new(),
             position: 0,
@@ -469,7 +478,11 @@ impl DecodedBlocks {
 impl Read for DecodedBlocks {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         while self.position == self.current.len() {
+            if self.ended {
+                return Ok(0);
+            }
             match self.blocks.recv() {
+                Ok(Ok(block)) if block.is_empty() => self.ended = true,
                 Ok(Ok(block)) => {
                     let spent = std::mem::replace(&mut self.current, block);
                     if spent.capacity() > 0 {
@@ -478,7 +491,12 @@ impl Read for DecodedBlocks {
                     self.position = 0;
                 }
                 Ok(Err(err)) => return Err(err),
-                Err(_) => return Ok(0), // the decoder finished
+                Err(_) => {
+                    self.ended = true;
+                    return Err(io::Error::other(
+                        "internal error: the gzip decoder stopped before the end of the stream",
+                    ));
+                }
             }
         }
         let n = buf.len().min(self.current.len() - self.position);
@@ -507,6 +525,24 @@ pub fn describe_io_error(err: &io::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decoded_blocks_end_cleanly_and_a_dying_decoder_is_an_error() {
+        let mut whole = DecodedBlocks::spawn(io::Cursor::new(vec![b'x'; 3 * DECODED_BLOCK + 5]));
+        let mut out = Vec::new();
+        whole.read_to_end(&mut out).unwrap();
+        assert_eq!(out.len(), 3 * DECODED_BLOCK + 5);
+
+        struct Dies;
+        impl Read for Dies {
+            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                panic!("decoder bug");
+            }
+        }
+        let mut dying = DecodedBlocks::spawn(Dies);
+        let err = dying.read_to_end(&mut Vec::new()).unwrap_err();
+        assert!(err.to_string().contains("gzip decoder stopped"), "{err}");
+    }
     use std::io::Write;
 
     fn gzip(data: &[u8]) -> Vec<u8> {
