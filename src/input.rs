@@ -238,8 +238,13 @@ pub fn open_reader(
             size,
         })
     } else {
+        // The scanner reads in large blocks; behind a `BufReader` every read
+        // a little short of its capacity (a block minus the partial line
+        // carried over) would go through its buffer, one more copy of
+        // every byte. Only the head it already holds is served from memory.
+        let head = io::Cursor::new(buffered.buffer().to_vec());
         Ok(OpenInput {
-            reader: Box::new(buffered),
+            reader: Box::new(head.chain(buffered.into_inner())),
             gzip: false,
             size,
         })

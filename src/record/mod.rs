@@ -136,7 +136,7 @@ pub fn classify(line: &[u8]) -> (LineClass, Unwrapped) {
 /// text line, `YYYY-MM-DDT... LEVEL `. A handful of byte compares instead of
 /// the wrapper and format dispatch (which would find the same answer).
 #[inline]
-fn is_plain_risingwave_line(line: &[u8]) -> bool {
+pub fn is_plain_risingwave_line(line: &[u8]) -> bool {
     if line.len() < 28
         || line[4] != b'-'
         || line[7] != b'-'
@@ -146,11 +146,17 @@ fn is_plain_risingwave_line(line: &[u8]) -> bool {
         return false;
     }
     // Timestamps are 20 to 35 bytes: `2024-02-11T06:20:29Z` to nanoseconds
-    // with an offset.
-    let Some(space) = memchr::memchr(b' ', &line[19..line.len().min(40)]) else {
-        return false;
+    // with an offset; microseconds in UTC (27 bytes) is tracing's default.
+    // (A plain loop: a memchr call costs more on so few bytes.)
+    let space = if line[26] == b'Z' && line[27] == b' ' {
+        27
+    } else {
+        match line[19..line.len().min(40)].iter().position(|b| *b == b' ') {
+            Some(offset) => 19 + offset,
+            None => return false,
+        }
     };
-    let mut rest = &line[19 + space..];
+    let mut rest = &line[space..];
     if rest.get(1) == Some(&b' ') {
         rest = &rest[1..]; // ` INFO`, ` WARN` are padded to five
     }
