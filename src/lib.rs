@@ -24,6 +24,7 @@ pub mod input;
 pub mod lines;
 pub mod matcher;
 pub mod model;
+pub mod prefilter;
 pub mod progress;
 pub mod record;
 pub mod report;

@@ -4,6 +4,7 @@
 //! every match of that signal's regex must contain.
 use crate::facts::{self, FactKind};
 use crate::model::Level;
+use crate::prefilter::Prefilter;
 use crate::rules::{RuleSet, Signal};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::Regex;
@@ -27,8 +28,8 @@ struct UniqueSignal {
 
 pub struct Matcher {
     signals: Vec<UniqueSignal>,
-    /// Leftmost-first automaton for finding the next candidate line fast.
-    scan: Option<AhoCorasick>,
+    /// Finds the next candidate line fast.
+    scan: Prefilter,
     /// Overlapping automaton to list every literal inside a candidate line.
     overlap: Option<AhoCorasick>,
     /// Literal pattern id → unique signals that need it.
@@ -104,7 +105,6 @@ impl Matcher {
             }
         }
         let (literals, literal_users) = merge_anchors(literals, literal_users);
-        let scan_anchors = rare_windows(&literals);
         let build = |kind, patterns: &[Vec<u8>]| {
             (!patterns.is_empty()).then(|| {
                 // The SIMD prefilter does the searching; a contiguous NFA
@@ -116,12 +116,14 @@ impl Matcher {
                     .expect("literal automaton within size limits")
             })
         };
+        let scan = Prefilter::new(rare_windows(&literals));
         Matcher {
-            anchors: scan_anchors
+            anchors: scan
+                .anchors()
                 .iter()
                 .map(|l| String::from_utf8_lossy(l).into_owned())
                 .collect(),
-            scan: build(MatchKind::LeftmostFirst, &scan_anchors),
+            scan,
             overlap: build(MatchKind::Standard, &literals),
             signals,
             literal_users,
@@ -136,10 +138,7 @@ impl Matcher {
         if !self.unfiltered.is_empty() {
             return (from < haystack.len()).then_some(from);
         }
-        let automaton = self.scan.as_ref()?;
-        automaton
-            .find(aho_corasick::Input::new(haystack).span(from..haystack.len()))
-            .map(|m| m.start())
+        self.scan.find(haystack, from)
     }
 
     /// Unique signals worth checking on this raw line (before parsing).
