@@ -5,6 +5,9 @@
 //! scanner cuts shorter lines over `MAX_LINE` the same way).
 use std::io::{self, Read};
 
+mod newlines;
+pub use newlines::for_each_newline;
+
 pub const BLOCK_SIZE: usize = 1 << 20;
 /// Longest line kept; the remainder of a longer line is skipped (and counted).
 pub const MAX_LINE: usize = 256 * 1024;

@@ -479,19 +479,20 @@ fn plain_run(block: &[u8], start: usize, limit: usize) -> PlainRun {
     if run.end >= limit {
         return run;
     }
-    for offset in memchr::memchr_iter(b'\n', &block[start..limit]) {
+    crate::lines::for_each_newline(&block[start..limit], |offset| {
         let newline = start + offset;
         let mut raw = &block[run.end..newline];
         if let [head @ .., b'\r'] = raw {
             raw = head;
         }
         if raw.len() > crate::lines::MAX_LINE || !record::is_plain_risingwave_line(raw) {
-            break;
+            return false;
         }
         run.lines += 1;
         run.last_line = Some((run.end, run.end + raw.len()));
         run.end = newline + 1;
-    }
+        true
+    });
     run
 }
 
