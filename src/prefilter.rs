@@ -236,6 +236,9 @@ struct Scratch {
 /// fillers (copies of the first pattern, which join its bucket) where a
 /// bucket has fewer patterns than the fullest.
 fn bucket_order(anchors: &[Vec<u8>], sample: &[u8]) -> Vec<Vec<u8>> {
+    if anchors.is_empty() {
+        return Vec::new();
+    }
     let width = anchors.iter().map(Vec::len).min().unwrap_or(1).clamp(1, 4);
     let index = NibbleIndex::new(sample, width);
     let mut scratch = Scratch::default();
@@ -397,6 +400,52 @@ mod tests {
                 assert_eq!(prefilter.find(&text, from), expected, "from {from}");
                 match expected {
                     Some(p) => from = p + 1,
+                    None => break,
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn random_anchors_and_text_agree_with_a_naive_search() {
+        // Small alphabets so that anchors overlap, share fingerprints and
+        // occur often; up to 70 anchors (past Teddy's 64: the fallback).
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for round in 0..60 {
+            let alphabet: &[u8] = if round % 2 == 0 {
+                b"abc \n"
+            } else {
+                b"eilostn \xff"
+            };
+            let count = 1 + next(70) as usize;
+            let anchors: Vec<Vec<u8>> = (0..count)
+                .map(|_| {
+                    let len = 1 + next(9) as usize;
+                    (0..len)
+                        .map(|_| alphabet[next(alphabet.len() as u64) as usize])
+                        .collect()
+                })
+                .collect();
+            let text: Vec<u8> = (0..3000)
+                .map(|_| alphabet[next(alphabet.len() as u64) as usize])
+                .collect();
+            let prefilter = Prefilter::new(anchors);
+            let mut from = next(40) as usize;
+            loop {
+                let expected = naive_next(prefilter.anchors(), &text, from);
+                assert_eq!(
+                    prefilter.find(&text, from),
+                    expected,
+                    "round {round} from {from}"
+                );
+                match expected {
+                    Some(p) => from = p + 1 + next(50) as usize,
                     None => break,
                 }
             }
