@@ -38,7 +38,11 @@ const SAMPLE_PIECES: usize = 4;
 
 pub struct Prefilter {
     anchors: Vec<Vec<u8>>,
-    searcher: OnceLock<Searcher>,
+    /// Grouped on a sample of the first haystack of `SAMPLE_BYTES` or more.
+    tuned: OnceLock<Searcher>,
+    /// For smaller haystacks (a small file, a pipe's first reads): their
+    /// search is short, and grouping would cost more than it saves.
+    untuned: OnceLock<Searcher>,
 }
 
 enum Searcher {
@@ -54,7 +58,8 @@ impl Prefilter {
     pub fn new(anchors: Vec<Vec<u8>>) -> Prefilter {
         Prefilter {
             anchors: drop_containing(anchors),
-            searcher: OnceLock::new(),
+            tuned: OnceLock::new(),
+            untuned: OnceLock::new(),
         }
     }
 
@@ -65,14 +70,19 @@ impl Prefilter {
     }
 
     /// Offset of the first anchor starting at or after `from`. The first
-    /// call builds the searcher from a sample of its `haystack`.
+    /// call with a large enough `haystack` builds the searcher from a
+    /// sample of it.
     pub fn find(&self, haystack: &[u8], from: usize) -> Option<usize> {
         if from >= haystack.len() {
             return None;
         }
-        let searcher = self
-            .searcher
-            .get_or_init(|| Searcher::build(&self.anchors, haystack));
+        let searcher = if haystack.len() >= SAMPLE_BYTES {
+            self.tuned
+                .get_or_init(|| Searcher::build(&self.anchors, Some(haystack)))
+        } else {
+            self.untuned
+                .get_or_init(|| Searcher::build(&self.anchors, None))
+        };
         let span = from..haystack.len();
         match searcher {
             Searcher::Teddy(teddy) => teddy.find_in(haystack, span.into()).map(|m| m.start()),
@@ -85,13 +95,16 @@ impl Prefilter {
 }
 
 impl Searcher {
-    fn build(anchors: &[Vec<u8>], first_haystack: &[u8]) -> Searcher {
+    /// Groups the anchors on a sample of `haystack`, if given.
+    fn build(anchors: &[Vec<u8>], haystack: Option<&[u8]>) -> Searcher {
         if anchors.is_empty() {
             return Searcher::Nothing;
         }
         if anchors.len() <= BUCKETS * BUCKET_CAP {
-            let sample = sample_of(first_haystack);
-            let ordered = bucket_order(anchors, &sample);
+            let ordered = match haystack {
+                Some(haystack) => bucket_order(anchors, &sample_of(haystack)),
+                None => anchors.to_vec(),
+            };
             let mut builder = packed::Config::new()
                 .match_kind(packed::MatchKind::LeftmostFirst)
                 .only_teddy(true)
@@ -391,7 +404,9 @@ mod tests {
             }
         }
         // Different samples give different groupings: all must agree.
-        for sample in [&text[..], &b"zzzz"[..], &line[..]] {
+        let mut zs = vec![b'z'; SAMPLE_BYTES];
+        zs.extend_from_slice(b"NOSPACE");
+        for sample in [&text[..], &zs[..], &line[..]] {
             let prefilter = Prefilter::new(anchors.clone());
             prefilter.find(sample, 0);
             let mut from = 0;
@@ -432,7 +447,13 @@ mod tests {
                         .collect()
                 })
                 .collect();
-            let text: Vec<u8> = (0..3000)
+            // Past SAMPLE_BYTES the grouping is tuned on the text itself.
+            let len = if round % 3 == 0 {
+                SAMPLE_BYTES + 3000
+            } else {
+                3000
+            };
+            let text: Vec<u8> = (0..len)
                 .map(|_| alphabet[next(alphabet.len() as u64) as usize])
                 .collect();
             let prefilter = Prefilter::new(anchors);
