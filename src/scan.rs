@@ -149,6 +149,8 @@ struct ScanState {
     candidates: Vec<usize>,
     matched: Vec<SignalRef>,
     facts: Vec<(FactKind, String)>,
+    /// Count runs of plain lines in `plain_run` (always, but in tests).
+    fast_runs: bool,
 }
 
 impl ScanState {
@@ -228,6 +230,20 @@ pub fn scan_part(
     part: Part,
     on_hit: &mut dyn FnMut(Hit),
 ) -> Coverage {
+    scan_part_with(input_index, name, opened, matcher, part, on_hit, true)
+}
+
+/// `scan_part`; without `fast_runs` every line takes the general path
+/// (the reference the fast runs are tested against).
+fn scan_part_with(
+    input_index: usize,
+    name: &str,
+    opened: OpenInput,
+    matcher: &Matcher,
+    part: Part,
+    on_hit: &mut dyn FnMut(Hit),
+    fast_runs: bool,
+) -> Coverage {
     let mid_input = part.mid_input;
     let mut coverage = Coverage {
         name: name.to_string(),
@@ -254,6 +270,7 @@ pub fn scan_part(
         candidates: Vec::new(),
         matched: Vec::new(),
         facts: Vec::new(),
+        fast_runs,
     };
 
     let result = blocks.for_each_block(|block| {
@@ -310,7 +327,7 @@ fn scan_block(
     // Set after a line the fast run below would have taken the same way.
     let mut plain_before = false;
     while start < block.len() {
-        if plain_before && !block_has_ansi {
+        if plain_before && !block_has_ansi && st.fast_runs {
             // Nearly every line of a RisingWave log: a plain text event
             // line that holds no literal. Counting those is all the work
             // there is to them, in a tight loop up to the next candidate.
@@ -612,4 +629,97 @@ pub fn cut(text: &str, max: usize) -> String {
         end -= 1;
     }
     text[..end].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::RuleSet;
+
+    fn scan_bytes(matcher: &Matcher, data: &[u8], part: Part, fast: bool) -> (String, Vec<Hit>) {
+        let opened = OpenInput {
+            reader: Box::new(std::io::Cursor::new(data.to_vec())),
+            gzip: false,
+            size: None,
+        };
+        let mut hits = Vec::new();
+        let coverage = scan_part_with(
+            0,
+            "mixed.log",
+            opened,
+            matcher,
+            part,
+            &mut |hit| hits.push(hit),
+            fast,
+        );
+        (
+            serde_json::to_string(&coverage).expect("coverage serialises"),
+            hits,
+        )
+    }
+
+    /// Plain lines mixed with every other kind the general path tells
+    /// apart, in random order: the fast runs must count and match exactly
+    /// what the general path does, at the head of an input or mid-input.
+    #[test]
+    fn fast_runs_change_nothing_on_mixed_logs() {
+        let kinds: &[&[u8]] = &[
+            b"2024-02-11T06:05:06.387433Z  INFO risingwave_meta::barrier: barrier collected epoch=1",
+            b"2024-02-11T06:05:06.387433Z DEBUG risingwave_meta::manager::cluster: heartbeat",
+            b"2024-02-11T06:05:06.387433123Z  WARN risingwave_meta::barrier: nanoseconds",
+            b"2024-02-11T06:05:06Z ERROR risingwave_meta: seconds only",
+            b"2024-02-11T06:05:06.387433Z  INFO risingwave_meta::barrier: with CR\r",
+            b"2024-02-11T06:05:06.387433Z ERROR risingwave_meta::rpc::election::etcd: lease 7587003312299851199 keep alive timeout",
+            b"2024-02-11T06:05:02.883Z ERROR risingwave_meta::rpc::election::etcd: lease keeper failed error=etcdserver: request timed out, waiting for the applied index took too long",
+            b"  2024-02-11T05:58:02.121164Z  INFO risingwave_meta_node::server: Starting meta node",
+            b"    at src/meta/src/server.rs:100",
+            b"    on rw-main",
+            b"",
+            b"{\"timestamp\":\"2024-02-11T06:05:06.387433Z\",\"level\":\"INFO\",\"fields\":{\"message\":\"json\"},\"target\":\"risingwave_meta\"}",
+            b"[pod/rw-meta-0/meta] 2024-02-11T06:05:06.387433Z  INFO risingwave_meta::barrier: prefixed",
+            b"Feb 11 05:58:02 node-3 risingwave[1234]: 2024-02-11T05:58:02.121164Z  INFO risingwave_meta_node::server: journald",
+            b"\x1b[2m2024-02-11T05:58:02.121164Z\x1b[0m \x1b[32m INFO\x1b[0m risingwave_meta: ansi",
+            b"thread 'main' panicked at src/main.rs:1:1",
+            b"2024-02-11T06:05:06.387433Z  INFO",
+            b"2024-02-11T06:05:06.387433Z  INFOx",
+            b"short",
+        ];
+        let matcher = Matcher::new(&RuleSet::load(&[]));
+        let mut seed = 0x853c_49e6_748f_ea9bu64;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for round in 0..24 {
+            let mut log = Vec::new();
+            // Mostly plain lines, in runs, as in a real log.
+            while log.len() < 40_000 {
+                let kind = if next(4) == 0 {
+                    kinds[next(kinds.len() as u64) as usize]
+                } else {
+                    kinds[next(2) as usize]
+                };
+                log.extend_from_slice(kind);
+                if round % 5 == 0 && next(300) == 0 {
+                    log.extend(std::iter::repeat_n(b'x', crate::lines::MAX_LINE + 10));
+                }
+                log.push(b'\n');
+            }
+            if round % 3 == 0 {
+                log.pop(); // no final newline
+            }
+            for mid_input in [false, true] {
+                let part = Part {
+                    mid_input,
+                    year: Some(2024),
+                };
+                let fast = scan_bytes(&matcher, &log, part, true);
+                let reference = scan_bytes(&matcher, &log, part, false);
+                assert_eq!(fast.0, reference.0, "round {round} mid_input {mid_input}");
+                assert_eq!(fast.1, reference.1, "round {round} mid_input {mid_input}");
+            }
+        }
+    }
 }
