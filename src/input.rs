@@ -182,6 +182,8 @@ pub struct OpenInput {
 }
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+/// Read-ahead for format detection and for the gzip decoder's input.
+const READ_BUFFER: usize = 256 * 1024;
 
 pub fn open(spec: &InputSpec) -> Result<OpenInput, InputError> {
     open_with(spec, |raw| raw)
@@ -218,7 +220,7 @@ pub fn open_reader(
     raw: Box<dyn Read + Send>,
     size: Option<u64>,
 ) -> Result<OpenInput, InputError> {
-    let mut buffered = BufReader::with_capacity(256 * 1024, raw);
+    let mut buffered = BufReader::with_capacity(READ_BUFFER, raw);
     let head = loop {
         match buffered.fill_buf() {
             Ok(head) => break head,
@@ -238,13 +240,13 @@ pub fn open_reader(
             size,
         })
     } else {
-        // The scanner reads in large blocks; behind a `BufReader` every read
-        // a little short of its capacity (a block minus the partial line
-        // carried over) would go through its buffer, one more copy of
-        // every byte. Only the head it already holds is served from memory.
-        let head = io::Cursor::new(buffered.buffer().to_vec());
+        // The head read for detection is served from the buffer; the
+        // scanner's later reads (a block minus one partial line) are larger
+        // than the buffer, so `BufReader` passes them straight through
+        // instead of copying every byte once more.
+        const _: () = assert!(crate::lines::BLOCK_SIZE - crate::lines::MAX_LINE > READ_BUFFER);
         Ok(OpenInput {
-            reader: Box::new(head.chain(buffered.into_inner())),
+            reader: Box::new(buffered),
             gzip: false,
             size,
         })
