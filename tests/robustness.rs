@@ -222,6 +222,75 @@ fn corrupt_gzip_in_the_middle_is_named_and_exit_2() {
 }
 
 #[test]
+fn a_member_whose_checksum_or_size_is_wrong_is_named_and_its_lines_still_count() {
+    // The trailer's CRC-32 (first 4 bytes) or size (last 4) is damaged, in
+    // the second of two members; the check runs on the scanning side.
+    let dir = tempfile::tempdir().unwrap();
+    let first = gzip(&sample());
+    let second = gzip(b"2024-02-11T06:10:00.000000Z  INFO risingwave_meta::barrier: after\n");
+    for (name, at) in [("crc", 8), ("size", 2)] {
+        let mut bad = second.clone();
+        let n = bad.len();
+        bad[n - at] ^= 0x5a;
+        let mut bytes = first.clone();
+        bytes.extend_from_slice(&bad);
+        let path = dir.path().join(format!("{name}.log.gz"));
+        std::fs::write(&path, &bytes).unwrap();
+        let run = json_of(&[path_str(&path)]);
+        assert_eq!(run.code, 2, "{name}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(&format!(
+                "corrupt gzip member 2, found at byte {}: its checksum or size does not match",
+                bytes.len()
+            )),
+            "{name}: {}",
+            run.stderr
+        );
+        assert_eq!(run.doc["summary"]["lines_read"], 65, "{name}");
+        assert_eq!(
+            rules_found(&run.doc),
+            ["meta-leader-lease-lost", "etcd-slow-disk"],
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn gzip_headers_with_every_optional_field_are_read_and_a_bad_header_crc_is_named() {
+    // FEXTRA, FNAME, FCOMMENT and FHCRC (RFC 1952), written by hand.
+    let body = gzip(&sample());
+    let deflate = &body[10..body.len()];
+    let mut header = vec![0x1f, 0x8b, 8, 2 | 4 | 8 | 16, 0, 0, 0, 0, 0, 3];
+    header.extend_from_slice(&5u16.to_le_bytes());
+    header.extend_from_slice(b"AB\x02\x00z");
+    header.extend_from_slice(b"meta.log\0");
+    header.extend_from_slice(b"rotated by logrotate\0");
+    let mut crc = flate2::Crc::new();
+    crc.update(&header);
+    let dir = tempfile::tempdir().unwrap();
+    for (name, header_crc) in [("good", crc.sum() as u16), ("bad", crc.sum() as u16 ^ 1)] {
+        let mut bytes = header.clone();
+        bytes.extend_from_slice(&header_crc.to_le_bytes());
+        bytes.extend_from_slice(deflate);
+        let path = dir.path().join(format!("{name}.log.gz"));
+        std::fs::write(&path, &bytes).unwrap();
+        let run = json_of(&[path_str(&path)]);
+        if name == "good" {
+            assert_eq!(run.code, 1, "{}", run.stderr);
+            assert_eq!(run.doc["summary"]["lines_read"], 64);
+        } else {
+            assert_eq!(run.code, 2, "{}", run.stderr);
+            assert!(
+                run.stderr.contains("corrupt gzip member 1, found at byte")
+                    && run.stderr.contains("gzip header checksum mismatch"),
+                "{}",
+                run.stderr
+            );
+        }
+    }
+}
+
+#[test]
 fn garbage_after_a_valid_gzip_member_is_named_and_nothing_is_lost() {
     let dir = tempfile::tempdir().unwrap();
     let member = gzip(&sample());
