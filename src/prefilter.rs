@@ -425,13 +425,7 @@ mod tests {
     fn random_anchors_and_text_agree_with_a_naive_search() {
         // Small alphabets so that anchors overlap, share fingerprints and
         // occur often; up to 70 anchors (past Teddy's 64: the fallback).
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut next = crate::fuzzing::xorshift(0x2545_f491_4f6c_dd1du64);
         for round in 0..60 {
             let alphabet: &[u8] = if round % 2 == 0 {
                 b"abc \n"

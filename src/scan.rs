@@ -685,13 +685,7 @@ mod tests {
             b"short",
         ];
         let matcher = Matcher::new(&RuleSet::load(&[]));
-        let mut seed = 0x853c_49e6_748f_ea9bu64;
-        let mut next = move |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut next = crate::fuzzing::xorshift(0x853c_49e6_748f_ea9bu64);
         for round in 0..24 {
             let mut log = Vec::new();
             // Mostly plain lines, in runs, as in a real log.
