@@ -149,7 +149,8 @@ struct ScanState {
     candidates: Vec<usize>,
     matched: Vec<SignalRef>,
     facts: Vec<(FactKind, String)>,
-    /// Count runs of plain lines in `plain_run` (always, but in tests).
+    /// Count runs of plain lines in `plain_run`: always, except in the test
+    /// that compares them with the general path.
     fast_runs: bool,
 }
 
