@@ -16,6 +16,8 @@
 #   RWDOCTOR [target/release/rwdoctor]  binary to test; when set, rwdoctor is
 #                                  not built by this script
 #   STRICT [0]                     1: exit 3 when a target is missed
+#   INTERLEAVE [1]                 alternate the two commands run by run
+#                                  (0: hyperfine, one command after the other)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -31,6 +33,7 @@ WARMUP="${WARMUP:-1}"
 INCIDENTS="${INCIDENTS:-5}"
 WARM="${WARM:-1}"
 STRICT="${STRICT:-0}"
+INTERLEAVE="${INTERLEAVE:-1}"
 BENCH_DIR="${BENCH_DIR:-/tmp/rwdoctor-bench}"
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 PATTERNS="$ROOT/bench/patterns.txt"
@@ -68,6 +71,10 @@ ensure_tools() {
         JSON_TOOL=jq
     else
         die "need python3 or jq to read hyperfine's JSON"
+    fi
+    if [[ $INTERLEAVE == 1 && $JSON_TOOL != python3 ]]; then
+        warn "interleaved runs need python3: falling back to hyperfine (INTERLEAVE=0)"
+        INTERLEAVE=0
     fi
     if ! command -v rg >/dev/null 2>&1; then
         step "installing ripgrep (cargo install ripgrep)"
@@ -231,9 +238,16 @@ check_quiet() {
 
 # run_case NAME MIN_RUNS WARMUP WARM_FILES CMD_RWDOCTOR CMD_BASELINE [noshell]
 # With 'noshell' the commands run without a shell (hyperfine -N) and their
-# output goes to a file through hyperfine's --output.
+# output goes to a file through hyperfine's --output. Otherwise, unless
+# INTERLEAVE=0, the two commands alternate (interleaved), see below.
 run_case() {
     local name=$1 runs=$2 warmup=$3 warmfiles=$4 c1=$5 c2=$6 mode=${7:-}
+    check_quiet "$name"
+    if [[ $INTERLEAVE == 1 && $mode != noshell ]]; then
+        step "interleaved: $name"
+        interleaved "$name" "$runs" "$warmup" "$warmfiles" "$c1" "$c2"
+        return
+    fi
     local args=(--warmup "$warmup" --min-runs "$runs" -i --style basic
         --export-json "$BENCH_DIR/hf-$name.json"
         --export-markdown "$BENCH_DIR/hf-$name.md")
@@ -243,9 +257,47 @@ run_case() {
     if [[ $mode == noshell ]]; then
         args+=(-N --output "$BENCH_DIR/out/$name-hyperfine-output.txt")
     fi
-    check_quiet "$name"
     step "hyperfine: $name"
     hyperfine "${args[@]}" -n rwdoctor "$c1" -n baseline "$c2"
+}
+
+# This VM's speed drifts by tens of percent within minutes (other tenants):
+# hyperfine runs all of one command, then all of the other, so a drift lands
+# on one side. Here the two alternate, in the order AB BA AB ..., each run
+# after the inputs were read again (WARM=1), and each is timed alone; the
+# medians go to the same JSON shape hyperfine exports (results[i].median,
+# .times), so the report reads both.
+interleaved() {
+    local name=$1 runs=$2 warmup=$3 warmfiles=$4 c1=$5 c2=$6
+    local -a t1=() t2=()
+    local round cmd which t0 t
+    for ((round = -warmup; round < runs; round++)); do
+        for which in 1 2; do
+            # AB in even rounds, BA in odd ones
+            if (((round + 4) % 2 == 1)); then which=$((3 - which)); fi
+            if [[ $which == 1 ]]; then cmd=$c1; else cmd=$c2; fi
+            if [[ $WARM == 1 && -n $warmfiles ]]; then
+                bash -c "cat $warmfiles | wc -c" >"$BENCH_DIR/warm.txt"
+            fi
+            t0=$EPOCHREALTIME
+            bash -c "$cmd" 2>>"$BENCH_DIR/interleaved-$name.err" || true
+            t=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.6f", b - a }')
+            ((round < 0)) && continue
+            if [[ $which == 1 ]]; then t1+=("$t"); else t2+=("$t"); fi
+        done
+        ((round >= 0)) && printf '  round %d: rwdoctor %s s, baseline %s s\n' "$((round + 1))" "${t1[-1]}" "${t2[-1]}" >&2
+    done
+    python3 - "$BENCH_DIR/hf-$name.json" "${t1[*]}" "${t2[*]}" <<'PY'
+import json, statistics, sys
+out, a, b = sys.argv[1], sys.argv[2].split(), sys.argv[3].split()
+res = []
+for name, times in (("rwdoctor", a), ("baseline", b)):
+    ts = [float(t) for t in times]
+    res.append({"command": name, "median": statistics.median(ts), "mean": statistics.mean(ts),
+                "min": min(ts), "max": max(ts), "times": ts})
+json.dump({"results": res, "interleaved": True}, open(out, "w"), indent=1)
+print(f"  medians: rwdoctor {res[0]['median']:.3f} s, baseline {res[1]['median']:.3f} s", file=sys.stderr)
+PY
 }
 
 # rss NAME [FILE...]: peak RSS in KiB of one rwdoctor run (stdin when the
@@ -380,7 +432,7 @@ SUMMARY="$BENCH_DIR/summary.md"
     echo "## rwdoctor benchmark ($(date -u +%Y-%m-%dT%H:%M:%SZ))"
     echo
     echo "inputs: $SIZE per log ($(wc -c <"$A_LOG") B plain, $(wc -c <"$A_GZ") B + $(wc -c <"$B_GZ") B gz), $(nproc) CPUs;" \
-        "$(rg --version | head -n 1); $(hyperfine --version); WARM=$WARM; medians of >= $MIN_RUNS runs"
+        "$(rg --version | head -n 1); $(hyperfine --version); WARM=$WARM; INTERLEAVE=$INTERLEAVE; medians of >= $MIN_RUNS runs"
     echo
     echo "| case | rwdoctor median | baseline median | ratio | target | peak RSS MiB (≤ 32) | verdict |"
     echo "|---|---|---|---|---|---|---|"

@@ -229,7 +229,10 @@ fn merge_anchors(
         .map(|(id, (l, u))| (id, l, u))
         .collect();
     let mut next_id = live.len();
-    let mut cache: HashMap<(usize, usize), std::ops::Range<usize>> = HashMap::new();
+    // Pair results by (id, id); ids are the literals then one per merge.
+    // (A plain table: hashing the pairs was a tenth of the start-up.)
+    let ids = 2 * live.len();
+    let mut cache: Vec<Option<std::ops::Range<usize>>> = vec![None; ids * ids];
     let mut rows = (Vec::new(), Vec::new());
     loop {
         let mut best: Option<(usize, usize, std::ops::Range<usize>)> = None;
@@ -239,8 +242,8 @@ fn merge_anchors(
                 let shorter = a.len().min(b.len());
                 let needed =
                     MIN_ANCHOR_LEN.max((MIN_ANCHOR_SHARE * shorter as f64).ceil() as usize);
-                let key = (live[i].0, live[j].0);
-                let common = cache.entry(key).or_insert_with(|| {
+                let key = live[i].0 * ids + live[j].0;
+                let common = cache[key].get_or_insert_with(|| {
                     // Most pairs share no `needed`-byte run at all: a quick
                     // look for one before the quadratic search.
                     let shares_run = shorter >= needed
