@@ -169,20 +169,31 @@ impl Matcher {
         out.clear();
         facts_out.clear();
         let mut first_span = None;
+        // One search per signal, and the cheapest that answers: a fact's
+        // value needs its captures; only the first matching signal's span
+        // is kept, so the others only need a yes or no.
         for &index in candidates {
             let unique = &self.signals[index];
-            if let Some(m) = unique.signal.matches(level, target, message) {
-                match unique.fact {
-                    Some(kind) => {
-                        if let Some(value) = facts::value(&unique.signal, message) {
+            let signal = &unique.signal;
+            match unique.fact {
+                Some(kind) => {
+                    if signal.accepts(level, target) {
+                        if let Some(value) = facts::value(signal, message) {
                             facts_out.push((kind, value));
                         }
                     }
-                    None => {
-                        first_span.get_or_insert(MatchSpan {
+                }
+                None if first_span.is_none() => {
+                    if let Some(m) = signal.matches(level, target, message) {
+                        first_span = Some(MatchSpan {
                             start: m.start(),
                             end: m.end(),
                         });
+                        out.extend_from_slice(&unique.users);
+                    }
+                }
+                None => {
+                    if signal.is_match(level, target, message) {
                         out.extend_from_slice(&unique.users);
                     }
                 }

@@ -64,6 +64,10 @@ impl LazyRegex {
         self.get().find(haystack)
     }
 
+    pub fn is_match(&self, haystack: &str) -> bool {
+        self.get().is_match(haystack)
+    }
+
     pub fn captures<'h>(&self, haystack: &'h str) -> Option<regex::Captures<'h>> {
         self.get().captures(haystack)
     }
@@ -95,7 +99,14 @@ impl Signal {
         }
     }
 
-    fn accepts(&self, level: Option<Level>, target: Option<&str>) -> bool {
+    /// `matches(..).is_some()`, cheaper: no search for where the match
+    /// starts.
+    pub fn is_match(&self, level: Option<Level>, target: Option<&str>, message: &str) -> bool {
+        self.accepts(level, target) && self.regex.is_match(message)
+    }
+
+    /// The level and target conditions (the regex aside).
+    pub fn accepts(&self, level: Option<Level>, target: Option<&str>) -> bool {
         let level_ok = match level {
             Some(level) => self.levels.is_empty() || self.levels.contains(&level),
             None => true,
