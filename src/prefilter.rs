@@ -8,8 +8,8 @@
 //! fingerprint is verified against every pattern of that bucket. Which
 //! patterns share a bucket therefore decides the speed: `lease timeout` and
 //! `slow fdatasync` together accept `leow`, `sase`, ... and the bucket fires
-//! on ordinary words. On a generated 1 GiB meta log the same 42 anchors ran
-//! at 4.4 GB/s in Teddy's default grouping and at 9 GB/s grouped by how
+//! on ordinary words. On a generated 1 GiB meta log the same anchors ran at
+//! 4.4 GB/s in Teddy's default grouping and at 8 to 9 GB/s grouped by how
 //! often each bucket fires on the input itself.
 //!
 //! So the searcher is built on first use, from a sample of the first block
@@ -27,8 +27,9 @@ use std::sync::OnceLock;
 /// Teddy's bucket count in its "slim" form (32 bytes per step with AVX2,
 /// twice the "fat" form's 16 buckets).
 const BUCKETS: usize = 8;
-/// Patterns per bucket at most, so that the added order (with fillers for
-/// short buckets) stays within Teddy's 64 patterns.
+/// Patterns per bucket at most: 64 anchors in all, and with the fillers
+/// for short buckets within the 128 patterns aho-corasick's packed
+/// builder takes (past that it falls back to the automaton).
 const BUCKET_CAP: usize = 8;
 /// Bytes of the first block sampled for the grouping: spread over the
 /// block in four pieces (a log's first lines are its start-up, unlike the
@@ -50,8 +51,10 @@ enum Searcher {
     Teddy(packed::Searcher),
     /// No SIMD Teddy on this CPU, or too many anchors for it.
     Automaton(AhoCorasick),
-    /// No anchors at all.
+    /// No anchors at all: no candidates.
     Nothing,
+    /// Anchors no automaton could hold: every position is a candidate.
+    Everywhere,
 }
 
 impl Prefilter {
@@ -90,6 +93,7 @@ impl Prefilter {
                 .find(aho_corasick::Input::new(haystack).span(span))
                 .map(|m| m.start()),
             Searcher::Nothing => None,
+            Searcher::Everywhere => Some(from),
         }
     }
 }
@@ -126,7 +130,7 @@ impl Searcher {
             Ok(automaton) => Searcher::Automaton(automaton),
             // Only past aho-corasick's size limits, far beyond any rule
             // set: every position is then a candidate (slow, not wrong).
-            Err(_) => Searcher::Nothing,
+            Err(_) => Searcher::Everywhere,
         }
     }
 }
