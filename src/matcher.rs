@@ -105,16 +105,21 @@ impl Matcher {
             }
         }
         let (literals, literal_users) = merge_anchors(literals, literal_users);
-        let build = |kind, patterns: &[Vec<u8>]| {
-            (!patterns.is_empty()).then(|| {
-                // The SIMD prefilter does the searching; a contiguous NFA
-                // behind it builds far faster than a DFA (start-up time).
-                AhoCorasickBuilder::new()
-                    .match_kind(kind)
-                    .kind(Some(AhoCorasickKind::ContiguousNFA))
-                    .build(patterns)
-                    .expect("literal automaton within size limits")
-            })
+        // Lists every literal of a candidate line (candidates are few, so
+        // a contiguous NFA, far faster to build than a DFA, is enough).
+        let overlap = match AhoCorasickBuilder::new()
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
+            .build(&literals)
+        {
+            Ok(automaton) if !literals.is_empty() => Some(automaton),
+            Ok(_) => None,
+            // Past aho-corasick's size limits (no real rule set comes
+            // near): every signal is then checked on every line.
+            Err(_) => {
+                unfiltered = (0..signals.len()).collect();
+                None
+            }
         };
         let scan = Prefilter::new(rare_windows(&literals));
         Matcher {
@@ -124,7 +129,7 @@ impl Matcher {
                 .map(|l| String::from_utf8_lossy(l).into_owned())
                 .collect(),
             scan,
-            overlap: build(MatchKind::Standard, &literals),
+            overlap,
             signals,
             literal_users,
             unfiltered,
