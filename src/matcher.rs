@@ -34,8 +34,6 @@ pub struct Matcher {
     overlap: Option<AhoCorasick>,
     /// Literal pattern id → unique signals that need it.
     literal_users: Vec<Vec<usize>>,
-    /// The prefilter's anchors, for `rules lint` and benchmarks.
-    anchors: Vec<String>,
     /// Signals with no usable literal: checked on every line.
     unfiltered: Vec<usize>,
 }
@@ -123,11 +121,6 @@ impl Matcher {
         };
         let scan = Prefilter::new(rare_windows(&literals));
         Matcher {
-            anchors: scan
-                .anchors()
-                .iter()
-                .map(|l| String::from_utf8_lossy(l).into_owned())
-                .collect(),
             scan,
             overlap,
             signals,
@@ -209,8 +202,8 @@ impl Matcher {
     }
 
     /// The literal anchors the prefilter searches for.
-    pub fn anchors(&self) -> &[String] {
-        &self.anchors
+    pub fn anchors(&self) -> &[Vec<u8>] {
+        self.scan.anchors()
     }
 
     /// Signals checked on every line because no literal could be derived
@@ -226,8 +219,8 @@ impl Matcher {
 const MIN_ANCHOR_LEN: usize = 10;
 const MIN_ANCHOR_SHARE: f64 = 0.6;
 
-/// Fewer, shared anchors make a faster prefilter: Aho-Corasick's Teddy
-/// searcher handles up to 32 patterns with its fastest ("slim") variant, and
+/// Fewer, shared anchors make a faster prefilter (each shares one of
+/// Teddy's 8 buckets with others, see `prefilter`), and
 /// `lease keeper failed` / `create lease keeper for ` both contain `lease
 /// keeper`. Greedily replaces the pair of literals with the longest common
 /// substring (of `MIN_ANCHOR_LEN` or more) by that substring, until no pair
@@ -468,11 +461,12 @@ mod tests {
             0,
             "every built-in signal has a literal"
         );
-        // Teddy, the SIMD prefilter, takes at most 64 patterns; past that
+        // The tuned Teddy prefilter takes at most 64 anchors; past that
         // Aho-Corasick falls back to a far slower automaton.
         assert!(matcher.anchors().len() <= 64, "{:?}", matcher.anchors());
         let generic = ["error", "request", "timeout", "meta", "lease "];
         for anchor in matcher.anchors() {
+            let anchor = String::from_utf8_lossy(anchor);
             assert!(
                 !generic.contains(&anchor.trim()),
                 "anchor {anchor:?} would match most lines"

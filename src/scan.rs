@@ -373,8 +373,7 @@ fn scan_block(
         plain_before = !has_ansi
             && class == LineClass::Event(Shape::RisingwaveText)
             && unwrapped.wrappers == 0
-            && st.seen_event
-            && coverage.first_line.is_some();
+            && st.seen_event;
         let wrapper_bits = unwrapped.wrappers | if has_ansi { wrappers::ANSI } else { 0 };
         if wrapper_bits != 0 {
             count_wrappers(st, wrapper_bits);

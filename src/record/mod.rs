@@ -137,25 +137,6 @@ pub fn classify(line: &[u8]) -> (LineClass, Unwrapped) {
 /// the wrapper and format dispatch (which would find the same answer).
 #[inline]
 pub fn is_plain_risingwave_line(line: &[u8]) -> bool {
-    // tracing's default: `2024-02-11T06:05:06.387433Z  INFO `, the level
-    // padded to five: bytes 26..34 are one of five words.
-    const USUAL: [&[u8; 8]; 5] = [
-        b"Z  INFO ",
-        b"Z  WARN ",
-        b"Z ERROR ",
-        b"Z DEBUG ",
-        b"Z TRACE ",
-    ];
-    if let Some(tail) = line.get(26..34) {
-        if line[4] == b'-'
-            && line[7] == b'-'
-            && line[10] == b'T'
-            && line[0].is_ascii_digit()
-            && USUAL.iter().any(|usual| tail == &usual[..])
-        {
-            return true;
-        }
-    }
     if line.len() < 28
         || line[4] != b'-'
         || line[7] != b'-'
