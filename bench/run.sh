@@ -8,7 +8,9 @@
 # Environment knobs (defaults in brackets):
 #   SIZE [1G, 64M with QUICK=1]    size of each generated log (K/M/G suffixes)
 #   BENCH_DIR [/tmp/rwdoctor-bench] inputs, outputs, hyperfine JSON, summary.md
-#   MIN_RUNS [5, 3 with QUICK=1]   hyperfine --min-runs for the big cases
+#   MIN_RUNS [5, 3 with QUICK=1]   runs of each command for the big cases
+#                                  (rounds when interleaved, else hyperfine
+#                                  --min-runs)
 #   WARMUP [1]                     hyperfine --warmup
 #   INCIDENTS [5]                  incidents injected per generated log
 #   WARM [1]                       read the inputs before every timed run
