@@ -200,7 +200,12 @@ pub fn analyse(request: &Request, rules: &RuleSet) -> Analysis {
 
 /// `analyse`, showing `progress` while scanning.
 pub fn analyse_with(request: &Request, rules: &RuleSet, progress: Option<&Progress>) -> Analysis {
-    analyse_matching(request, rules, &Matcher::new(rules), progress)
+    analyse_matching(
+        request,
+        rules,
+        &Matcher::new_compiling_ahead(rules),
+        progress,
+    )
 }
 
 /// `analyse_with`, with the matcher of `rules` already built (the fuzz

@@ -5,7 +5,7 @@
 use crate::facts::{self, FactKind};
 use crate::model::Level;
 use crate::prefilter::Prefilter;
-use crate::rules::{RuleSet, Signal};
+use crate::rules::{LazyRegex, RuleSet, Signal};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::Regex;
 use regex_syntax::hir::{Hir, HirKind};
@@ -50,6 +50,18 @@ pub struct MatchSpan {
 
 impl Matcher {
     pub fn new(rules: &RuleSet) -> Matcher {
+        Self::build(rules, false)
+    }
+
+    /// `new`, with every signal's regex compiled ahead on another thread
+    /// (see `LazyRegex::compile_in_background`): what a scan wants, where
+    /// the regexes are needed moments later; not what the fuzz checks and
+    /// tests want, which build matchers by the thousand.
+    pub fn new_compiling_ahead(rules: &RuleSet) -> Matcher {
+        Self::build(rules, true)
+    }
+
+    fn build(rules: &RuleSet, compile_ahead: bool) -> Matcher {
         let mut signals: Vec<UniqueSignal> = Vec::new();
         let mut by_key: HashMap<String, usize> = HashMap::new();
         for (rule_index, rule) in rules.rules.iter().enumerate() {
@@ -81,6 +93,12 @@ impl Matcher {
                 users: Vec::new(),
                 fact: Some(kind),
             });
+        }
+
+        if compile_ahead {
+            LazyRegex::compile_in_background(
+                signals.iter().map(|s| s.signal.regex.clone()).collect(),
+            );
         }
 
         let mut literals: Vec<Vec<u8>> = Vec::new();
@@ -242,6 +260,14 @@ fn merge_anchors(
     // (A plain table: hashing the pairs was a tenth of the start-up.)
     let ids = 2 * live.len();
     let mut cache: Vec<Option<std::ops::Range<usize>>> = vec![None; ids * ids];
+    // Every id's `MIN_ANCHOR_LEN`-byte runs, hashed and sorted: two
+    // literals can only share a run that long if their sets meet, which a
+    // merge of two short lists tells (searching every run of one literal in
+    // the other was a third of the start-up on a small input).
+    let mut runs: Vec<Vec<u64>> = vec![Vec::new(); ids];
+    for (id, literal, _) in &live {
+        runs[*id] = run_hashes(literal);
+    }
     let mut rows = (Vec::new(), Vec::new());
     loop {
         let mut best: Option<(usize, usize, std::ops::Range<usize>)> = None;
@@ -254,10 +280,10 @@ fn merge_anchors(
                 let key = live[i].0 * ids + live[j].0;
                 let common = cache[key].get_or_insert_with(|| {
                     // Most pairs share no `needed`-byte run at all: a quick
-                    // look for one before the quadratic search.
-                    let shares_run = shorter >= needed
-                        && a.windows(needed)
-                            .any(|run| memchr::memmem::find(b, run).is_some());
+                    // look for one before the quadratic search (a hash
+                    // collision only costs that search, never a result).
+                    let shares_run =
+                        shorter >= needed && sorted_lists_meet(&runs[live[i].0], &runs[live[j].0]);
                     if shares_run {
                         longest_common_substring(a, b, &mut rows)
                     } else {
@@ -285,11 +311,41 @@ fn merge_anchors(
         }
         merged_users.sort_unstable();
         merged_users.dedup();
+        runs[next_id] = run_hashes(&anchor);
         kept.push((next_id, anchor, merged_users));
         next_id += 1;
         live = kept;
     }
     live.into_iter().map(|(_, l, u)| (l, u)).unzip()
+}
+
+/// The hashes of every `MIN_ANCHOR_LEN`-byte run of `literal`, sorted.
+fn run_hashes(literal: &[u8]) -> Vec<u64> {
+    let mut hashes: Vec<u64> = literal
+        .windows(MIN_ANCHOR_LEN)
+        .map(|run| {
+            // FNV-1a: any hash will do, collisions only cost time.
+            run.iter().fold(0xcbf2_9ce4_8422_2325, |h: u64, &b| {
+                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+            })
+        })
+        .collect();
+    hashes.sort_unstable();
+    hashes.dedup();
+    hashes
+}
+
+/// Whether two sorted lists hold a common value.
+fn sorted_lists_meet(a: &[u64], b: &[u64]) -> bool {
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => return true,
+        }
+    }
+    false
 }
 
 /// The range in `a` of the longest substring `a` and `b` share (dynamic
@@ -451,6 +507,112 @@ mod tests {
             vec![b"slow fdatasync".to_vec(), b"lease keeper f".to_vec()]
         );
         assert_eq!(users, vec![vec![2], vec![0, 1]]);
+    }
+
+    /// `merge_anchors` as it reads, without the quick look for a shared
+    /// run: the longest common substring of every pair, every round.
+    fn merge_anchors_exhaustively(
+        literals: Vec<Vec<u8>>,
+        users: Vec<Vec<usize>>,
+    ) -> (Vec<Vec<u8>>, Vec<Vec<usize>>) {
+        let mut live: Vec<(Vec<u8>, Vec<usize>)> = literals.into_iter().zip(users).collect();
+        let mut rows = (Vec::new(), Vec::new());
+        loop {
+            let mut best: Option<(usize, usize, std::ops::Range<usize>)> = None;
+            for i in 0..live.len() {
+                for j in i + 1..live.len() {
+                    let (a, b) = (&live[i].0, &live[j].0);
+                    let shorter = a.len().min(b.len());
+                    let needed =
+                        MIN_ANCHOR_LEN.max((MIN_ANCHOR_SHARE * shorter as f64).ceil() as usize);
+                    let common = longest_common_substring(a, b, &mut rows);
+                    if common.len() >= needed
+                        && best.as_ref().is_none_or(|(_, _, r)| common.len() > r.len())
+                    {
+                        best = Some((i, j, common));
+                    }
+                }
+            }
+            let Some((i, j, range)) = best else { break };
+            let anchor = live[i].0[range].to_vec();
+            let mut merged = Vec::new();
+            let mut kept = Vec::new();
+            for (index, entry) in live.into_iter().enumerate() {
+                if index == i || index == j || memchr::memmem::find(&entry.0, &anchor).is_some() {
+                    merged.extend(entry.1);
+                } else {
+                    kept.push(entry);
+                }
+            }
+            merged.sort_unstable();
+            merged.dedup();
+            kept.push((anchor, merged));
+            live = kept;
+        }
+        live.into_iter().unzip()
+    }
+
+    #[test]
+    fn the_quick_shared_run_check_changes_no_anchor() {
+        // The built-in rules' literals, then random ones over a small
+        // alphabet, where long shared runs (and hash work) are common.
+        let rules = crate::rules::RuleSet::load(&[]);
+        let mut builtin: Vec<Vec<u8>> = Vec::new();
+        for rule in &rules.rules {
+            for signal in &rule.signals {
+                for literal in required_literals(signal.regex.as_str()).unwrap_or_default() {
+                    if !builtin.contains(&literal) {
+                        builtin.push(literal);
+                    }
+                }
+            }
+        }
+        let mut sets = vec![builtin];
+        let mut rng = crate::fuzzing::xorshift(7);
+        for _ in 0..300 {
+            // Literals cut from a few shared roots, with random ends.
+            fn text(rng: &mut impl FnMut(u64) -> u64, len: u64) -> Vec<u8> {
+                (0..len).map(|_| b"ab c"[rng(4) as usize]).collect()
+            }
+            let roots: Vec<Vec<u8>> = (0..3)
+                .map(|_| {
+                    let len = 12 + rng(20);
+                    text(&mut rng, len)
+                })
+                .collect();
+            let count = 2 + rng(12) as usize;
+            let set: Vec<Vec<u8>> = (0..count)
+                .map(|_| {
+                    let root = &roots[rng(3) as usize];
+                    let start = rng(root.len() as u64 / 3) as usize;
+                    let end = root.len() - rng(root.len() as u64 / 3) as usize;
+                    let (head, tail) = (rng(6), rng(6));
+                    let mut literal = text(&mut rng, head);
+                    literal.extend_from_slice(&root[start..end]);
+                    literal.extend(text(&mut rng, tail));
+                    literal
+                })
+                .collect();
+            sets.push(set);
+        }
+        let mut merging_sets = 0;
+        for literals in sets {
+            let users: Vec<Vec<usize>> = (0..literals.len()).map(|i| vec![i]).collect();
+            let merged = merge_anchors(literals.clone(), users.clone());
+            if merged.0.len() < literals.len() {
+                merging_sets += 1;
+            }
+            assert_eq!(
+                merged,
+                merge_anchors_exhaustively(literals.clone(), users),
+                "{:?}",
+                literals
+                    .iter()
+                    .map(|l| String::from_utf8_lossy(l))
+                    .collect::<Vec<_>>()
+            );
+        }
+        assert!(merging_sets > 100, "only {merging_sets} sets had a merge");
     }
 
     #[test]

@@ -52,6 +52,23 @@ impl LazyRegex {
         &self.pattern
     }
 
+    /// Compiles `regexes` on a thread of their own, in order, while the
+    /// caller goes on: at start-up the matcher's literal automata are built
+    /// on one core while the other core is idle, and on a small input the
+    /// compiling is most of the run. A regex the scan needs before the
+    /// thread reaches it is compiled by the scan (the `OnceLock` makes one
+    /// of them wait for the other, never compile twice). Nothing is lost
+    /// when the thread cannot start: the regexes compile on first use.
+    pub fn compile_in_background(regexes: Vec<LazyRegex>) {
+        let _ = std::thread::Builder::new()
+            .name("regex-compile".into())
+            .spawn(move || {
+                for regex in regexes {
+                    regex.get();
+                }
+            });
+    }
+
     pub fn get(&self) -> &Regex {
         self.compiled.get_or_init(|| {
             // Validated at load time; a never-matching regex keeps a
