@@ -98,8 +98,9 @@ pub struct Cli {
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
 
-    /// Threads to scan with (default: the cores available). Output does not
-    /// depend on it.
+    /// Threads to scan with (default: the cores available). A gzip input
+    /// is decoded on a thread of its own only when a core would otherwise
+    /// be idle (with 1, never). Output does not depend on it.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub threads: Option<u16>,
 

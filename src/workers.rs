@@ -1,6 +1,8 @@
 //! How inputs are scanned on all cores: several inputs side by side, and a
-//! big plain file split into line-aligned ranges (a single gzip stream
-//! cannot be split; its decoding runs on a thread of its own, see `input`).
+//! big plain file split into line-aligned ranges. A gzip stream cannot be
+//! split: it is decoded on the thread that scans it while every core has
+//! an input of its own, and on a thread of its own once a core is free
+//! (`Load`, `input::GzipDecoding`).
 //!
 //! Worker threads scan; the calling thread merges their hits into one
 //! timeline as they come (by time across inputs, each input in its own
@@ -9,7 +11,7 @@
 //! grow with the number of matching lines. The merged order depends only on
 //! the inputs, never on the thread count or timing, so reports are
 //! deterministic.
-use crate::input::{self, InputError, InputSpec, OpenInput};
+use crate::input::{self, GzipDecoding, InputError, InputSpec, OpenInput};
 use crate::matcher::Matcher;
 use crate::model::Timestamp;
 use crate::progress::Progress;
@@ -20,7 +22,7 @@ use std::collections::{BinaryHeap, VecDeque};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 /// Plain files smaller than this are scanned whole: splitting costs more.
 pub const MIN_SPLIT_BYTES: u64 = 16 << 20;
@@ -112,6 +114,28 @@ impl Queue {
     }
 }
 
+/// Which parts are taken and how many workers scan: what tells a gzip
+/// input whether a core is free for its decoding (see
+/// `input::GzipDecoding::WhileBusy`).
+struct Load {
+    /// The cores to use (the plan's threads, not the workers started).
+    cores: usize,
+    parts: usize,
+    /// The next part to take.
+    next_work: AtomicUsize,
+    /// Workers that are taking or scanning a part.
+    scanning: AtomicUsize,
+}
+
+impl Load {
+    /// A core is free: every part is taken and fewer workers scan than
+    /// there are cores (one finished, or there were fewer parts).
+    fn core_free(&self) -> bool {
+        self.next_work.load(Ordering::Relaxed) >= self.parts
+            && self.scanning.load(Ordering::Relaxed) < self.cores
+    }
+}
+
 /// What the workers and the merge share.
 struct Shared<'a> {
     specs: &'a [InputSpec],
@@ -119,7 +143,7 @@ struct Shared<'a> {
     progress: Option<&'a Progress>,
     work: Vec<Work>,
     queues: Vec<Queue>,
-    next_work: AtomicUsize,
+    load: Arc<Load>,
     /// Bytes of hits queued in memory, all parts together.
     in_memory: AtomicUsize,
     spill: SpillFile,
@@ -150,8 +174,12 @@ impl Shared<'_> {
     /// A worker: takes parts in order until none is left.
     fn work(&self) {
         loop {
-            let index = self.next_work.fetch_add(1, Ordering::Relaxed);
+            // Counted before the part is taken, so that no one sees every
+            // part taken and this worker not yet scanning.
+            self.load.scanning.fetch_add(1, Ordering::Relaxed);
+            let index = self.load.next_work.fetch_add(1, Ordering::Relaxed);
             let Some(item) = self.work.get(index) else {
+                self.load.scanning.fetch_sub(1, Ordering::Relaxed);
                 return;
             };
             let queue = &self.queues[index];
@@ -160,13 +188,22 @@ impl Shared<'_> {
             // A bug must not hang the merge waiting for this part, nor lose
             // the other inputs: it becomes an error naming the input.
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                run_work(item, spec, self.matcher, self.progress, &mut |hit| {
-                    batch.push(hit);
-                    if batch.len() == BATCH {
-                        let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                        self.hand_over(queue, full);
-                    }
-                })
+                let load = Arc::clone(&self.load);
+                let decoding = GzipDecoding::WhileBusy(Arc::new(move || !load.core_free()));
+                run_work(
+                    item,
+                    spec,
+                    self.matcher,
+                    self.progress,
+                    decoding,
+                    &mut |hit| {
+                        batch.push(hit);
+                        if batch.len() == BATCH {
+                            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                            self.hand_over(queue, full);
+                        }
+                    },
+                )
             }));
             let outcome = match outcome {
                 Ok(outcome) => {
@@ -185,6 +222,7 @@ impl Shared<'_> {
                 },
             };
             queue.finish(outcome);
+            self.load.scanning.fetch_sub(1, Ordering::Relaxed);
         }
     }
 }
@@ -284,8 +322,13 @@ pub fn scan_merged(
         matcher,
         progress,
         queues: work.iter().map(|_| Queue::default()).collect(),
+        load: Arc::new(Load {
+            cores: threads,
+            parts: work.len(),
+            next_work: AtomicUsize::new(0),
+            scanning: AtomicUsize::new(0),
+        }),
         work,
-        next_work: AtomicUsize::new(0),
         in_memory: AtomicUsize::new(0),
         spill: SpillFile::default(),
     };
@@ -456,6 +499,7 @@ pub fn open_input(
     spec: &InputSpec,
     range: Option<(u64, u64)>,
     progress: Option<&Progress>,
+    decoding: GzipDecoding,
 ) -> Result<OpenInput, InputError> {
     if let Some(progress) = progress {
         progress.begin_input(index, &spec.display_name());
@@ -467,8 +511,8 @@ pub fn open_input(
                 message: input::describe_io_error(&err),
             }),
         _ => match progress {
-            Some(progress) => input::open_with(spec, |raw| progress.count_raw(raw)),
-            None => input::open(spec),
+            Some(progress) => input::open_with(spec, |raw| progress.count_raw(raw), decoding),
+            None => input::open_with(spec, |raw| raw, decoding),
         },
     };
     opened.map(|mut opened| {
@@ -484,10 +528,11 @@ fn run_work(
     spec: &InputSpec,
     matcher: &Matcher,
     progress: Option<&Progress>,
+    decoding: GzipDecoding,
     on_hit: &mut dyn FnMut(Hit),
 ) -> InputScan {
     let name = spec.display_name();
-    match open_input(item.input, spec, item.range, progress) {
+    match open_input(item.input, spec, item.range, progress, decoding) {
         Ok(opened) => {
             let part = scan::Part {
                 mid_input: item.range.is_some_and(|(start, _)| start > 0),

@@ -189,3 +189,52 @@ fn fast_path_and_reference_scan_agree() {
         );
     }
 }
+
+#[test]
+fn gzip_inputs_decoded_inline_on_their_own_thread_or_switching_find_the_same() {
+    // Two gzip inputs of different sizes: with one thread both decode on
+    // it; with two, each decodes on its scanning thread until the smaller
+    // is done, then the bigger one's decoding moves to a thread of its own
+    // mid-stream; with three, both get one from the start. All must find
+    // what the plain files give.
+    let rules = RuleSet::load(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut plain = Vec::new();
+    let mut gzipped = Vec::new();
+    for (name, repeats) in [("big", 240), ("small", 40)] {
+        let log = generated_log(repeats);
+        let path = dir.path().join(format!("{name}.log"));
+        std::fs::write(&path, &log).unwrap();
+        plain.push(path);
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder.write_all(&log).unwrap();
+        let path = dir.path().join(format!("{name}.log.gz"));
+        std::fs::write(&path, encoder.finish().unwrap()).unwrap();
+        gzipped.push(path);
+    }
+    let analyse = |paths: &[std::path::PathBuf], threads: usize| {
+        app::analyse(
+            &Request {
+                paths: paths.to_vec(),
+                fail_on: None,
+                since: None,
+                until: None,
+                threads: Some(threads),
+                min_split_bytes: None,
+            },
+            &rules,
+        )
+    };
+    let expected = analyse(&plain, 1);
+    let expected_findings = comparable(&serde_json::to_value(&expected.findings).unwrap());
+    assert!(expected_findings.as_array().unwrap().len() >= 2);
+    for threads in [1, 2, 3] {
+        let got = analyse(&gzipped, threads);
+        assert_eq!(
+            comparable(&serde_json::to_value(&got.findings).unwrap()),
+            expected_findings,
+            "threads {threads}"
+        );
+        assert_eq!(got.summary.lines_read, expected.summary.lines_read);
+    }
+}
