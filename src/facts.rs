@@ -24,8 +24,8 @@ pub enum FactKind {
 /// (kind, regex with one capture group unless the fact is a mere presence).
 const PATTERNS: &[(FactKind, &str)] = &[
     (FactKind::MetaStarting, r"\bStarting meta node\b"),
-    (FactKind::Version, r"^> version: v?(\d+\.\d+[^\s(]*)"),
-    (FactKind::LeaseSecs, r"\bmeta_leader_lease_secs: (\d+)"),
+    (FactKind::Version, r"^> version: v?([0-9]+\.[0-9]+[^\s(]*)"),
+    (FactKind::LeaseSecs, r"\bmeta_leader_lease_secs: ([0-9]+)"),
     (
         FactKind::Backend,
         r"\bbackend: (?:Some\()?(Etcd|Sql|Mem|Sqlite|Postgres|Mysql)\b",

@@ -250,7 +250,9 @@ fn rules_lint_passes_clean_rules_and_warns_without_failing() {
         "checked on every line",
         "has no tests",
         "has no doc links",
-        "0 errors, 4 warnings.",
+        "signal `any_number`: `\\d` matches every Unicode digit",
+        "write [0-9]",
+        "0 errors, 5 warnings.",
     ] {
         assert!(text.contains(needle), "{needle} missing: {text}");
     }
