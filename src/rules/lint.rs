@@ -175,10 +175,8 @@ fn uses_unicode_digits(pattern: &str) -> bool {
     let digit_class = |class: &ClassUnicode| {
         let mut negated = class.clone();
         negated.negate();
-        let found = [class, &negated]
-            .into_iter()
-            .any(|c| holds_all(c, &digits) && !holds_all(c, &letter));
-        found
+        let digits_only = |c: &ClassUnicode| holds_all(c, &digits) && !holds_all(c, &letter);
+        digits_only(class) || digits_only(&negated)
     };
     fn any_class(hir: &Hir, found: &dyn Fn(&ClassUnicode) -> bool) -> bool {
         match hir.kind() {
