@@ -1,6 +1,9 @@
 //! Command-line interface. The flags, their values and the exit codes are a
 //! fixed interface: CI scripts depend on them. Values and subcommands may be
 //! added; none may change meaning.
+use crate::model::Timestamp;
+use crate::pipeline::Request;
+use crate::report::{Format, OutputSpec, OutputTarget};
 use clap::error::ErrorKind;
 use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
@@ -180,35 +183,6 @@ prefilter can use (checked on every line, which slows every scan)."
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// Readable report for a terminal (80 columns).
-    Human,
-    /// One JSON document: {"findings": [...], "summary": {...}}.
-    Json,
-    /// One JSON object per line: a `finding` per finding, then the `summary`.
-    Jsonl,
-    /// GitHub Actions workflow commands: an annotation per finding.
-    Github,
-    /// JUnit XML: a testcase per rule, failures at or above --fail-on.
-    Junit,
-    /// Markdown, for $GITHUB_STEP_SUMMARY or a pull-request comment.
-    Markdown,
-}
-
-impl Format {
-    pub fn name(self) -> &'static str {
-        match self {
-            Format::Human => "human",
-            Format::Json => "json",
-            Format::Jsonl => "jsonl",
-            Format::Github => "github",
-            Format::Junit => "junit",
-            Format::Markdown => "markdown",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FailOn {
     Info,
     Warning,
@@ -264,18 +238,6 @@ impl ColorChoice {
 }
 
 /// One report: a format and where it goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutputSpec {
-    pub format: Format,
-    pub target: OutputTarget,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OutputTarget {
-    Stdout,
-    File(PathBuf),
-}
-
 impl Cli {
     /// Parses the process arguments; on a usage error prints it and exits 2.
     pub fn from_env() -> Cli {
@@ -305,6 +267,34 @@ impl Cli {
             .map_err(|msg| command.error(ErrorKind::ArgumentConflict, msg))?;
         Ok(cli)
     }
+
+    /// The scan flags resolved once into what both drivers (batch and
+    /// `--follow`) take; `now` anchors durations such as `--since 2h`.
+    pub fn request(&self, now: Timestamp) -> Result<Request, String> {
+        let bound = |text: &Option<String>| {
+            text.as_deref()
+                .map(|t| parse_time_bound(t, now))
+                .transpose()
+        };
+        Ok(Request {
+            paths: self.paths.clone(),
+            fail_on: self.fail_on.threshold(),
+            since: bound(&self.since)?,
+            until: bound(&self.until)?,
+            threads: self.threads.map(usize::from),
+            min_split_bytes: None,
+        })
+    }
+}
+
+/// `--since`/`--until`: RFC 3339, or a duration (`2h`, `30m`) back from now.
+pub fn parse_time_bound(text: &str, now: Timestamp) -> Result<Timestamp, String> {
+    if let Some(time) = crate::record::json::parse_time(text) {
+        return Ok(time);
+    }
+    crate::model::parse_duration(text)
+        .map(|d| now - d)
+        .map_err(|_| format!("invalid time `{text}`: expected RFC 3339 (2024-02-11T06:20:00Z) or a duration back from now (2h, 30m)"))
 }
 
 impl Command {

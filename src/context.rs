@@ -129,7 +129,7 @@ impl ClusterContext {
         let members: Vec<String> = self
             .meta_members
             .iter()
-            .map(|m| crate::report::printable::printable(m).into_owned())
+            .map(|m| crate::text::printable::printable(m).into_owned())
             .collect();
         text.replace("{lease_secs}", &self.lease_secs.to_string())
             .replace("{give_up_secs}", &trim_float(self.give_up_secs()))
@@ -145,7 +145,7 @@ impl ClusterContext {
             .replace("{member_count}", &members.len().to_string())
             .replace(
                 "{version}",
-                &crate::report::printable::printable(self.version.as_deref().unwrap_or("unknown")),
+                &crate::text::printable::printable(self.version.as_deref().unwrap_or("unknown")),
             )
             .replace("{backend}", self.election_backend.unwrap_or("unknown"))
     }

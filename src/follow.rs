@@ -8,13 +8,14 @@
 //! waiting and reports end of input); the scanner runs on the calling
 //! thread; a timer confirms incidents whose `unless` grace has run out in
 //! wall-clock time, since the next line may be a long time coming.
-use crate::app::{self, Analysis, Timeline};
+use crate::analysis::{add_errors, EXIT_ERROR};
 use crate::cli::Cli;
 use crate::correlate::Correlator;
 use crate::diagnosis::{Diagnoser, InputInfo};
 use crate::input::{self, InputError, InputSpec};
 use crate::matcher::Matcher;
 use crate::model::Timestamp;
+use crate::pipeline::{self, Inputs, Request, Timeline};
 use crate::report::{self, sink::Sink};
 use crate::rules::RuleSet;
 use crate::scan::{self, Hit};
@@ -35,10 +36,12 @@ const TICK: Duration = Duration::from_millis(100);
 const CHANNEL_CHUNKS: usize = 16;
 const CHUNK_SIZE: usize = 64 * 1024;
 
-pub fn run(cli: &Cli) -> u8 {
+pub fn run(cli: &Cli, request: &Request) -> u8 {
     let rules = RuleSet::load(&cli.rules_dirs);
-    let fail_on = cli.fail_on.threshold();
-    let (specs, mut input_errors) = input::expand(&cli.paths);
+    let Inputs {
+        specs,
+        errors: mut input_errors,
+    } = Inputs::expand(&request.paths);
     if specs.len() > 1 || cli.paths.iter().any(|p| p.is_dir()) {
         eprintln!(
             "rwdoctor: --follow reads one input (stdin or one file), not {}; \
@@ -49,24 +52,25 @@ pub fn run(cli: &Cli) -> u8 {
                 format!("{} inputs", specs.len())
             }
         );
-        return app::EXIT_ERROR;
+        return EXIT_ERROR;
     }
-    let (sinks, output_errors) = Sink::open_all(&cli.outputs, cli.color, &cli.paths);
+    let (sinks, output_errors) =
+        Sink::open_all(&cli.outputs, |tty| cli.color.enabled(tty), &cli.paths);
     let stop = Arc::new(AtomicBool::new(false));
     install_interrupt_handler(&stop);
 
     let matcher = Matcher::new(&rules);
     let live = Mutex::new(Live {
-        timeline: Timeline::new(Correlator::live(&rules), None, None),
+        timeline: Timeline::new(Correlator::live(&rules), request),
         rules: &rules,
-        inputs: app::input_infos(&specs, &[]),
+        inputs: pipeline::input_infos(&specs, &[]),
         sinks,
         last_hit: None,
         write_errors: Vec::new(),
         stop: stop.clone(),
     });
 
-    let mut coverages = Vec::new();
+    let mut coverages: Vec<Option<scan::Coverage>> = Vec::new();
     if let Some(spec) = specs.first() {
         if io::stderr().is_terminal() {
             eprintln!(
@@ -89,15 +93,21 @@ pub fn run(cli: &Cli) -> u8 {
                 scan_live(spec, &matcher, &live, &stop)
             }));
             match scanned {
-                Ok(Ok(coverage)) => coverages.push(coverage),
-                Ok(Err(error)) => input_errors.push(error),
-                Err(panic) => input_errors.push(InputError {
-                    name: spec.display_name(),
-                    message: format!(
-                        "internal error while scanning (please report it): {}",
-                        crate::workers::panic_message(panic.as_ref())
-                    ),
-                }),
+                Ok(Ok(coverage)) => coverages.push(Some(coverage)),
+                Ok(Err(error)) => {
+                    coverages.push(None);
+                    input_errors.push(error)
+                }
+                Err(panic) => {
+                    coverages.push(None);
+                    input_errors.push(InputError {
+                        name: spec.display_name(),
+                        message: format!(
+                            "internal error while scanning (please report it): {}",
+                            crate::workers::panic_message(panic.as_ref())
+                        ),
+                    })
+                }
             }
             done.store(true, Ordering::Relaxed);
             // Incidents still waiting for their grace are certain now.
@@ -114,36 +124,16 @@ pub fn run(cli: &Cli) -> u8 {
         write_errors,
         ..
     } = live;
-    let mut context = timeline.context;
-    context.settle();
-    let inputs = app::input_infos(
-        &specs,
-        &coverages.iter().cloned().map(Some).collect::<Vec<_>>(),
-    );
-    let findings = Diagnoser {
-        rules: &rules,
-        inputs: &inputs,
-        context: &context,
-    }
-    .findings(&timeline.correlator.finish());
-    let mut summary = app::summarise(
-        &coverages,
-        &findings,
-        &input_errors,
-        &rules.errors,
-        &rules,
-        fail_on,
-    );
-    summary.cluster = context;
-    let mut analysis = Analysis { findings, summary };
+    let mut analysis =
+        pipeline::finish(timeline, &specs, coverages, &input_errors, &rules, request);
     let mut errors = output_errors;
     errors.extend(write_errors);
-    app::add_errors(&mut analysis.summary, errors);
+    add_errors(&mut analysis.summary, errors);
     let context = report::Context {
         rules: &rules,
-        fail_on,
+        fail_on: request.fail_on,
     };
-    app::write_reports(&mut analysis, &mut sinks, &mut |sink, analysis| {
+    report::write_all(&mut analysis, &mut sinks, &mut |sink, analysis| {
         report::render_live_end(sink.format, analysis, &context, sink.color)
     })
 }
@@ -248,7 +238,7 @@ impl Live<'_> {
                     sink.color,
                 );
                 if let Err(error) = sink.write(&text) {
-                    eprintln!("rwdoctor: {}", crate::report::printable::printable(&error));
+                    eprintln!("rwdoctor: {}", crate::text::printable::printable(&error));
                     self.write_errors.push(error);
                 }
             }

@@ -6,14 +6,14 @@
 //! summary, output that depends on the thread count.
 #![doc(hidden)]
 
-use crate::app::{analyse_matching, Analysis, Request};
-use crate::cli::Format;
+use crate::analysis::Analysis;
 use crate::input::{self, OpenInput};
 use crate::lines::{LineBlocks, MAX_LINE};
 use crate::matcher::Matcher;
 use crate::model::Severity;
+use crate::pipeline::{analyse_inputs, Inputs, Request};
 use crate::record;
-use crate::report::{self, Context};
+use crate::report::{self, Context, Format};
 use crate::rules::{self, RuleFile, RuleSet, RuleSource};
 use crate::scan::{self, Hit, MAX_EVIDENCE_TEXT};
 use std::io::{self, Read};
@@ -265,7 +265,8 @@ fn analysis(paths: &[PathBuf], threads: usize) -> Analysis {
         threads: Some(threads),
         min_split_bytes: None,
     };
-    analyse_matching(&request, builtin_rules(), builtin_matcher(), None)
+    let inputs = Inputs::expand(&request.paths);
+    analyse_inputs(&request, inputs, builtin_rules(), builtin_matcher(), None)
 }
 
 fn check_reports(analysis: &Analysis) {

@@ -1,5 +1,6 @@
 //! Input: stdin, files and directories (recursive, sorted), gzip recognised by
 //! its magic bytes (several concatenated members allowed).
+use crate::text::describe_io_error;
 use flate2::bufread::DeflateDecoder;
 use std::collections::HashSet;
 use std::fs::File;
@@ -789,22 +790,6 @@ impl<D: Decode> Read for WhileBusy<D> {
             self.stage = Stage::Ended;
         }
         result
-    }
-}
-
-/// `No such file or directory (os error 2)` → `no such file or directory`.
-pub fn describe_io_error(err: &io::Error) -> String {
-    let text = err.to_string();
-    let text = text.split(" (os error").next().unwrap_or(&text);
-    match err.kind() {
-        io::ErrorKind::IsADirectory => "is a directory".to_string(),
-        _ => {
-            let mut chars = text.chars();
-            match chars.next() {
-                Some(first) => first.to_lowercase().collect::<String>() + chars.as_str(),
-                None => text.to_string(),
-            }
-        }
     }
 }
 

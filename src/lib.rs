@@ -12,6 +12,7 @@
 //! `follow` (`--follow`: live input, findings as they are certain),
 //! `progress` (scan progress on a terminal), `subcommands` (rule tools,
 //! completions, man page).
+pub mod analysis;
 pub mod app;
 pub mod cli;
 pub mod context;
@@ -24,6 +25,7 @@ pub mod input;
 pub mod lines;
 pub mod matcher;
 pub mod model;
+pub mod pipeline;
 pub mod prefilter;
 pub mod progress;
 pub mod record;
@@ -32,4 +34,5 @@ pub mod rules;
 pub mod scan;
 pub mod spill;
 pub mod subcommands;
+pub mod text;
 pub mod workers;

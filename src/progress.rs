@@ -47,10 +47,10 @@ pub fn wanted(stderr_is_terminal: bool, ci: Option<std::ffi::OsString>) -> bool 
 
 impl Progress {
     /// A progress meter for the inputs `specs` lists, when one should be
-    /// shown (they are only listed then).
-    pub fn on_terminal(specs: impl FnOnce() -> Vec<InputSpec>) -> Option<Progress> {
+    /// shown: stderr is a terminal and `CI` is not set.
+    pub fn on_terminal(specs: &[InputSpec]) -> Option<Progress> {
         wanted(std::io::stderr().is_terminal(), std::env::var_os("CI"))
-            .then(|| Progress::new(&specs()))
+            .then(|| Progress::new(specs))
     }
 
     pub fn new(specs: &[InputSpec]) -> Progress {

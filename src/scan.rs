@@ -597,7 +597,7 @@ fn note_origin(coverage: &mut Coverage, origin: &[u8]) {
 }
 
 fn describe_read_error(error: &std::io::Error, gzip: bool, lines: u64) -> String {
-    let detail = crate::input::describe_io_error(error);
+    let detail = crate::text::describe_io_error(error);
     if gzip {
         format!("gzip stream ends early after {lines} lines ({detail})")
     } else {

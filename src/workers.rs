@@ -282,7 +282,7 @@ impl InputStream {
                         Err(err) => {
                             self.error.get_or_insert(format!(
                                 "matching lines lost reading them back from a temporary file: {}",
-                                input::describe_io_error(&err)
+                                crate::text::describe_io_error(&err)
                             ));
                         }
                     }
@@ -508,7 +508,7 @@ pub fn open_input(
         (Some((start, end)), InputSpec::File(path)) => open_range(path, start, end, progress)
             .map_err(|err| InputError {
                 name: spec.display_name(),
-                message: input::describe_io_error(&err),
+                message: crate::text::describe_io_error(&err),
             }),
         _ => match progress {
             Some(progress) => input::open_with(spec, |raw| progress.count_raw(raw), decoding),

@@ -1,10 +1,10 @@
 //! The fast path (literal prefilter over big blocks, cheap line
 //! classification, files split across threads) must find exactly what a
 //! straightforward scan finds: every line parsed, every signal's regex run.
-use rwdoctor::app::{self, Request, Timeline};
 use rwdoctor::correlate::Correlator;
 use rwdoctor::diagnosis::{Diagnoser, InputInfo};
 use rwdoctor::matcher::SignalRef;
+use rwdoctor::pipeline::{self, Request, Timeline};
 use rwdoctor::record;
 use rwdoctor::rules::RuleSet;
 use rwdoctor::scan::{cut, Hit, MAX_EVIDENCE_TEXT};
@@ -13,7 +13,7 @@ use std::io::Write;
 /// The line-by-line reference: no prefilter, no blocks, no threads.
 fn reference_findings(log: &[u8], rules: &RuleSet) -> serde_json::Value {
     let facts = rwdoctor::facts::signals();
-    let mut timeline = Timeline::new(Correlator::new(rules), None, None);
+    let mut timeline = Timeline::new(Correlator::new(rules), &Request::default());
     let mut last_time = None;
     let mut lines: Vec<&[u8]> = log.split(|b| *b == b'\n').collect();
     if lines.last().is_some_and(|l| l.is_empty()) {
@@ -165,7 +165,7 @@ fn fast_path_and_reference_scan_agree() {
     let expected = reference_findings(&log, &rules);
     assert!(expected.as_array().unwrap().len() >= 2, "{expected}");
     for (threads, min_split_bytes) in [(1, None), (2, Some(1 << 20)), (3, Some(512 << 10))] {
-        let analysis = app::analyse(
+        let analysis = pipeline::analyse(
             &Request {
                 paths: vec![file.path().to_path_buf()],
                 fail_on: None,
@@ -213,7 +213,7 @@ fn gzip_inputs_decoded_inline_on_their_own_thread_or_switching_find_the_same() {
         gzipped.push(path);
     }
     let analyse = |paths: &[std::path::PathBuf], threads: usize| {
-        app::analyse(
+        pipeline::analyse(
             &Request {
                 paths: paths.to_vec(),
                 fail_on: None,

@@ -3,10 +3,11 @@
 //! evidence line. Severity maps to `error` (critical, error), `warning` and
 //! `notice` (info). Inputs that could not be read and an inconclusive scan
 //! are annotated too, so a red step always says why.
-use crate::app::{plural, Analysis, EXIT_INCONCLUSIVE};
+use crate::analysis::{Analysis, EXIT_INCONCLUSIVE};
 use crate::diagnosis::Finding;
 use crate::model::Severity;
-use crate::report::printable::{guard_report, printable};
+use crate::text::plural;
+use crate::text::printable::{guard_report, printable};
 
 pub fn render(analysis: &Analysis) -> String {
     let mut out: String = analysis.findings.iter().map(render_finding).collect();

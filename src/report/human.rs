@@ -1,8 +1,9 @@
 //! The human report: readable at 80 columns, coloured on a terminal.
-use crate::app::{plural, Analysis, TimeRange};
+use crate::analysis::{Analysis, TimeRange};
 use crate::diagnosis::{EvidenceLine, Finding};
 use crate::model::Severity;
-use crate::report::printable::{guard_report, printable, printable_with_span};
+use crate::text::plural;
+use crate::text::printable::{guard_report, printable, printable_with_span};
 use colored::{ColoredString, Colorize};
 use std::borrow::Cow;
 use std::fmt::Write;
@@ -488,7 +489,7 @@ fn range_text(range: &Option<TimeRange>) -> String {
 }
 
 /// One input: what it was recognised as, so silence is explained.
-fn render_coverage(out: &mut String, input: &crate::app::InputSummary) {
+fn render_coverage(out: &mut String, input: &crate::analysis::InputSummary) {
     let percent = |n: u64| {
         if input.lines == 0 {
             0.0

@@ -1,5 +1,5 @@
 //! `--format json`: exactly one document, `{"findings": [...], "summary": {...}}`.
-use crate::app::Analysis;
+use crate::analysis::Analysis;
 
 pub fn render(analysis: &Analysis) -> String {
     let mut text = serde_json::to_string_pretty(analysis).unwrap_or_else(|err| {

@@ -2,7 +2,7 @@
 //! each finding (the fields of a JSON report's finding), then one
 //! `{"type": "summary", ...}`. Under `--follow` each incident is written as
 //! a finding as soon as it is certain, with its `incident` number.
-use crate::app::Analysis;
+use crate::analysis::Analysis;
 use crate::diagnosis::Finding;
 use serde::Serialize;
 

@@ -4,7 +4,7 @@
 //! passes with the text as `system-out`. A testcase `inputs` carries
 //! unreadable inputs and invalid rules as errors, and an inconclusive scan
 //! (no RisingWave or etcd line) as a failure, so exit codes 2 and 3 show too.
-use crate::app::{Analysis, EXIT_INCONCLUSIVE};
+use crate::analysis::{Analysis, EXIT_INCONCLUSIVE};
 use crate::report::{human, Context};
 use std::fmt::Write;
 
@@ -64,7 +64,7 @@ pub fn render(analysis: &Analysis, context: &Context) -> String {
                         "{} ({} incident{})",
                         finding.title,
                         finding.count,
-                        crate::app::plural(finding.count as usize)
+                        crate::text::plural(finding.count as usize)
                     )),
                     finding.severity
                 );

@@ -4,11 +4,12 @@
 //! spans or fenced blocks, so that nothing in a log line (`<stdin>`, `|`,
 //! `*`) is taken for markup. Rule texts are written for this (they use
 //! backticks for code) and pass through.
-use crate::app::{plural, Analysis, TimeRange};
+use crate::analysis::{Analysis, TimeRange};
 use crate::diagnosis::{EvidenceLine, Finding};
 use crate::model::Severity;
-use crate::report::printable::{guard_report, printable};
 use crate::report::Context;
+use crate::text::plural;
+use crate::text::printable::{guard_report, printable};
 use std::fmt::Write;
 
 /// Evidence lines shown per finding (the step summary is limited to 1 MiB).

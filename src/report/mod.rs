@@ -7,16 +7,60 @@ pub mod json;
 pub mod jsonl;
 pub mod junit;
 pub mod markdown;
-pub mod printable;
 pub mod sink;
 
-use crate::app::Analysis;
-use crate::cli::Format;
+use crate::analysis::{add_errors, Analysis};
 use crate::diagnosis::Finding;
 use crate::model::Severity;
 use crate::rules::RuleSet;
+use crate::text::printable::printable;
+use sink::Sink;
 
+use clap::ValueEnum;
 pub use sink::write_stdout;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Readable report for a terminal (80 columns).
+    Human,
+    /// One JSON document: {"findings": [...], "summary": {...}}.
+    Json,
+    /// One JSON object per line: a `finding` per finding, then the `summary`.
+    Jsonl,
+    /// GitHub Actions workflow commands: an annotation per finding.
+    Github,
+    /// JUnit XML: a testcase per rule, failures at or above --fail-on.
+    Junit,
+    /// Markdown, for $GITHUB_STEP_SUMMARY or a pull-request comment.
+    Markdown,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Human => "human",
+            Format::Json => "json",
+            Format::Jsonl => "jsonl",
+            Format::Github => "github",
+            Format::Junit => "junit",
+            Format::Markdown => "markdown",
+        }
+    }
+}
+
+/// One report to write: a format and where it goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputSpec {
+    pub format: Format,
+    pub target: OutputTarget,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutputTarget {
+    Stdout,
+    File(PathBuf),
+}
 
 /// What a report needs besides the analysis.
 pub struct Context<'a> {
@@ -68,4 +112,26 @@ pub fn render_live_end(
         Format::Github => github::render_problems(analysis),
         Format::Json | Format::Junit | Format::Markdown => render(format, analysis, context, color),
     }
+}
+
+/// Prints the run's errors on stderr, then writes each report: files first
+/// and stdout last, so that the report on stdout can name a file that could
+/// not be written (and exit 2 for it). Returns the exit code.
+pub fn write_all(
+    analysis: &mut Analysis,
+    sinks: &mut [Sink],
+    render: &mut dyn FnMut(&Sink, &Analysis) -> String,
+) -> u8 {
+    for error in &analysis.summary.errors {
+        eprintln!("rwdoctor: {}", printable(error));
+    }
+    sinks.sort_by_key(Sink::is_stdout);
+    for sink in sinks.iter_mut() {
+        let text = render(sink, analysis);
+        if let Err(error) = sink.write(&text) {
+            eprintln!("rwdoctor: {}", printable(&error));
+            add_errors(&mut analysis.summary, vec![error]);
+        }
+    }
+    analysis.summary.exit_code
 }

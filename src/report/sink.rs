@@ -1,7 +1,7 @@
 //! Where reports go: stdout or a file. A closed stdout (`rwdoctor big.log |
 //! head`) ends that output quietly; a file that cannot be written is an error
 //! naming the file (exit 2).
-use crate::cli::{ColorChoice, Format, OutputSpec, OutputTarget};
+use crate::report::{Format, OutputSpec, OutputTarget};
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -27,40 +27,42 @@ impl Sink {
     /// Opens every requested output. Files are created now, before a long
     /// scan, so that a wrong path is reported at once; those that cannot be
     /// created are returned as error messages and left out.
+    /// `color(is_terminal)` says whether human output to a terminal (or
+    /// not) is coloured: the command line decides it.
     pub fn open_all(
         outputs: &[OutputSpec],
-        color: ColorChoice,
+        color: impl Fn(bool) -> bool,
         inputs: &[PathBuf],
     ) -> (Vec<Sink>, Vec<String>) {
         let mut sinks = Vec::new();
         let mut errors = Vec::new();
         for output in outputs {
             match &output.target {
-                OutputTarget::Stdout => sinks.push(Sink::stdout(output.format, color)),
-                OutputTarget::File(path) => match Sink::file(output.format, path, color, inputs) {
-                    Ok(sink) => sinks.push(sink),
-                    Err(message) => errors.push(message),
-                },
+                OutputTarget::Stdout => sinks.push(Sink::stdout(
+                    output.format,
+                    color(io::stdout().is_terminal()),
+                )),
+                OutputTarget::File(path) => {
+                    match Sink::file(output.format, path, color(false), inputs) {
+                        Ok(sink) => sinks.push(sink),
+                        Err(message) => errors.push(message),
+                    }
+                }
             }
         }
         (sinks, errors)
     }
 
-    pub fn stdout(format: Format, color: ColorChoice) -> Sink {
+    pub fn stdout(format: Format, color: bool) -> Sink {
         Sink {
             format,
-            color: color.enabled(io::stdout().is_terminal()),
+            color,
             destination: Destination::Stdout,
             closed: false,
         }
     }
 
-    fn file(
-        format: Format,
-        path: &Path,
-        color: ColorChoice,
-        inputs: &[PathBuf],
-    ) -> Result<Sink, String> {
+    fn file(format: Format, path: &Path, color: bool, inputs: &[PathBuf]) -> Result<Sink, String> {
         let name = path.display();
         // Truncating an input to write the report over it would lose the log.
         if let Ok(target) = path.canonicalize() {
@@ -76,12 +78,12 @@ impl Sink {
         let file = File::create(path).map_err(|err| {
             format!(
                 "--output {name}: cannot create: {}",
-                crate::input::describe_io_error(&err)
+                crate::text::describe_io_error(&err)
             )
         })?;
         Ok(Sink {
             format,
-            color: color.enabled(false),
+            color,
             destination: Destination::File {
                 path: path.to_path_buf(),
                 writer: BufWriter::new(file),
@@ -130,7 +132,7 @@ impl Sink {
                     format!(
                         "--output {}: cannot write: {}",
                         path.display(),
-                        crate::input::describe_io_error(&err)
+                        crate::text::describe_io_error(&err)
                     )
                 }),
         }

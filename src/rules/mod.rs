@@ -143,7 +143,7 @@ pub fn read_rule_dir(dir: &Path) -> Result<(Vec<RuleFile>, Vec<RuleError>), Rule
         rule_id: None,
         problem: format!(
             "cannot read rules directory: {}",
-            crate::input::describe_io_error(&err)
+            crate::text::describe_io_error(&err)
         ),
     })?;
     let mut paths: Vec<PathBuf> = entries
@@ -164,7 +164,7 @@ pub fn read_rule_dir(dir: &Path) -> Result<(Vec<RuleFile>, Vec<RuleError>), Rule
             Err(err) => errors.push(RuleError {
                 file: name,
                 rule_id: None,
-                problem: format!("cannot read: {}", crate::input::describe_io_error(&err)),
+                problem: format!("cannot read: {}", crate::text::describe_io_error(&err)),
             }),
         }
     }

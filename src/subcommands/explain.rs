@@ -1,7 +1,7 @@
 //! `rwdoctor explain RULE`: the rule as a page to read before (or without)
 //! an incident: what it means, how it is recognised, the causes and how to
 //! tell them apart, what to do. 80 columns, like the report.
-use crate::app::EXIT_ERROR;
+use crate::analysis::EXIT_ERROR;
 use crate::cli::Cli;
 use crate::context::ClusterContext;
 use crate::model::format_duration;
@@ -22,7 +22,7 @@ pub fn run(cli: &Cli, id: &str) -> u8 {
             colored::control::set_override(cli.color.enabled(std::io::stdout().is_terminal()));
             write_stdout(&page(rule));
             if rules.errors.is_empty() {
-                crate::app::EXIT_CLEAN
+                crate::analysis::EXIT_CLEAN
             } else {
                 EXIT_ERROR
             }

@@ -21,18 +21,18 @@ pub fn run(command: &Command, cli: &Cli) -> u8 {
             let mut script = Vec::new();
             clap_complete::generate(*shell, &mut Cli::command(), "rwdoctor", &mut script);
             write_stdout(&String::from_utf8_lossy(&script));
-            crate::app::EXIT_CLEAN
+            crate::analysis::EXIT_CLEAN
         }
         Command::Man => {
             let mut page = Vec::new();
             match clap_mangen::Man::new(Cli::command()).render(&mut page) {
                 Ok(()) => {
                     write_stdout(&String::from_utf8_lossy(&page));
-                    crate::app::EXIT_CLEAN
+                    crate::analysis::EXIT_CLEAN
                 }
                 Err(err) => {
                     eprintln!("rwdoctor: rendering the man page: {err}");
-                    crate::app::EXIT_ERROR
+                    crate::analysis::EXIT_ERROR
                 }
             }
         }

@@ -1,10 +1,11 @@
 //! `rwdoctor rules list|show|test|lint`.
-use crate::app::{plural, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
+use crate::analysis::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
 use crate::cli::Cli;
 use crate::report::write_stdout;
 use crate::rules::fixtures::{self, Expectation};
 use crate::rules::lint::{self as linter, Level};
 use crate::rules::{selftest, RuleFile, RuleSet, RuleSource};
+use crate::text::plural;
 use colored::Colorize;
 use std::collections::BTreeMap;
 use std::fmt::Write;

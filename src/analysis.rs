@@ -1,0 +1,242 @@
+//! The result of a run, as every report reads it: the findings, the summary
+//! (inputs, coverage, cluster facts, errors), the exit code and the verdict
+//! in words. Reports depend on this module, never on the code that ran the
+//! analysis.
+use crate::context::ClusterContext;
+use crate::diagnosis::{format_time, Finding};
+use crate::input::InputError;
+use crate::model::Severity;
+use crate::rules::RuleSet;
+use crate::scan::Coverage;
+use crate::text::plural;
+use crate::text::printable::printable;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+pub const EXIT_CLEAN: u8 = 0;
+pub const EXIT_FINDINGS: u8 = 1;
+pub const EXIT_ERROR: u8 = 2;
+pub const EXIT_INCONCLUSIVE: u8 = 3;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TimeRange {
+    pub start: Option<String>,
+    pub end: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InputSummary {
+    pub source: String,
+    pub gzip: bool,
+    pub bytes: u64,
+    pub lines: u64,
+    /// Lines that belong to a recognised event (pretty continuations included).
+    pub recognised: u64,
+    /// Events (a pretty event of several lines counts once).
+    pub events: u64,
+    /// Events per detected shape, e.g. `{"RisingWave text": 64}`.
+    pub shapes: BTreeMap<String, u64>,
+    /// Lines per wrapper found, e.g. `{"kubectl --prefix": 64}`.
+    pub wrappers: BTreeMap<String, u64>,
+    /// Pods, compose services or journald units named by wrappers.
+    pub origins: Vec<String>,
+    pub time_range: Option<TimeRange>,
+    pub truncated_lines: u64,
+    /// Assumptions made while reading, e.g. the year of journalctl lines.
+    pub notes: Vec<String>,
+    /// Lines about the meta election or its etcd trouble.
+    pub election_lines: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip)]
+    pub first_line: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub inputs: Vec<InputSummary>,
+    pub lines_read: u64,
+    pub lines_recognised: u64,
+    pub time_range: Option<TimeRange>,
+    /// Findings per severity.
+    pub findings: BTreeMap<Severity, usize>,
+    pub rules_evaluated: usize,
+    /// What the logs say about the cluster: version, election backend,
+    /// lease in force, meta members.
+    pub cluster: ClusterContext,
+    /// Matching lines left out by --since / --until.
+    pub outside_time_range: u64,
+    /// Inputs that could not be read and rule files that are invalid.
+    pub errors: Vec<String>,
+    pub exit_code: u8,
+    /// Why the exit code is what it is, in words.
+    pub verdict: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Analysis {
+    pub findings: Vec<Finding>,
+    pub summary: Summary,
+}
+
+impl From<&Coverage> for InputSummary {
+    fn from(c: &Coverage) -> Self {
+        InputSummary {
+            source: c.name.clone(),
+            gzip: c.gzip,
+            bytes: c.bytes,
+            lines: c.lines,
+            recognised: c.recognised,
+            events: c.events(),
+            shapes: c
+                .shapes
+                .iter()
+                .map(|(s, n)| (s.describe().to_string(), *n))
+                .collect(),
+            wrappers: c
+                .wrappers
+                .iter()
+                .map(|(w, n)| (w.to_string(), *n))
+                .collect(),
+            origins: c.origins.clone(),
+            notes: c.notes.clone(),
+            // Counted on the timeline, not in the scan: filled by the pipeline.
+            election_lines: 0,
+            time_range: c.first_timestamp.map(|_| TimeRange {
+                start: format_time(c.first_timestamp),
+                end: format_time(c.last_timestamp),
+            }),
+            truncated_lines: c.truncated_lines,
+            error: c.read_error.clone(),
+            first_line: c.first_line.clone(),
+        }
+    }
+}
+
+/// Adds problems found after the analysis (report files that could not be
+/// written): they make the exit code 2, like an unreadable input.
+pub fn add_errors(summary: &mut Summary, errors: Vec<String>) {
+    if errors.is_empty() {
+        return;
+    }
+    summary.errors.extend(errors);
+    summary.exit_code = EXIT_ERROR;
+    summary.verdict = errors_verdict(summary.errors.len());
+}
+
+fn errors_verdict(count: usize) -> String {
+    format!(
+        "{count} problem{} reading inputs or rules or writing reports (listed above); \
+         what could be read was scanned",
+        plural(count)
+    )
+}
+
+/// Everything the summary is made of, from the end of the pipeline.
+pub struct Tally<'a> {
+    /// One per input that could be opened, in input order.
+    pub coverages: &'a [Coverage],
+    /// Lines about the meta election, per entry of `coverages`.
+    pub election_lines: &'a [u64],
+    pub findings: &'a [Finding],
+    pub input_errors: &'a [InputError],
+    pub rules: &'a RuleSet,
+    pub cluster: ClusterContext,
+    /// Matching lines left out by --since / --until.
+    pub outside_time_range: u64,
+    pub fail_on: Option<Severity>,
+}
+
+/// The summary, exit code and verdict of a run.
+pub fn summarise(tally: Tally) -> Summary {
+    let Tally {
+        coverages,
+        election_lines,
+        findings,
+        input_errors,
+        rules,
+        cluster,
+        outside_time_range,
+        fail_on,
+    } = tally;
+    let rule_errors = &rules.errors;
+    let mut inputs: Vec<InputSummary> = coverages.iter().map(InputSummary::from).collect();
+    for (input, count) in inputs.iter_mut().zip(election_lines) {
+        input.election_lines = *count;
+    }
+    let start = coverages.iter().filter_map(|c| c.first_timestamp).min();
+    let end = coverages.iter().filter_map(|c| c.last_timestamp).max();
+    let mut errors: Vec<String> = input_errors.iter().map(ToString::to_string).collect();
+    errors.extend(
+        coverages
+            .iter()
+            .filter_map(|c| c.read_error.as_ref().map(|e| format!("{}: {e}", c.name))),
+    );
+    errors.extend(rule_errors.iter().map(ToString::to_string));
+    let mut by_severity = BTreeMap::new();
+    for finding in findings {
+        *by_severity.entry(finding.severity).or_insert(0) += 1;
+    }
+    let lines_read: u64 = coverages.iter().map(|c| c.lines).sum();
+    let lines_recognised: u64 = coverages.iter().map(|c| c.recognised).sum();
+    let failing = fail_on.map_or(0, |t| findings.iter().filter(|f| f.severity >= t).count());
+
+    let (exit_code, verdict) = if !errors.is_empty() {
+        (EXIT_ERROR, errors_verdict(errors.len()))
+    } else if failing > 0 {
+        let threshold = fail_on.map_or("", |s| s.as_str());
+        (
+            EXIT_FINDINGS,
+            format!(
+                "{failing} finding{} at or above --fail-on {threshold}",
+                plural(failing)
+            ),
+        )
+    } else if lines_recognised == 0 {
+        let first = inputs.iter().find_map(|i| i.first_line.clone());
+        let what = match first {
+            Some(line) => format!(
+                "inconclusive: 0 of {lines_read} lines look like RisingWave or etcd logs (first line: \"{}\")",
+                first_line_excerpt(&line)
+            ),
+            None => "inconclusive: the input is empty".to_string(),
+        };
+        (EXIT_INCONCLUSIVE, what)
+    } else if findings.is_empty() {
+        (EXIT_CLEAN, "no known failure pattern matched".to_string())
+    } else {
+        let threshold = fail_on.map_or("never", |s| s.as_str());
+        (
+            EXIT_CLEAN,
+            format!("no finding at or above --fail-on {threshold}"),
+        )
+    };
+    Summary {
+        inputs,
+        lines_read,
+        lines_recognised,
+        time_range: start.map(|_| TimeRange {
+            start: format_time(start),
+            end: format_time(end),
+        }),
+        findings: by_severity,
+        rules_evaluated: rules.rules.len(),
+        cluster,
+        outside_time_range,
+        errors,
+        exit_code,
+        verdict,
+    }
+}
+
+/// The start of an input's first line, for the inconclusive verdict: control
+/// characters escaped (it may be a binary file) and short enough to wrap
+/// into a report line.
+fn first_line_excerpt(line: &str) -> String {
+    const SHOWN: usize = 48;
+    let shown = printable(line);
+    if shown.chars().count() <= SHOWN {
+        return shown.into_owned();
+    }
+    shown.chars().take(SHOWN).collect::<String>() + "…"
+}

@@ -1,0 +1,223 @@
+//! The one pipeline: hits → timeline (cluster facts, time window,
+//! correlation) → incidents → findings → `Analysis`. Two drivers feed it:
+//! the batch scan (`analyse`, every input on every core, hits merged by
+//! time) and `--follow` (one live input, `crate::follow`). Both take the
+//! same `Request` and end in the same `finish`, so a flag or a summary
+//! field cannot work in one mode and be forgotten in the other.
+use crate::analysis::{summarise, Analysis, Tally};
+use crate::context::ClusterContext;
+use crate::correlate::Correlator;
+use crate::diagnosis::{Diagnoser, InputInfo};
+use crate::input::{self, InputError, InputSpec};
+use crate::matcher::Matcher;
+use crate::model::{Severity, Timestamp};
+use crate::progress::Progress;
+use crate::record::Shape;
+use crate::rules::RuleSet;
+use crate::scan::{Coverage, Hit};
+use crate::workers;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// What to analyse and how: the command line resolved once
+/// (`cli::Cli::request`), or built directly by tests.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    pub paths: Vec<PathBuf>,
+    pub fail_on: Option<Severity>,
+    /// Only lines at or after this time take part (lines without a time do).
+    pub since: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+    /// Threads to scan with (default: the cores available).
+    pub threads: Option<usize>,
+    /// Plain files at least this big are split across threads (default
+    /// `workers::MIN_SPLIT_BYTES`; tests lower it to split small files).
+    pub min_split_bytes: Option<u64>,
+}
+
+/// A request's inputs, expanded once (directories walked, duplicates and
+/// loops dropped), with what could not be expanded.
+pub struct Inputs {
+    pub specs: Vec<InputSpec>,
+    pub errors: Vec<InputError>,
+}
+
+impl Inputs {
+    pub fn expand(paths: &[PathBuf]) -> Inputs {
+        let (specs, errors) = input::expand(paths);
+        Inputs { specs, errors }
+    }
+}
+
+pub fn analyse(request: &Request, rules: &RuleSet) -> Analysis {
+    let inputs = Inputs::expand(&request.paths);
+    analyse_inputs(
+        request,
+        inputs,
+        rules,
+        &Matcher::new_compiling_ahead(rules),
+        None,
+    )
+}
+
+/// The batch driver: scans `inputs` on all cores (showing `progress`) with
+/// the matcher of `rules` already built (the fuzz checks analyse thousands
+/// of inputs with one rule set).
+pub fn analyse_inputs(
+    request: &Request,
+    inputs: Inputs,
+    rules: &RuleSet,
+    matcher: &Matcher,
+    progress: Option<&Progress>,
+) -> Analysis {
+    let Inputs {
+        specs,
+        errors: mut input_errors,
+    } = inputs;
+    let mut timeline = Timeline::new(Correlator::new(rules), request);
+    let mut coverages: Vec<Option<Coverage>> = Vec::with_capacity(specs.len());
+
+    // Scanned on all cores; the hits arrive merged into one timeline by
+    // time, each input's own order kept (a clock step back stays in line
+    // order), and stream into the correlator as they come.
+    let plan = workers::Plan {
+        threads: workers::thread_count(request.threads),
+        min_split_bytes: request.min_split_bytes.unwrap_or(workers::MIN_SPLIT_BYTES),
+    };
+    let scans = workers::scan_merged(&specs, matcher, plan, progress, &mut |hit| {
+        timeline.push(hit);
+    });
+    for scan in scans {
+        if let Some(error) = scan.error {
+            input_errors.push(error);
+        }
+        coverages.push(scan.coverage);
+    }
+    finish(timeline, &specs, coverages, &input_errors, rules, request)
+}
+
+/// The end of the pipeline, for both drivers: settles the cluster facts,
+/// closes the incidents, diagnoses them and summarises the run. `coverages`
+/// has one entry per spec (`None`: the input could not be opened).
+pub fn finish(
+    timeline: Timeline,
+    specs: &[InputSpec],
+    coverages: Vec<Option<Coverage>>,
+    input_errors: &[InputError],
+    rules: &RuleSet,
+    request: &Request,
+) -> Analysis {
+    let Timeline {
+        correlator,
+        mut context,
+        outside_range,
+        election_lines,
+        ..
+    } = timeline;
+    context.settle();
+    let outcomes = correlator.finish();
+    let inputs = input_infos(specs, &coverages);
+    let findings = Diagnoser {
+        rules,
+        inputs: &inputs,
+        context: &context,
+    }
+    .findings(&outcomes);
+    // Inputs that could not be opened have no coverage (and no summary).
+    let election_lines: Vec<u64> = coverages
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.is_some())
+        .map(|(i, _)| election_lines.get(i).copied().unwrap_or(0))
+        .collect();
+    let coverages: Vec<Coverage> = coverages.into_iter().flatten().collect();
+    let summary = summarise(Tally {
+        coverages: &coverages,
+        election_lines: &election_lines,
+        findings: &findings,
+        input_errors,
+        rules,
+        cluster: context,
+        outside_time_range: outside_range,
+        fail_on: request.fail_on,
+    });
+    Analysis { findings, summary }
+}
+
+/// The merged stream of hits: cluster facts, the time filter, correlation.
+/// Batch scans and `--follow` both feed hits through it.
+pub struct Timeline<'r> {
+    pub correlator: Correlator<'r>,
+    pub context: ClusterContext,
+    since: Option<Timestamp>,
+    until: Option<Timestamp>,
+    pub outside_range: u64,
+    /// Per input: lines about the election (campaigns, wins, lease trouble).
+    pub election_lines: Vec<u64>,
+}
+
+impl<'r> Timeline<'r> {
+    /// A timeline with the time window of `request`.
+    pub fn new(correlator: Correlator<'r>, request: &Request) -> Self {
+        Timeline {
+            correlator,
+            context: ClusterContext::new(),
+            since: request.since,
+            until: request.until,
+            outside_range: 0,
+            election_lines: Vec::new(),
+        }
+    }
+
+    /// Takes one hit; returns whether it went to the correlator.
+    pub fn push(&mut self, hit: Hit) -> bool {
+        let about_election = !hit.signals.is_empty()
+            || hit
+                .facts
+                .iter()
+                .any(|(kind, _)| *kind == crate::facts::FactKind::ElectionMember);
+        if about_election {
+            if self.election_lines.len() <= hit.input {
+                self.election_lines.resize(hit.input + 1, 0);
+            }
+            self.election_lines[hit.input] += 1;
+        }
+        // Facts describe the cluster whatever the time filter says.
+        self.context.observe(&hit);
+        self.correlator.set_lease_secs(self.context.lease_secs);
+        if hit.signals.is_empty() {
+            return false;
+        }
+        if let Some(time) = hit.sort_time {
+            if self.since.is_some_and(|s| time < s) || self.until.is_some_and(|u| time > u) {
+                self.outside_range += 1;
+                return false;
+            }
+        }
+        self.correlator.push(Arc::new(hit));
+        true
+    }
+}
+
+/// What the diagnosis needs to know of each input, from its coverage.
+pub fn input_infos(specs: &[InputSpec], coverages: &[Option<Coverage>]) -> Vec<InputInfo> {
+    specs
+        .iter()
+        .zip(coverages.iter().map(Some).chain(std::iter::repeat(None)))
+        .map(|(spec, coverage)| {
+            let coverage = coverage.and_then(Option::as_ref);
+            InputInfo {
+                name: spec.display_name(),
+                has_etcd: coverage.is_some_and(has_etcd_lines),
+                first: coverage.and_then(|c| c.first_timestamp),
+                last: coverage.and_then(|c| c.last_timestamp),
+            }
+        })
+        .collect()
+}
+
+fn has_etcd_lines(coverage: &Coverage) -> bool {
+    coverage.shapes.keys().any(|s| s.is_etcd())
+        || (coverage.shapes.contains_key(&Shape::Journald)
+            && coverage.origins.iter().any(|o| o.contains("etcd")))
+}
