@@ -2,22 +2,75 @@
 //! lease in force, meta members), gathered from facts and hits on the merged
 //! timeline, and used to tailor diagnoses and remedies.
 use crate::facts::FactKind;
+use crate::rules::RemedyCondition;
 use crate::scan::Hit;
 use serde::Serialize;
 use std::collections::BTreeSet;
+use std::fmt;
+
+/// Where the meta election runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Etcd,
+    /// The SQL meta store (PostgreSQL, MySQL, SQLite): the only one from v2.1.
+    Sql,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Etcd => "etcd",
+            Backend::Sql => "sql",
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where the lease in force comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LeaseSource {
+    /// The version's default (30 s since v0.19, 10 s before).
+    #[default]
+    Default,
+    /// `meta_leader_lease_secs` in the `> config:` dump.
+    Config,
+}
+
+/// Where the version comes from: read, or guessed from message forms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum VersionSource {
+    #[serde(rename = "the `> version:` line")]
+    VersionLine,
+    #[serde(rename = "the election messages' target")]
+    ElectionTarget,
+}
+
+impl fmt::Display for VersionSource {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(match self {
+            VersionSource::VersionLine => "the `> version:` line",
+            VersionSource::ElectionTarget => "the election messages' target",
+        })
+    }
+}
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ClusterContext {
     /// `1.9.1`, or a range guessed from message forms (`v1.3–v2.0`).
     pub version: Option<String>,
     /// Where the version came from.
-    pub version_source: Option<&'static str>,
-    /// `etcd` or `sql`.
-    pub election_backend: Option<&'static str>,
+    pub version_source: Option<VersionSource>,
+    pub election_backend: Option<Backend>,
     /// `meta_leader_lease_secs` in force.
     pub lease_secs: u64,
-    /// `config` when read from the `> config:` line, else `default`.
-    pub lease_source: &'static str,
+    pub lease_source: LeaseSource,
     /// Distinct meta members named by election lines.
     pub meta_members: BTreeSet<String>,
     /// How many times a meta node started (`Starting meta node`).
@@ -32,7 +85,7 @@ impl ClusterContext {
     pub fn new() -> ClusterContext {
         ClusterContext {
             lease_secs: DEFAULT_LEASE_SECS,
-            lease_source: "default",
+            lease_source: LeaseSource::Default,
             ..ClusterContext::default()
         }
     }
@@ -43,16 +96,20 @@ impl ClusterContext {
                 FactKind::MetaStarting => self.meta_starts += 1,
                 FactKind::Version => {
                     self.version = Some(value.clone());
-                    self.version_source = Some("the `> version:` line");
+                    self.version_source = Some(VersionSource::VersionLine);
                 }
                 FactKind::LeaseSecs => {
                     if let Ok(secs) = value.parse() {
                         self.lease_secs = secs;
-                        self.lease_source = "config";
+                        self.lease_source = LeaseSource::Config;
                     }
                 }
                 FactKind::Backend => {
-                    self.election_backend = Some(if value == "Etcd" { "etcd" } else { "sql" });
+                    self.election_backend = Some(if value == "Etcd" {
+                        Backend::Etcd
+                    } else {
+                        Backend::Sql
+                    });
                 }
                 FactKind::ElectionMember => {
                     if self.meta_members.len() < 64 {
@@ -69,28 +126,26 @@ impl ClusterContext {
     /// Targets moved between versions (§2, §3 of the reference).
     fn guess_from_target(&mut self, target: &str) {
         let (range, backend) = if target.ends_with("rpc::election_client") {
-            ("v0.1.16–v1.2", "etcd")
+            ("v0.1.16–v1.2", Backend::Etcd)
         } else if target.ends_with("rpc::election::etcd") {
-            ("v1.3–v2.0", "etcd")
+            ("v1.3–v2.0", Backend::Etcd)
         } else if target.ends_with("rpc::election::sql") {
-            ("v1.3 or later", "sql")
+            ("v1.3 or later", Backend::Sql)
         } else {
             return;
         };
         self.election_backend.get_or_insert(backend);
         if self.version_source.is_none() {
             self.version = Some(range.to_string());
-            self.version_source = Some("the election messages' target");
-            if range.starts_with("v0.1.16") && self.lease_source == "default" {
-                // v0.18 and earlier defaulted to 10 s; this range straddles
-                // v0.19, so keep 30 s unless the version says otherwise.
-            }
+            // v0.1.16–v1.2 straddles v0.19 (the lease default went from
+            // 10 s to 30 s): `settle` keeps 30 s for a guessed range.
+            self.version_source = Some(VersionSource::ElectionTarget);
         }
     }
 
     /// Applies version-dependent defaults once every line has been seen.
     pub fn settle(&mut self) {
-        if self.lease_source == "default" {
+        if self.lease_source == LeaseSource::Default {
             if let Some((major, minor)) = self.version.as_deref().and_then(major_minor) {
                 if (major, minor) < (0, 19) {
                     self.lease_secs = OLD_DEFAULT_LEASE_SECS;
@@ -99,7 +154,7 @@ impl ClusterContext {
         }
         if let Some((major, minor)) = self.version.as_deref().and_then(major_minor) {
             if (major, minor) >= (2, 1) {
-                self.election_backend = Some("sql");
+                self.election_backend = Some(Backend::Sql);
             }
         }
     }
@@ -110,7 +165,7 @@ impl ClusterContext {
     }
 
     pub fn is_v2_1_or_later(&self) -> bool {
-        self.version_source == Some("the `> version:` line")
+        self.version_source == Some(VersionSource::VersionLine)
             && self
                 .version
                 .as_deref()
@@ -135,7 +190,7 @@ impl ClusterContext {
             .replace("{give_up_secs}", &trim_float(self.give_up_secs()))
             .replace(
                 "{lease_source}",
-                if self.lease_source == "config" {
+                if self.lease_source == LeaseSource::Config {
                     "as set in the `> config:` line"
                 } else {
                     "the default for this version"
@@ -147,7 +202,10 @@ impl ClusterContext {
                 "{version}",
                 &crate::text::printable::printable(self.version.as_deref().unwrap_or("unknown")),
             )
-            .replace("{backend}", self.election_backend.unwrap_or("unknown"))
+            .replace(
+                "{backend}",
+                self.election_backend.map_or("unknown", Backend::as_str),
+            )
     }
 
     /// Rule text with its `{placeholders}` spelled out, for `rwdoctor
@@ -162,37 +220,16 @@ impl ClusterContext {
             .replace("{backend}", "<backend>")
     }
 
-    /// A remedy's `when` condition in words.
-    pub fn describe_condition(condition: &str) -> &'static str {
-        match condition {
-            "single_meta_node" => "when exactly one meta node takes part in the election",
-            "multiple_meta_nodes" => "when several meta nodes take part in the election",
-            "meta_members_unknown" => "when the logs name no meta member",
-            "etcd_backend" => "with the etcd election backend",
-            "sql_backend" => "with the SQL meta-store backend",
-            _ => "under a condition",
-        }
-    }
-
     /// Whether a remedy's `when` condition holds.
-    pub fn holds(&self, condition: &str) -> bool {
+    pub fn holds(&self, condition: RemedyCondition) -> bool {
         match condition {
-            "single_meta_node" => self.meta_members.len() == 1,
-            "multiple_meta_nodes" => self.meta_members.len() > 1,
-            "meta_members_unknown" => self.meta_members.is_empty(),
-            "etcd_backend" => self.election_backend != Some("sql"),
-            "sql_backend" => self.election_backend == Some("sql"),
-            _ => false,
+            RemedyCondition::SingleMetaNode => self.meta_members.len() == 1,
+            RemedyCondition::MultipleMetaNodes => self.meta_members.len() > 1,
+            RemedyCondition::MetaMembersUnknown => self.meta_members.is_empty(),
+            RemedyCondition::EtcdBackend => self.election_backend != Some(Backend::Sql),
+            RemedyCondition::SqlBackend => self.election_backend == Some(Backend::Sql),
         }
     }
-
-    pub const CONDITIONS: [&'static str; 5] = [
-        "single_meta_node",
-        "multiple_meta_nodes",
-        "meta_members_unknown",
-        "etcd_backend",
-        "sql_backend",
-    ];
 }
 
 fn major_minor(version: &str) -> Option<(u32, u32)> {
@@ -220,13 +257,13 @@ mod tests {
         let mut context = ClusterContext::new();
         context.meta_members.insert("rw-meta-0:5690".into());
         context.lease_secs = 30;
-        context.lease_source = "config";
+        context.lease_source = LeaseSource::Config;
         assert_eq!(
             context.fill("gave up after {give_up_secs} s ({lease_source})"),
             "gave up after 15 s (as set in the `> config:` line)"
         );
-        assert!(context.holds("single_meta_node"));
-        assert!(!context.holds("multiple_meta_nodes"));
+        assert!(context.holds(RemedyCondition::SingleMetaNode));
+        assert!(!context.holds(RemedyCondition::MultipleMetaNodes));
         assert_eq!(major_minor("1.9.1"), Some((1, 9)));
         assert_eq!(major_minor("v0.18.0"), Some((0, 18)));
     }
@@ -235,7 +272,7 @@ mod tests {
     fn old_versions_default_to_a_ten_second_lease() {
         let mut context = ClusterContext::new();
         context.version = Some("0.18.0".into());
-        context.version_source = Some("the `> version:` line");
+        context.version_source = Some(VersionSource::VersionLine);
         context.settle();
         assert_eq!(context.lease_secs, 10);
     }

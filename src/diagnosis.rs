@@ -4,7 +4,7 @@
 use crate::context::ClusterContext;
 use crate::correlate::{Incident, RuleOutcome};
 use crate::model::{Level, Severity, Timestamp};
-use crate::rules::{Cause, ConfigSnippet, Rule, RuleSet};
+use crate::rules::{Cause, Component, ConfigSnippet, Rule, RuleSet};
 use crate::scan::Hit;
 use chrono::SecondsFormat;
 use serde::Serialize;
@@ -49,14 +49,66 @@ pub struct TimelineEntry {
     pub line: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub origin: Option<String>,
-    /// `meta` or `etcd`: whose log the line is from.
-    pub component: &'static str,
+    /// Whose log the line is from.
+    pub component: Component,
     pub signal: String,
-    /// `event` (part of the failure) or `cause` (evidence for a cause).
-    pub role: &'static str,
+    pub role: Role,
     pub message: String,
     /// Consecutive lines of the same signal folded into this entry.
     pub count: u64,
+}
+
+/// What a timeline line is to the incident.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Evidence for a cause, before or during the failure.
+    Cause,
+    /// Part of the failure itself.
+    Event,
+}
+
+/// How much the evidence says for a cause.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Verdict {
+    #[serde(rename = "likely")]
+    Likely,
+    #[serde(rename = "possible")]
+    Possible,
+    #[serde(rename = "weak")]
+    Weak,
+    /// No evidence either way.
+    #[serde(rename = "not ruled out")]
+    NotRuledOut,
+    /// The log that would show it covers the incident and shows nothing.
+    #[serde(rename = "unlikely")]
+    Unlikely,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Likely => "likely",
+            Verdict::Possible => "possible",
+            Verdict::Weak => "weak",
+            Verdict::NotRuledOut => "not ruled out",
+            Verdict::Unlikely => "unlikely",
+        }
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whether evidence speaks for or against a cause.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    For,
+    Against,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -75,7 +127,7 @@ pub struct IncidentReport {
 pub struct CauseBrief {
     pub id: String,
     pub confidence: f64,
-    pub verdict: &'static str,
+    pub verdict: Verdict,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -84,8 +136,7 @@ pub struct CauseEvidence {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub meaning: Option<String>,
     pub count: u64,
-    /// `for` or `against` the cause.
-    pub direction: &'static str,
+    pub direction: Direction,
     pub example: EvidenceLine,
 }
 
@@ -95,8 +146,7 @@ pub struct CauseReport {
     pub title: String,
     /// 0 to 1, from the weights of the signals seen for and against it.
     pub confidence: f64,
-    /// `likely`, `possible`, `weak`, `not ruled out` or `unlikely`.
-    pub verdict: &'static str,
+    pub verdict: Verdict,
     pub explain: String,
     pub evidence: Vec<CauseEvidence>,
     /// What was looked for and not found.
@@ -285,14 +335,14 @@ impl Diagnoser<'_> {
     /// to its first trigger line; runs of one signal fold into one entry.
     fn timeline(&self, rule: &Rule, incident: &Incident) -> Vec<TimelineEntry> {
         let anchor = incident.first;
-        let mut items: Vec<(&Arc<Hit>, &'static str)> = incident
+        let mut items: Vec<(&Arc<Hit>, Role)> = incident
             .context
             .iter()
-            .map(|h| (h, "cause"))
-            .chain(incident.events.iter().map(|h| (h, "event")))
+            .map(|h| (h, Role::Cause))
+            .chain(incident.events.iter().map(|h| (h, Role::Event)))
             .collect();
         // Stable: lines without a time keep their place after timed ones.
-        items.sort_by_key(|(h, role)| (h.sort_time, *role == "event", h.input, h.line));
+        items.sort_by_key(|(h, role)| (h.sort_time, *role == Role::Event, h.input, h.line));
         items.dedup_by(|a, b| Arc::ptr_eq(a.0, b.0));
         let mut entries: Vec<TimelineEntry> = Vec::new();
         for (hit, role) in items {
@@ -314,10 +364,10 @@ impl Diagnoser<'_> {
                 source: self.source(hit),
                 line: hit.line,
                 origin: hit.origin.clone(),
-                component: if is_line_of(hit, "etcd") {
-                    "etcd"
+                component: if is_line_of(hit, Component::Etcd) {
+                    Component::Etcd
                 } else {
-                    "meta"
+                    Component::Meta
                 },
                 signal,
                 role,
@@ -335,13 +385,13 @@ impl Diagnoser<'_> {
     }
 
     /// For cause lines the cause signal (not the first trigger it matched).
-    fn signal_name(&self, rule: &Rule, hit: &Hit, role: &str) -> String {
+    fn signal_name(&self, rule: &Rule, hit: &Hit, role: Role) -> String {
         let ours = hit
             .signals
             .iter()
             .filter(|s| self.rules.rules[s.rule as usize].id == rule.id);
         let mut names = ours.map(|s| (s.signal as usize, &rule.signals[s.signal as usize].name));
-        let pick = if role == "cause" {
+        let pick = if role == Role::Cause {
             names.find(|(i, _)| !rule.is_trigger(*i))
         } else {
             names.find(|(i, _)| rule.is_trigger(*i))
@@ -394,10 +444,13 @@ impl Diagnoser<'_> {
                     .filter(|(signal, _)| !counts.contains_key(signal))
                     .map(|(signal, _)| describe(rule, *signal))
                     .collect();
-                let seen_for = evidence.iter().any(|e| e.direction == "for");
+                let seen_for = evidence.iter().any(|e| e.direction == Direction::For);
+                // The log that would show the cause covers the incident and
+                // shows none of it.
+                let mut absent_from_covering_log = false;
                 let (mut confidence, mut reasoning, mut to_check) =
                     (support * (1.0 - against), None, cause.when_no_evidence.clone());
-                if let Some(log) = &cause.needs_log {
+                if let Some(log) = cause.needs_log {
                     // What the component's own log said: meta-side symptoms
                     // (timeouts) do not count as the component confirming it.
                     let seen_in_log = incidents.iter().flat_map(|i| &i.context).any(|hit| {
@@ -414,7 +467,7 @@ impl Diagnoser<'_> {
                             let own: Vec<String> = cause
                                 .supported_by
                                 .iter()
-                                .filter(|(signal, _)| rule.signals[*signal].from.as_deref() == Some(log.as_str()))
+                                .filter(|(signal, _)| rule.signals[*signal].from == Some(log))
                                 .map(|(signal, _)| describe(rule, *signal))
                                 .collect();
                             let looked = if own.is_empty() { not_found.join("; ") } else { own.join("; ") };
@@ -425,6 +478,7 @@ impl Diagnoser<'_> {
                             });
                             to_check = None;
                             confidence *= 0.5;
+                            absent_from_covering_log = true;
                         }
                         Some(_) => to_check = None,
                         None if !self.inputs.iter().any(|i| i.has_etcd) => {
@@ -447,11 +501,11 @@ impl Diagnoser<'_> {
                 }
                 let confidence = (confidence * 100.0).round() / 100.0;
                 let verdict = match confidence {
-                    _ if reasoning.as_deref().is_some_and(|r| r.contains("shows none of")) && !seen_for => "unlikely",
-                    c if c >= 0.75 => "likely",
-                    c if c >= 0.4 => "possible",
-                    c if c > 0.0 => "weak",
-                    _ => "not ruled out",
+                    _ if absent_from_covering_log && !seen_for => Verdict::Unlikely,
+                    c if c >= 0.75 => Verdict::Likely,
+                    c if c >= 0.4 => Verdict::Possible,
+                    c if c > 0.0 => Verdict::Weak,
+                    _ => Verdict::NotRuledOut,
                 };
                 CauseReport {
                     id: cause.id.clone(),
@@ -467,9 +521,9 @@ impl Diagnoser<'_> {
             })
             .collect();
         causes.sort_by(|a, b| {
-            b.confidence
-                .total_cmp(&a.confidence)
-                .then_with(|| (a.verdict == "unlikely").cmp(&(b.verdict == "unlikely")))
+            b.confidence.total_cmp(&a.confidence).then_with(|| {
+                (a.verdict == Verdict::Unlikely).cmp(&(b.verdict == Verdict::Unlikely))
+            })
         });
         causes
     }
@@ -482,7 +536,10 @@ impl Diagnoser<'_> {
         examples: &BTreeMap<usize, Arc<Hit>>,
     ) -> Vec<CauseEvidence> {
         let mut evidence = Vec::new();
-        for (list, direction) in [(&cause.supported_by, "for"), (&cause.refuted_by, "against")] {
+        for (list, direction) in [
+            (&cause.supported_by, Direction::For),
+            (&cause.refuted_by, Direction::Against),
+        ] {
             for (signal, _) in list.iter() {
                 if let (Some(count), Some(hit)) = (counts.get(signal), examples.get(signal)) {
                     let s = &rule.signals[*signal];
@@ -508,7 +565,7 @@ impl Diagnoser<'_> {
     /// and the cause window before them.
     fn covering_log(
         &self,
-        log: &str,
+        log: Component,
         incidents: &[Incident],
         window: chrono::Duration,
     ) -> Option<String> {
@@ -516,7 +573,7 @@ impl Diagnoser<'_> {
         let end = incidents.iter().filter_map(|i| i.last).max()?;
         self.inputs
             .iter()
-            .filter(|i| log == "etcd" && i.has_etcd)
+            .filter(|i| log == Component::Etcd && i.has_etcd)
             .find(|i| match (i.first, i.last) {
                 (Some(first), Some(last)) => first <= start && last >= end - window.min(chrono::Duration::seconds(5)),
                 _ => false,
@@ -526,7 +583,7 @@ impl Diagnoser<'_> {
                 // A log that starts inside the window still covers most of it.
                 self.inputs
                     .iter()
-                    .filter(|i| log == "etcd" && i.has_etcd)
+                    .filter(|i| log == Component::Etcd && i.has_etcd)
                     .find(|i| matches!((i.first, i.last), (Some(f), Some(l)) if f <= start && l >= start - window))
                     .map(|i| i.name.clone())
             })
@@ -543,7 +600,9 @@ impl Diagnoser<'_> {
             match &remedy.cause {
                 None => (2, 0),
                 Some(id) => match causes.iter().position(|c| &c.id == id) {
-                    Some(p) if causes[p].confidence > 0.0 && causes[p].verdict != "unlikely" => {
+                    Some(p)
+                        if causes[p].confidence > 0.0 && causes[p].verdict != Verdict::Unlikely =>
+                    {
                         (1, p)
                     }
                     Some(p) => (3, p),
@@ -554,7 +613,7 @@ impl Diagnoser<'_> {
         let mut remedies: Vec<(usize, &crate::rules::Remedy)> = rule
             .remedies
             .iter()
-            .filter(|r| r.when.as_deref().is_none_or(|w| self.context.holds(w)))
+            .filter(|r| r.when.is_none_or(|w| self.context.holds(w)))
             .enumerate()
             .collect();
         remedies.sort_by_key(|(order, remedy)| (rank(remedy), *order));
@@ -574,8 +633,8 @@ impl Diagnoser<'_> {
 }
 
 /// Is this line from that component's own log (`etcd`)?
-fn is_line_of(hit: &Hit, log: &str) -> bool {
-    log == "etcd"
+fn is_line_of(hit: &Hit, log: Component) -> bool {
+    log == Component::Etcd
         && (hit.shape.is_etcd()
             || (hit.shape == crate::record::Shape::Journald
                 && hit.origin.as_deref().is_some_and(|o| o.contains("etcd"))))

@@ -31,6 +31,7 @@ pub mod progress;
 pub mod record;
 pub mod report;
 pub mod rules;
+pub mod ruletest;
 pub mod scan;
 pub mod spill;
 pub mod subcommands;

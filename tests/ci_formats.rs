@@ -1,8 +1,6 @@
 //! The CI report formats (github, junit, markdown, jsonl), `--output`
 //! files, colour from the environment, and closed pipes.
-mod common;
-
-use common::{run, rwdoctor};
+use crate::common::{run, rwdoctor};
 use regex::Regex;
 use serde_json::Value;
 use std::io::Write;

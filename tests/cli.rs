@@ -1,34 +1,8 @@
 //! Runs the real binary on `testdata/` and checks findings, evidence line
 //! numbers, exit codes and the JSON shape.
-mod common;
-
-use assert_cmd::Command;
+use crate::common::{self, json_of, rwdoctor};
 use serde_json::Value;
 use std::path::Path;
-
-fn rwdoctor() -> Command {
-    let mut cmd = Command::cargo_bin("rwdoctor").expect("binary built");
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_remove("NO_COLOR")
-        .env_remove("CLICOLOR_FORCE");
-    cmd
-}
-
-fn json_of(args: &[&str]) -> (Value, i32) {
-    let output = rwdoctor()
-        .arg("--format")
-        .arg("json")
-        .args(args)
-        .output()
-        .unwrap();
-    let doc: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is one JSON document ({e}): {}",
-            String::from_utf8_lossy(&output.stdout)
-        )
-    });
-    (doc, output.status.code().unwrap())
-}
 
 /// (rule id, incident count, evidence line numbers) of every finding.
 /// The human report with line wrapping undone, for phrase checks.

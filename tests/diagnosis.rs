@@ -1,20 +1,10 @@
 //! Causes ranked by evidence across meta and etcd logs, timelines, and
 //! remedies tailored to what the logs say about the cluster.
-use assert_cmd::Command;
+use crate::common::{json_of, rwdoctor};
 use serde_json::Value;
 
 fn run(args: &[&str]) -> (Value, i32) {
-    let out = Command::cargo_bin("rwdoctor")
-        .unwrap()
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .arg("--format")
-        .arg("json")
-        .args(args)
-        .output()
-        .unwrap();
-    let doc = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
-    (doc, out.status.code().unwrap())
+    json_of(args)
 }
 
 fn lease_lost(doc: &Value) -> &Value {
@@ -211,9 +201,7 @@ fn cluster_facts_are_read_from_the_logs() {
     let (doc, _) = run(&["testdata/grep-excerpt.txt"]);
     assert_eq!(doc["summary"]["cluster"]["version"], "v0.1.16–v1.2");
     // SQL backend from v2.1: the report says etcd is gone.
-    let out = Command::cargo_bin("rwdoctor")
-        .unwrap()
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+    let out = rwdoctor()
         .arg("testdata/sql-election-lost.log")
         .output()
         .unwrap();
@@ -287,8 +275,7 @@ fn each_restart_is_its_own_incident_and_since_until_limit_the_scan() {
     let (doc, code) = run(&["--since", "2h", path]);
     assert!(doc["findings"].as_array().unwrap().is_empty());
     assert_eq!(code, 0);
-    let out = Command::cargo_bin("rwdoctor")
-        .unwrap()
+    let out = rwdoctor()
         .args(["--since", "yesterday", path])
         .output()
         .unwrap();

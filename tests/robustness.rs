@@ -10,21 +10,12 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use crate::common::{rwdoctor, TIMEOUT};
+
 const SAMPLE: &str = "testdata/sample-incident.log";
-/// No run may take longer than this: a hang fails instead of blocking CI.
-const TIMEOUT: Duration = Duration::from_secs(120);
 
 fn bin() -> PathBuf {
     assert_cmd::cargo::cargo_bin("rwdoctor")
-}
-
-fn rwdoctor() -> Command {
-    let mut cmd = Command::new(bin());
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_remove("NO_COLOR")
-        .env_remove("CLICOLOR_FORCE")
-        .timeout(TIMEOUT);
-    cmd
 }
 
 struct Run {

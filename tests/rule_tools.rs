@@ -1,8 +1,6 @@
 //! Rule authoring tools: `rules list|show|test|lint`, `explain`, and the
 //! install helpers `completions` and `man`; subcommands beside PATHs.
-mod common;
-
-use common::{run, rwdoctor};
+use crate::common::{run, rwdoctor};
 use serde_json::Value;
 use std::path::Path;
 

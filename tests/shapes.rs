@@ -1,18 +1,13 @@
 //! Every log shape users hand us gives the same diagnosis as the plain text
 //! of the same incident (`testdata/sample-incident.log`).
-mod common;
-
-use assert_cmd::Command;
+use crate::common::{self, rwdoctor};
 use flate2::write::GzEncoder;
 use serde_json::Value;
 use std::io::Write;
 
 fn run_json(args: &[&str], stdin: Option<Vec<u8>>) -> (Value, i32) {
-    let mut cmd = Command::cargo_bin("rwdoctor").unwrap();
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .arg("--format")
-        .arg("json")
-        .args(args);
+    let mut cmd = rwdoctor();
+    cmd.arg("--format").arg("json").args(args);
     if let Some(bytes) = stdin {
         cmd.write_stdin(bytes);
     }
@@ -267,8 +262,8 @@ fn byte_level_oddities_do_not_change_the_diagnosis() {
 #[test]
 fn silence_is_explained() {
     let human = |args: &[&str], stdin: Option<&str>| {
-        let mut cmd = Command::cargo_bin("rwdoctor").unwrap();
-        cmd.current_dir(env!("CARGO_MANIFEST_DIR")).args(args);
+        let mut cmd = rwdoctor();
+        cmd.args(args);
         if let Some(text) = stdin {
             cmd.write_stdin(text.to_string());
         }

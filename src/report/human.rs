@@ -1,6 +1,7 @@
 //! The human report: readable at 80 columns, coloured on a terminal.
 use crate::analysis::{Analysis, TimeRange};
-use crate::diagnosis::{EvidenceLine, Finding};
+use crate::context::LeaseSource;
+use crate::diagnosis::{Direction, EvidenceLine, Finding, Role, Verdict};
 use crate::model::Severity;
 use crate::text::plural;
 use crate::text::printable::{guard_report, printable, printable_with_span};
@@ -130,11 +131,12 @@ pub fn render_finding(out: &mut String, finding: &Finding) {
     if !finding.causes.is_empty() {
         section(out, "Likely causes");
         for (rank, cause) in finding.causes.iter().enumerate() {
+            let word = cause.verdict.as_str();
             let verdict = match cause.verdict {
-                "likely" => cause.verdict.red().bold(),
-                "unlikely" => cause.verdict.green(),
-                "possible" => cause.verdict.yellow(),
-                _ => cause.verdict.dimmed(),
+                Verdict::Likely => word.red().bold(),
+                Verdict::Unlikely => word.green(),
+                Verdict::Possible => word.yellow(),
+                Verdict::Weak | Verdict::NotRuledOut => word.dimmed(),
             };
             let head = format!(
                 "{}. {} ({verdict}, {:.2})",
@@ -149,7 +151,7 @@ pub fn render_finding(out: &mut String, finding: &Finding) {
                 let _ = writeln!(
                     out,
                     "       {} {meaning} ×{}",
-                    if evidence.direction == "for" {
+                    if evidence.direction == Direction::For {
                         "+".green()
                     } else {
                         "−".red()
@@ -205,7 +207,10 @@ pub fn render_finding(out: &mut String, finding: &Finding) {
 fn render_cluster(out: &mut String, cluster: &crate::context::ClusterContext) {
     let mut parts = Vec::new();
     if let Some(version) = &cluster.version {
-        let source = cluster.version_source.unwrap_or("");
+        let source = cluster
+            .version_source
+            .map(|s| s.to_string())
+            .unwrap_or_default();
         parts.push(format!(
             "RisingWave {} (from {source})",
             shorten(version, 24)
@@ -217,7 +222,7 @@ fn render_cluster(out: &mut String, cluster: &crate::context::ClusterContext) {
     parts.push(format!(
         "lease {}s ({})",
         cluster.lease_secs,
-        if cluster.lease_source == "config" {
+        if cluster.lease_source == LeaseSource::Config {
             "from `> config:`"
         } else {
             "default"
@@ -297,7 +302,7 @@ fn render_timelines(out: &mut String, finding: &Finding) {
             } else {
                 message.into_owned()
             };
-            let marker = if entry.role == "cause" {
+            let marker = if entry.role == Role::Cause {
                 message.yellow()
             } else {
                 message.normal()

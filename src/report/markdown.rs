@@ -5,7 +5,7 @@
 //! `*`) is taken for markup. Rule texts are written for this (they use
 //! backticks for code) and pass through.
 use crate::analysis::{Analysis, TimeRange};
-use crate::diagnosis::{EvidenceLine, Finding};
+use crate::diagnosis::{Direction, EvidenceLine, Finding};
 use crate::model::Severity;
 use crate::report::Context;
 use crate::text::plural;
@@ -139,7 +139,7 @@ fn render_finding(out: &mut String, finding: &Finding) {
                 let _ = writeln!(
                     out,
                     "   - {} {} ×{}, e.g. {}",
-                    if evidence.direction == "for" {
+                    if evidence.direction == Direction::For {
                         "for:"
                     } else {
                         "against:"

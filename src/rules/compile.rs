@@ -1,6 +1,6 @@
 //! Validates a `RuleDef` and turns it into a `Rule` whose signals are compiled
 //! regexes and whose names are resolved to indices.
-use super::schema::{MatchKind, RemedyDef, RuleDef, RuleTests, WeightedSignal};
+use super::schema::{Component, MatchKind, RemedyDef, RuleDef, RuleTests, WeightedSignal};
 use crate::model::{parse_duration, Level, Severity};
 use regex::Regex;
 use std::collections::BTreeSet;
@@ -97,7 +97,7 @@ pub struct Signal {
     pub levels: Vec<Level>,
     pub target: Option<Regex>,
     pub describe: Option<String>,
-    pub from: Option<String>,
+    pub from: Option<Component>,
 }
 
 impl Signal {
@@ -158,7 +158,7 @@ pub struct Cause {
     pub supported_by: Vec<(usize, f64)>,
     pub refuted_by: Vec<(usize, f64)>,
     pub when_no_evidence: Option<String>,
-    pub needs_log: Option<String>,
+    pub needs_log: Option<Component>,
 }
 
 pub type Remedy = RemedyDef;
@@ -249,7 +249,7 @@ impl Rule {
                 levels,
                 target,
                 describe: signal.describe.clone(),
-                from: signal.from.clone(),
+                from: signal.from,
             });
         }
 
@@ -362,20 +362,12 @@ impl Rule {
             }
         }
         for cause in &def.causes {
-            if cause.needs_log.as_deref().is_some_and(|log| log != "etcd") {
+            if cause.needs_log.is_some_and(|log| log != Component::Etcd) {
                 problem(format!("cause `{}`: needs_log must be `etcd`", cause.id));
             }
         }
         let cause_ids: BTreeSet<&str> = def.causes.iter().map(|c| c.id.as_str()).collect();
         for remedy in &def.remedies {
-            if let Some(when) = &remedy.when {
-                if !crate::context::ClusterContext::CONDITIONS.contains(&when.as_str()) {
-                    problem(format!(
-                        "remedy `when` is `{when}`; expected one of {}",
-                        crate::context::ClusterContext::CONDITIONS.join(", ")
-                    ));
-                }
-            }
             if let Some(cause) = &remedy.cause {
                 if !cause_ids.contains(cause.as_str()) {
                     problem(format!("remedy names unknown cause `{cause}`"));
@@ -426,7 +418,7 @@ impl Rule {
                 supported_by,
                 refuted_by,
                 when_no_evidence: cause.when_no_evidence.clone(),
-                needs_log: cause.needs_log.clone(),
+                needs_log: cause.needs_log,
             })
             .collect();
 

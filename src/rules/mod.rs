@@ -1,13 +1,13 @@
 //! Rules are data: JSON files in `rules/`, embedded at build time, plus any
 //! `--rules DIR` that adds or overrides rules by id.
 mod compile;
-pub mod fixtures;
 pub mod lint;
 mod schema;
-pub mod selftest;
 
 pub use compile::{Cause, LazyRegex, Pattern, Remedy, Rule, RuleSource, Signal};
-pub use schema::{ConfigSnippet, MatchKind, RuleDef, RuleTests, Scenario};
+pub use schema::{
+    Component, ConfigSnippet, MatchKind, RemedyCondition, RuleDef, RuleTests, Scenario,
+};
 
 use std::fmt;
 use std::path::{Path, PathBuf};

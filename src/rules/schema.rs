@@ -53,7 +53,7 @@ pub struct SignalDef {
     /// The component whose own log writes this line (`etcd`), when it is
     /// not the meta node: used to say what that log did not show.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub from: Option<String>,
+    pub from: Option<Component>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -110,7 +110,7 @@ pub struct CauseDef {
     /// such a log covering the incident shows none of it, the cause becomes
     /// unlikely; when none was given, the report asks for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub needs_log: Option<String>,
+    pub needs_log: Option<Component>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -132,10 +132,9 @@ pub struct RemedyDef {
     /// Remedies tied to a cause are ranked with that cause.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cause: Option<String>,
-    /// Shown only when this holds: `single_meta_node`, `multiple_meta_nodes`,
-    /// `meta_members_unknown`, `etcd_backend`, `sql_backend`.
+    /// Shown only when this holds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub when: Option<String>,
+    pub when: Option<RemedyCondition>,
     /// Put first, ahead of the cause-ranked remedies, when shown.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub lead: bool,
@@ -170,4 +169,56 @@ pub struct Scenario {
     pub name: String,
     pub lines: Vec<String>,
     pub incidents: usize,
+}
+
+/// Whose log a line is from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Component {
+    Meta,
+    Etcd,
+}
+
+impl Component {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Component::Meta => "meta",
+            Component::Etcd => "etcd",
+        }
+    }
+}
+
+impl std::fmt::Display for Component {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// When a remedy applies, from what the logs say about the cluster
+/// (`context::ClusterContext::holds` decides it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RemedyCondition {
+    SingleMetaNode,
+    MultipleMetaNodes,
+    MetaMembersUnknown,
+    EtcdBackend,
+    SqlBackend,
+}
+
+impl RemedyCondition {
+    /// The condition in words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            RemedyCondition::SingleMetaNode => {
+                "when exactly one meta node takes part in the election"
+            }
+            RemedyCondition::MultipleMetaNodes => {
+                "when several meta nodes take part in the election"
+            }
+            RemedyCondition::MetaMembersUnknown => "when the logs name no meta member",
+            RemedyCondition::EtcdBackend => "with the etcd election backend",
+            RemedyCondition::SqlBackend => "with the SQL meta-store backend",
+        }
+    }
 }

@@ -113,11 +113,11 @@ pub fn page(rule: &Rule) -> String {
                 .and_then(|id| rule.causes.iter().position(|c| &c.id == id))
                 .map(|p| format!(" (cause {})", p + 1))
                 .unwrap_or_default();
-            let when = remedy.when.as_deref().map_or(String::new(), |w| {
+            let when = remedy.when.map_or(String::new(), |w| {
                 format!(
                     " [{}{}]",
                     if remedy.lead { "first " } else { "" },
-                    ClusterContext::describe_condition(w)
+                    w.describe()
                 )
             });
             render_remedy(

@@ -2,9 +2,10 @@
 use crate::analysis::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
 use crate::cli::Cli;
 use crate::report::write_stdout;
-use crate::rules::fixtures::{self, Expectation};
 use crate::rules::lint::{self as linter, Level};
-use crate::rules::{selftest, RuleFile, RuleSet, RuleSource};
+use crate::rules::{RuleFile, RuleSet, RuleSource};
+use crate::ruletest;
+use crate::ruletest::fixtures::{self, Expectation};
 use crate::text::plural;
 use colored::Colorize;
 use std::collections::BTreeMap;
@@ -113,7 +114,7 @@ pub fn test(cli: &Cli, dir: Option<&Path>) -> u8 {
 
     let mut results: BTreeMap<String, (usize, Vec<String>)> = BTreeMap::new();
     for rule in &tested.rules {
-        let report = selftest::run(rule);
+        let report = ruletest::run(rule);
         results.insert(
             rule.id.clone(),
             (

@@ -1,8 +1,11 @@
-//! Helpers the CLI test files share. (Each test file is its own crate and
-//! uses some of them.)
+//! Helpers every test module shares: one way to run the binary.
 #![allow(dead_code)]
 use assert_cmd::Command;
 use serde_json::Value;
+use std::time::Duration;
+
+/// No run may take longer than this: a hang fails instead of blocking CI.
+pub const TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The binary, run from the repository root, with the colour and CI
 /// variables of the developer's shell removed so results do not depend on it.
@@ -11,8 +14,27 @@ pub fn rwdoctor() -> Command {
     cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
         .env_remove("NO_COLOR")
         .env_remove("CLICOLOR_FORCE")
-        .env_remove("CI");
+        .env_remove("CI")
+        .timeout(TIMEOUT);
     cmd
+}
+
+/// Runs the binary with `--format json`: (the document, exit code).
+pub fn json_of(args: &[&str]) -> (Value, i32) {
+    let output = rwdoctor()
+        .arg("--format")
+        .arg("json")
+        .args(args)
+        .output()
+        .expect("binary runs");
+    let doc: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is one JSON document ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    (doc, output.status.code().expect("exit code"))
 }
 
 /// Runs the binary: (stdout, stderr, exit code).

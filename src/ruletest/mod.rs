@@ -1,11 +1,15 @@
 //! Runs a rule's own tests (semgrep-style): every `match` line must match one
 //! of its signals, no `no_match` line may match a trigger signal, and each
-//! scenario must yield exactly the expected number of incidents.
-use super::{Rule, RuleSet};
+//! scenario must yield exactly the expected number of incidents. It runs the
+//! engine (matcher, scan, correlator) on rules, so it sits above them;
+//! `rules/` itself is the rules' data and schema.
+pub mod fixtures;
+
 use crate::correlate::Correlator;
 use crate::input::OpenInput;
 use crate::matcher::Matcher;
 use crate::record;
+use crate::rules::{Rule, RuleSet};
 use crate::scan;
 use std::sync::Arc;
 

@@ -9,8 +9,8 @@
 //! `# expect: RULE`: a signal of RULE must match the line; `# ok: RULE`: no
 //! trigger signal of RULE may. Several ids may be separated by commas. The
 //! marker is cut off before matching; lines without one are not checked.
-use super::selftest::signals_matching_line;
-use super::RuleSet;
+use super::signals_matching_line;
+use crate::rules::RuleSet;
 use regex::Regex;
 use std::path::{Path, PathBuf};
 
