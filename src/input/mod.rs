@@ -1,0 +1,343 @@
+//! Input: stdin, files and directories (recursive, sorted), gzip recognised by
+//! its magic bytes (several concatenated members allowed). One file a job:
+//! `walk` turns arguments into inputs, this module opens one and sniffs it,
+//! `gzip` reads members and says how a stream ended, `decode_thread` decides
+//! where decoding runs.
+mod decode_thread;
+mod gzip;
+mod walk;
+
+pub use walk::expand;
+
+use crate::text::describe_io_error;
+use decode_thread::{DecodedBlocks, WhileBusy};
+use gzip::{GzipMembers, GZIP_MAGIC};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// One input as the user named it (or as found inside a named directory).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InputSpec {
+    Stdin,
+    File(PathBuf),
+}
+
+impl InputSpec {
+    /// The name evidence and errors use: the path as given, or `<stdin>`.
+    pub fn display_name(&self) -> String {
+        match self {
+            InputSpec::Stdin => "<stdin>".to_string(),
+            InputSpec::File(path) => path.display().to_string(),
+        }
+    }
+}
+
+/// An input that could not be read (missing file, permission, loop...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputError {
+    pub name: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for InputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.name, self.message)
+    }
+}
+
+/// An opened input: a byte stream, decompressed when it was gzip.
+pub struct OpenInput {
+    pub reader: Box<dyn Read + Send>,
+    pub gzip: bool,
+    /// Size on disk, when known (for progress and ETA).
+    pub size: Option<u64>,
+}
+
+/// Read-ahead for format detection and for the gzip decoder's input.
+const READ_BUFFER: usize = 256 * 1024;
+
+/// Where a gzip input is decoded.
+#[derive(Clone)]
+pub enum GzipDecoding {
+    /// On a thread of its own, while the reading thread scans: one input
+    /// then keeps two cores busy.
+    OwnThread,
+    /// On the reading thread, straight into its buffer, while the function
+    /// says no core is free (the other cores scan inputs of their own, and
+    /// a decoder thread would only take turns with them, at the cost of a
+    /// copy and a hand-over per block: 10% more CPU); on a thread of its
+    /// own from the moment a core is free.
+    WhileBusy(Arc<dyn Fn() -> bool + Send + Sync>),
+}
+
+pub fn open(spec: &InputSpec) -> Result<OpenInput, InputError> {
+    open_with(spec, |raw| raw, GzipDecoding::OwnThread)
+}
+
+/// Opens `spec`, passing its raw byte stream (before gzip decoding) through
+/// `wrap_raw` (progress counts the bytes read off the disk there).
+pub fn open_with(
+    spec: &InputSpec,
+    wrap_raw: impl FnOnce(Box<dyn Read + Send>) -> Box<dyn Read + Send>,
+    decoding: GzipDecoding,
+) -> Result<OpenInput, InputError> {
+    let (raw, size): (Box<dyn Read + Send>, Option<u64>) = match spec {
+        InputSpec::Stdin => (Box::new(io::stdin()), None),
+        InputSpec::File(path) => {
+            let file = File::open(path).map_err(|err| InputError {
+                name: spec.display_name(),
+                message: describe_io_error(&err),
+            })?;
+            let size = file
+                .metadata()
+                .ok()
+                .filter(|m| m.is_file())
+                .map(|m| m.len());
+            (Box::new(file), size)
+        }
+    };
+    open_reader_with(&spec.display_name(), wrap_raw(raw), size, decoding)
+}
+
+/// Opens an already open byte stream (`--follow` reads through a channel):
+/// gzip is recognised by its first bytes.
+pub fn open_reader(
+    name: &str,
+    raw: Box<dyn Read + Send>,
+    size: Option<u64>,
+) -> Result<OpenInput, InputError> {
+    open_reader_with(name, raw, size, GzipDecoding::OwnThread)
+}
+
+fn open_reader_with(
+    name: &str,
+    raw: Box<dyn Read + Send>,
+    size: Option<u64>,
+    decoding: GzipDecoding,
+) -> Result<OpenInput, InputError> {
+    let mut buffered = BufReader::with_capacity(READ_BUFFER, raw);
+    let head = loop {
+        match buffered.fill_buf() {
+            Ok(head) => break head,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) => {
+                return Err(InputError {
+                    name: name.to_string(),
+                    message: describe_io_error(&err),
+                })
+            }
+        }
+    };
+    if head.starts_with(&GZIP_MAGIC) {
+        Ok(OpenInput {
+            reader: match decoding {
+                GzipDecoding::OwnThread => Box::new(DecodedBlocks::spawn(
+                    GzipMembers::new(buffered),
+                    flate2::Crc::new(),
+                )),
+                GzipDecoding::WhileBusy(busy) => {
+                    Box::new(WhileBusy::new(GzipMembers::new(buffered), busy))
+                }
+            },
+            gzip: true,
+            size,
+        })
+    } else {
+        // The head read for detection is served from the buffer; the
+        // scanner's later reads (a block minus one partial line) are larger
+        // than the buffer, so `BufReader` passes them straight through
+        // instead of copying every byte once more.
+        const _: () = assert!(crate::lines::BLOCK_SIZE - crate::lines::MAX_LINE > READ_BUFFER);
+        Ok(OpenInput {
+            reader: Box::new(buffered),
+            gzip: false,
+            size,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decode_thread::DECODED_BLOCK;
+    use super::gzip::{Decode, Decoded};
+    use super::*;
+
+    /// Bytes through the decoder thread as they are (no members).
+    struct Undecoded<R>(R);
+
+    impl<R: Read + Send + 'static> Decode for Undecoded<R> {
+        fn decode(&mut self, buf: &mut [u8]) -> io::Result<Decoded> {
+            match self.0.read(buf)? {
+                0 => Ok(Decoded::End),
+                n => Ok(Decoded::Bytes(n)),
+            }
+        }
+    }
+
+    #[test]
+    fn decoded_blocks_end_cleanly_and_a_dying_decoder_is_an_error() {
+        let mut whole = DecodedBlocks::spawn(
+            Undecoded(io::Cursor::new(vec![b'x'; 3 * DECODED_BLOCK + 5])),
+            flate2::Crc::new(),
+        );
+        let mut out = Vec::new();
+        whole.read_to_end(&mut out).unwrap();
+        assert_eq!(out.len(), 3 * DECODED_BLOCK + 5);
+
+        struct Dies;
+        impl Read for Dies {
+            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                panic!("decoder bug");
+            }
+        }
+        let mut dying = DecodedBlocks::spawn(Undecoded(Dies), flate2::Crc::new());
+        let err = dying.read_to_end(&mut Vec::new()).unwrap_err();
+        assert!(err.to_string().contains("gzip decoder stopped"), "{err}");
+    }
+    use std::io::Write;
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder.write_all(data).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    /// Everything the reader gives, and how it ended: the same whether
+    /// decoded on a thread of its own, on the reading thread, or on the
+    /// reading thread first and then on a thread of its own (a switch after
+    /// each of the first reads).
+    fn decode(bytes: Vec<u8>) -> (Vec<u8>, Option<String>) {
+        let own_thread = decode_with(bytes.clone(), GzipDecoding::OwnThread);
+        let inline = decode_with(bytes.clone(), GzipDecoding::WhileBusy(Arc::new(|| true)));
+        assert_eq!(inline, own_thread, "decoded inline");
+        for busy_reads in 1..4 {
+            let reads = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let busy =
+                move || reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < busy_reads;
+            let switched = decode_with(bytes.clone(), GzipDecoding::WhileBusy(Arc::new(busy)));
+            assert_eq!(switched, own_thread, "switched after {busy_reads} reads");
+        }
+        own_thread
+    }
+
+    fn decode_with(bytes: Vec<u8>, decoding: GzipDecoding) -> (Vec<u8>, Option<String>) {
+        let opened =
+            open_reader_with("x.gz", Box::new(io::Cursor::new(bytes)), None, decoding).unwrap();
+        assert!(opened.gzip);
+        let mut reader = opened.reader;
+        let mut out = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            match reader.read(&mut buf) {
+                Ok(0) => return (out, None),
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+                Err(err) => return (out, Some(describe_io_error(&err))),
+            }
+        }
+    }
+
+    fn text(lines: usize) -> Vec<u8> {
+        (0..lines)
+            .map(|i| format!("2024-02-11T06:20:{:02}Z  INFO line {i}\n", i % 60))
+            .collect::<String>()
+            .into_bytes()
+    }
+
+    #[test]
+    fn concatenated_members_are_read_whole() {
+        let (a, b) = (text(50), text(70));
+        let mut both = gzip(&a);
+        both.extend(gzip(&b));
+        let (out, error) = decode(both);
+        assert_eq!(error, None);
+        assert_eq!(out, [a, b].concat());
+    }
+
+    #[test]
+    fn a_switch_to_the_decoder_thread_mid_member_keeps_the_checksum() {
+        // Members of many 4 KiB reads each: the switch (after 1 to 3 reads)
+        // lands inside the first member, so its CRC-32 is part inline, part
+        // on the thread; a wrong CRC in the last member is still caught.
+        let members: Vec<Vec<u8>> = (0..3).map(|_| text(3000)).collect();
+        let mut file: Vec<u8> = members.iter().flat_map(|m| gzip(m)).collect();
+        let (out, error) = decode(file.clone());
+        assert_eq!(error, None);
+        assert_eq!(out, members.concat());
+
+        let crc_at = file.len() - 8;
+        file[crc_at] ^= 0xff;
+        let (out, error) = decode(file);
+        assert_eq!(out, members.concat());
+        let error = error.expect("a wrong CRC is an error");
+        assert!(
+            error.contains("corrupt gzip member 3") && error.contains("checksum"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_gzip_file_cut_anywhere_ends_in_an_error_never_silently() {
+        let data = text(200);
+        let whole = gzip(&data);
+        for cut in 2..whole.len() {
+            let (out, error) = decode(whole[..cut].to_vec());
+            let error =
+                error.unwrap_or_else(|| panic!("cut at {cut} of {}: no error", whole.len()));
+            assert!(
+                error.starts_with("truncated: the file ends inside gzip member 1"),
+                "cut at {cut}: {error}"
+            );
+            assert!(
+                data.starts_with(&out),
+                "cut at {cut}: decoded bytes are a prefix"
+            );
+        }
+        // In the second member too.
+        let mut two = gzip(&data);
+        let first = two.len();
+        two.extend(gzip(&data));
+        let (out, error) = decode(two[..first + 20].to_vec());
+        assert!(out.len() >= data.len());
+        assert!(error.unwrap().contains("inside gzip member 2"));
+    }
+
+    #[test]
+    fn garbage_or_zeros_after_a_member_are_named() {
+        let data = text(30);
+        let member = gzip(&data);
+        let mut garbage = member.clone();
+        garbage.extend_from_slice(b"not gzip at all\n");
+        let (out, error) = decode(garbage);
+        assert_eq!(out, data);
+        assert_eq!(
+            error.as_deref(),
+            Some(
+                format!(
+                    "data that is not gzip after gzip member 1, from byte {}",
+                    member.len()
+                )
+                .as_str()
+            )
+        );
+        let mut zeros = member.clone();
+        zeros.extend_from_slice(&[0; 512]);
+        let (out, error) = decode(zeros);
+        assert_eq!(out, data);
+        assert!(error.unwrap().starts_with("zero bytes after gzip member 1"));
+    }
+
+    #[test]
+    fn corrupt_bytes_in_a_member_are_an_error() {
+        let data = text(2000);
+        let mut bytes = gzip(&data);
+        let middle = bytes.len() / 2;
+        for b in &mut bytes[middle..middle + 64] {
+            *b ^= 0x5a;
+        }
+        let (_, error) = decode(bytes);
+        let error = error.expect("corruption is reported");
+        assert!(error.starts_with("corrupt gzip member 1"), "{error}");
+    }
+}
