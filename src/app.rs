@@ -15,7 +15,7 @@ pub fn run(cli: &Cli) -> u8 {
         Some(command) => crate::subcommands::run(command, cli),
         None => match cli.request(chrono::Utc::now().fixed_offset()) {
             Err(err) => {
-                eprintln!("rwdoctor: {err}");
+                crate::messages::say(err);
                 EXIT_ERROR
             }
             Ok(request) if cli.follow => crate::follow::run(cli, &request),

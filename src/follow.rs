@@ -43,15 +43,15 @@ pub fn run(cli: &Cli, request: &Request) -> u8 {
         errors: mut input_errors,
     } = Inputs::expand(&request.paths);
     if specs.len() > 1 || cli.paths.iter().any(|p| p.is_dir()) {
-        eprintln!(
-            "rwdoctor: --follow reads one input (stdin or one file), not {}; \
+        crate::messages::say(format!(
+            "--follow reads one input (stdin or one file), not {}; \
              run one rwdoctor per file, or scan them without --follow",
             if cli.paths.iter().any(|p| p.is_dir()) {
                 "a directory".to_string()
             } else {
                 format!("{} inputs", specs.len())
             }
-        );
+        ));
         return EXIT_ERROR;
     }
     let (sinks, output_errors) =
@@ -73,11 +73,11 @@ pub fn run(cli: &Cli, request: &Request) -> u8 {
     let mut coverages: Vec<Option<scan::Coverage>> = Vec::new();
     if let Some(spec) = specs.first() {
         if io::stderr().is_terminal() {
-            eprintln!(
-                "rwdoctor: following {}; findings appear as soon as they are certain, \
+            crate::messages::say(format!(
+                "following {}; findings appear as soon as they are certain, \
                  the summary at the end of the input or on Ctrl-C",
                 spec.display_name()
-            );
+            ));
         }
         let done = AtomicBool::new(false);
         thread::scope(|scope| {
@@ -148,7 +148,9 @@ fn install_interrupt_handler(stop: &Arc<AtomicBool>) {
         }
     });
     if let Err(err) = installed {
-        eprintln!("rwdoctor: cannot handle Ctrl-C ({err}); it will end without a summary");
+        crate::messages::say(format!(
+            "cannot handle Ctrl-C ({err}); it will end without a summary"
+        ));
     }
 }
 
@@ -238,7 +240,7 @@ impl Live<'_> {
                     sink.color,
                 );
                 if let Err(error) = sink.write(&text) {
-                    eprintln!("rwdoctor: {}", crate::text::printable::printable(&error));
+                    crate::messages::say(&error);
                     self.write_errors.push(error);
                 }
             }
@@ -292,10 +294,10 @@ fn follow_file(path: &PathBuf, sender: &SyncSender<Chunk>, stop: &AtomicBool) ->
         match file.read(&mut buffer) {
             Ok(0) => {
                 if file.metadata()?.len() < position {
-                    eprintln!(
-                        "rwdoctor: {} was truncated; reading it from its start",
+                    crate::messages::say(format!(
+                        "{} was truncated; reading it from its start",
                         path.display()
-                    );
+                    ));
                     file.rewind()?;
                     position = 0;
                     continue;

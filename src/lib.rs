@@ -24,6 +24,7 @@ pub mod fuzzing;
 pub mod input;
 pub mod lines;
 pub mod matcher;
+pub mod messages;
 pub mod model;
 pub mod pipeline;
 pub mod prefilter;

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 const LAYERS: &[&[&str]] = &[
     &["model", "text", "lines", "prefilter", "literals"],
-    &["input", "record", "rules"],
+    &["input", "record", "rules", "messages"],
     &["facts", "progress"],
     &["matcher"],
     &["scan"],

@@ -13,7 +13,6 @@ use crate::analysis::{add_errors, Analysis};
 use crate::diagnosis::Finding;
 use crate::model::Severity;
 use crate::rules::RuleSet;
-use crate::text::printable::printable;
 use sink::Sink;
 
 use clap::ValueEnum;
@@ -123,13 +122,13 @@ pub fn write_all(
     render: &mut dyn FnMut(&Sink, &Analysis) -> String,
 ) -> u8 {
     for error in &analysis.summary.errors {
-        eprintln!("rwdoctor: {}", printable(error));
+        crate::messages::say(error);
     }
     sinks.sort_by_key(Sink::is_stdout);
     for sink in sinks.iter_mut() {
         let text = render(sink, analysis);
         if let Err(error) = sink.write(&text) {
-            eprintln!("rwdoctor: {}", printable(&error));
+            crate::messages::say(&error);
             add_errors(&mut analysis.summary, vec![error]);
         }
     }

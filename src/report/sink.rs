@@ -145,7 +145,7 @@ pub fn write_stdout(text: &str) {
     let mut lock = stdout.lock();
     if let Err(err) = lock.write_all(text.as_bytes()).and_then(|_| lock.flush()) {
         if err.kind() != io::ErrorKind::BrokenPipe {
-            eprintln!("rwdoctor: writing to stdout: {err}");
+            crate::messages::say(format!("writing to stdout: {err}"));
         }
     }
 }

@@ -15,7 +15,7 @@ use std::io::IsTerminal;
 pub fn run(cli: &Cli, id: &str) -> u8 {
     let rules = RuleSet::load(&cli.rules_dirs);
     for error in &rules.errors {
-        eprintln!("rwdoctor: {error}");
+        crate::messages::say(error);
     }
     match super::find_rule(&rules, id) {
         Ok(rule) => {
@@ -28,7 +28,7 @@ pub fn run(cli: &Cli, id: &str) -> u8 {
             }
         }
         Err(message) => {
-            eprintln!("rwdoctor: {message}");
+            crate::messages::say(message);
             EXIT_ERROR
         }
     }

@@ -31,7 +31,7 @@ pub fn run(command: &Command, cli: &Cli) -> u8 {
                     crate::analysis::EXIT_CLEAN
                 }
                 Err(err) => {
-                    eprintln!("rwdoctor: rendering the man page: {err}");
+                    crate::messages::say(format!("rendering the man page: {err}"));
                     crate::analysis::EXIT_ERROR
                 }
             }

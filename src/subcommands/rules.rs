@@ -20,7 +20,7 @@ fn use_color(cli: &Cli) {
 /// Prints the rules' load errors on stderr; the exit code they imply.
 fn report_load_errors(rules: &RuleSet) -> u8 {
     for error in &rules.errors {
-        eprintln!("rwdoctor: {error}");
+        crate::messages::say(error);
     }
     if rules.errors.is_empty() {
         EXIT_CLEAN
@@ -79,12 +79,12 @@ pub fn show(cli: &Cli, id: &str) -> u8 {
                 load
             }
             Err(err) => {
-                eprintln!("rwdoctor: rule `{id}`: {err}");
+                crate::messages::say(format!("rule `{id}`: {err}"));
                 EXIT_ERROR
             }
         },
         Err(message) => {
-            eprintln!("rwdoctor: {message}");
+            crate::messages::say(message);
             EXIT_ERROR
         }
     }
