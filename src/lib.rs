@@ -22,6 +22,7 @@ pub mod follow;
 pub mod fuzzing;
 pub mod input;
 pub mod lines;
+pub mod literals;
 pub mod matcher;
 pub mod model;
 pub mod prefilter;
