@@ -103,14 +103,18 @@ impl Matcher {
 
         let mut literals: Vec<Vec<u8>> = Vec::new();
         let mut literal_users: Vec<Vec<usize>> = Vec::new();
+        // Literal → its position in `literals` (a search of the list was
+        // quadratic in the rule count).
+        let mut literal_positions: HashMap<Vec<u8>, usize> = HashMap::new();
         let mut unfiltered = Vec::new();
         for (index, signal) in signals.iter().enumerate() {
             match required_literals(signal.signal.regex.as_str()) {
                 Some(set) => {
                     for literal in set {
-                        match literals.iter().position(|l| *l == literal) {
-                            Some(p) => literal_users[p].push(index),
+                        match literal_positions.get(&literal) {
+                            Some(&p) => literal_users[p].push(index),
                             None => {
+                                literal_positions.insert(literal.clone(), literals.len());
                                 literals.push(literal);
                                 literal_users.push(vec![index]);
                             }
@@ -120,6 +124,7 @@ impl Matcher {
                 None => unfiltered.push(index),
             }
         }
+        drop(literal_positions);
         let (literals, literal_users) = merge_anchors(literals, literal_users);
         // Lists every literal of a candidate line (candidates are few, so
         // a contiguous NFA, far faster to build than a DFA, is enough).
