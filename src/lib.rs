@@ -23,6 +23,7 @@ pub mod follow;
 pub mod fuzzing;
 pub mod input;
 pub mod lines;
+pub mod literals;
 pub mod matcher;
 pub mod messages;
 pub mod model;

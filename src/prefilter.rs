@@ -138,6 +138,46 @@ impl Searcher {
 /// Drops each anchor that contains another (and duplicates).
 fn drop_containing(mut anchors: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
     anchors.retain(|anchor| !anchor.is_empty());
+    if anchors.len() <= DROP_PAIRWISE_MAX {
+        return drop_containing_pairwise(anchors);
+    }
+    // Thousands of anchors (a large rule pack): comparing every pair was
+    // quadratic (10,000 anchors, 10^8 searches). Duplicates go first, then
+    // one automaton of all the anchors, run over each, finds any other
+    // anchor inside it.
+    let mut seen = std::collections::HashSet::new();
+    anchors.retain(|anchor| seen.insert(anchor.clone()));
+    drop(seen);
+    let automaton = match AhoCorasickBuilder::new()
+        .match_kind(MatchKind::Standard)
+        .kind(Some(AhoCorasickKind::ContiguousNFA))
+        .build(&anchors)
+    {
+        Ok(automaton) => automaton,
+        // Past aho-corasick's limits: keep them all (an anchor containing
+        // another only finds lines the other finds anyway).
+        Err(_) => return anchors,
+    };
+    let keep: Vec<bool> = anchors
+        .iter()
+        .enumerate()
+        .map(|(i, anchor)| {
+            !automaton
+                .find_overlapping_iter(&anchor[..])
+                .any(|m| m.pattern().as_usize() != i)
+        })
+        .collect();
+    anchors
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(anchor, keep)| keep.then_some(anchor))
+        .collect()
+}
+
+/// Up to this many anchors, `drop_containing` compares every pair.
+const DROP_PAIRWISE_MAX: usize = 128;
+
+fn drop_containing_pairwise(anchors: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
     let keep: Vec<bool> = (0..anchors.len())
         .map(|i| {
             !anchors.iter().enumerate().any(|(j, other)| {
@@ -379,6 +419,31 @@ mod tests {
             "election",
         ]));
         assert_eq!(kept, lits(&["election", "slow fdatasync"]));
+    }
+
+    #[test]
+    fn many_anchors_drop_as_when_compared_pairwise() {
+        // Past DROP_PAIRWISE_MAX the automaton decides: the same anchors.
+        let mut next = crate::fuzzing::xorshift(0x9e37_79b9_7f4a_7c15);
+        for round in 0..8 {
+            let count = DROP_PAIRWISE_MAX + 1 + next(400) as usize;
+            let alphabet: &[u8] = if round % 2 == 0 { b"ab" } else { b"abcdefgh" };
+            let anchors: Vec<Vec<u8>> = (0..count)
+                .map(|_| {
+                    let len = next(12) as usize;
+                    (0..len)
+                        .map(|_| alphabet[next(alphabet.len() as u64) as usize])
+                        .collect()
+                })
+                .collect();
+            let mut pairwise = anchors.clone();
+            pairwise.retain(|a| !a.is_empty());
+            assert_eq!(
+                drop_containing(anchors),
+                drop_containing_pairwise(pairwise),
+                "round {round}"
+            );
+        }
     }
 
     #[test]

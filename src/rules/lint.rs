@@ -117,7 +117,7 @@ fn warnings(rule: &Rule) -> Vec<String> {
         }
     }
     for signal in &rule.signals {
-        if crate::matcher::required_literals(signal.regex.as_str()).is_none() {
+        if crate::literals::required_literals(signal.regex.as_str()).is_none() {
             warnings.push(format!(
                 "signal `{}`: its regex has no literal of 3 or more characters that \
                  every match contains, so the prefilter cannot skip lines for it and \
