@@ -183,7 +183,7 @@ pub fn check_rule(data: &[u8]) {
     }]);
     let Ok(rule) = rule else { return };
     for signal in &rule.signals {
-        let _ = crate::matcher::required_literals(signal.regex.as_str());
+        let _ = crate::literals::required_literals(signal.regex.as_str());
     }
     let mut set = RuleSet::default();
     set.rules.push(rule);

@@ -12,7 +12,7 @@ use regex::Regex;
 use std::collections::HashMap;
 
 /// Still here for the fuzz targets (`fuzzing`); it lives in `literals`.
-pub use crate::literals::required_literals;
+use crate::literals::required_literals;
 
 /// A (rule index, signal index within the rule) pair.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

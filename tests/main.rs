@@ -9,6 +9,7 @@ mod diagnosis;
 mod follow;
 mod fuzz_smoke;
 mod layers;
+mod many_rules;
 mod reference_scan;
 mod robustness;
 mod rule_tools;

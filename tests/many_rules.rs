@@ -2,9 +2,7 @@
 //! about linear time and memory, keep a literal for every signal, and find
 //! exactly the rules whose lines are in the log. (Debug build: a few
 //! seconds; 2,000 rules took 4 s and 412 MiB in a release build before.)
-mod common;
-
-use common::run;
+use crate::common::run;
 use rwdoctor::matcher::Matcher;
 use rwdoctor::rules::RuleSet;
 use serde_json::Value;
