@@ -503,10 +503,7 @@ mod tests {
                           "not_followed_by": ["clear"], "grace": "10s"}}"#,
         )
         .unwrap();
-        RuleSet {
-            rules: vec![Rule::compile(def, RuleSource::Builtin).unwrap()],
-            errors: Vec::new(),
-        }
+        RuleSet::of(vec![Rule::compile(def, RuleSource::Builtin).unwrap()])
     }
 
     fn at(seconds: i64) -> Timestamp {

@@ -185,8 +185,7 @@ pub fn check_rule(data: &[u8]) {
     for signal in &rule.signals {
         let _ = crate::literals::required_literals(signal.regex.as_str());
     }
-    let mut set = RuleSet::default();
-    set.rules.push(rule);
+    let set = RuleSet::of(vec![rule]);
     scan_bytes(SAMPLE_LINES.as_bytes(), &set, &Matcher::new(&set));
 }
 

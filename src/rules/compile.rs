@@ -186,6 +186,12 @@ pub struct Rule {
     pub definition: RuleDef,
 }
 
+/// Hits name a rule and its signal in 16 bits each (`matcher::SignalRef`,
+/// also in the spill file): past these, a line would be credited to the
+/// wrong rule, so the rules past them are refused at load.
+pub const MAX_RULES: usize = u16::MAX as usize + 1;
+pub const MAX_SIGNALS_PER_RULE: usize = u16::MAX as usize + 1;
+
 const DEFAULT_CAUSE_WINDOW_SECS: i64 = 120;
 const DEFAULT_GRACE_SECS: i64 = 10;
 
@@ -204,6 +210,12 @@ impl Rule {
         }
         if def.signals.is_empty() {
             problem("has no signals".into());
+        }
+        if def.signals.len() > MAX_SIGNALS_PER_RULE {
+            problem(format!(
+                "has {} signals; at most {MAX_SIGNALS_PER_RULE} are allowed",
+                def.signals.len()
+            ));
         }
 
         let mut signals = Vec::with_capacity(def.signals.len());

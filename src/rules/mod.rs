@@ -9,6 +9,7 @@ pub use schema::{
     Component, ConfigSnippet, MatchKind, RemedyCondition, RuleDef, RuleTests, Scenario,
 };
 
+use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -37,6 +38,9 @@ impl fmt::Display for RuleError {
 pub struct RuleSet {
     pub rules: Vec<Rule>,
     pub errors: Vec<RuleError>,
+    /// Position of each id in `rules`: replacing a rule by id stays linear
+    /// in the size of the pack (10,000 rules were quadratic in `memcmp`).
+    positions: HashMap<String, usize>,
 }
 
 impl RuleSet {
@@ -50,15 +54,47 @@ impl RuleSet {
         for dir in extra_dirs {
             set.add_dir(dir);
         }
-        set.rules.sort_by(|a, b| a.id.cmp(&b.id));
+        set.sort_by_id();
         set
+    }
+
+    /// A set of these rules alone (tests, and a rule's own tests).
+    pub fn of(rules: Vec<Rule>) -> RuleSet {
+        let mut set = RuleSet {
+            rules,
+            ..RuleSet::default()
+        };
+        set.sort_by_id();
+        set
+    }
+
+    fn sort_by_id(&mut self) {
+        self.rules.sort_by(|a, b| a.id.cmp(&b.id));
+        if self.rules.len() > compile::MAX_RULES {
+            let refused = self.rules.split_off(compile::MAX_RULES);
+            self.errors.push(RuleError {
+                file: "--rules".into(),
+                rule_id: None,
+                problem: format!(
+                    "{} rules in all; at most {} can be loaded: {} rules from `{}` on \
+                     (by id) were not loaded",
+                    compile::MAX_RULES + refused.len(),
+                    compile::MAX_RULES,
+                    refused.len(),
+                    refused[0].id
+                ),
+            });
+        }
+        self.positions = (self.rules.iter().enumerate())
+            .map(|(at, rule)| (rule.id.clone(), at))
+            .collect();
     }
 
     /// Only the rules in `dir` (for `rwdoctor rules test DIR`).
     pub fn load_dir_only(dir: &Path) -> RuleSet {
         let mut set = RuleSet::default();
         set.add_dir(dir);
-        set.rules.sort_by(|a, b| a.id.cmp(&b.id));
+        set.sort_by_id();
         set
     }
 
@@ -69,13 +105,13 @@ impl RuleSet {
         match read_rule_dir(dir) {
             Ok((files, errors)) => {
                 self.errors.extend(errors);
-                let mut defined_here: Vec<(String, String)> = Vec::new();
+                let mut defined_here: HashMap<String, String> = HashMap::new();
                 for file in &files {
                     let Some(id) = self.add_file(&file.name, &file.text, file.source.clone())
                     else {
                         continue;
                     };
-                    if let Some((_, other)) = defined_here.iter().find(|(known, _)| *known == id) {
+                    if let Some(other) = defined_here.get(&id) {
                         let at = id_position(&file.text).map_or(String::new(), |(line, column)| {
                             format!("at line {line}, column {column}: ")
                         });
@@ -87,7 +123,7 @@ impl RuleSet {
                             ),
                         });
                     }
-                    defined_here.push((id, file.name.clone()));
+                    defined_here.entry(id).or_insert_with(|| file.name.clone());
                 }
             }
             Err(error) => self.errors.push(error),
@@ -99,8 +135,13 @@ impl RuleSet {
         match parse_rule(name, text, source) {
             Ok(rule) => {
                 let id = rule.id.clone();
-                self.rules.retain(|existing| existing.id != rule.id);
-                self.rules.push(rule);
+                match self.positions.get(&id) {
+                    Some(&at) => self.rules[at] = rule,
+                    None => {
+                        self.positions.insert(id.clone(), self.rules.len());
+                        self.rules.push(rule);
+                    }
+                }
                 Some(id)
             }
             Err(errors) => {
@@ -111,7 +152,7 @@ impl RuleSet {
     }
 
     pub fn get(&self, id: &str) -> Option<&Rule> {
-        self.rules.iter().find(|rule| rule.id == id)
+        self.positions.get(id).map(|&at| &self.rules[at])
     }
 }
 
@@ -276,6 +317,27 @@ mod tests {
         ] {
             assert!(set.get(id).is_some(), "missing built-in rule {id}");
         }
+    }
+
+    #[test]
+    fn rules_past_what_a_hit_can_name_are_refused_not_misattributed() {
+        let base = RuleSet::load(&[]).rules[0].clone();
+        let rules: Vec<Rule> = (0..compile::MAX_RULES + 2)
+            .map(|n| {
+                let mut rule = base.clone();
+                rule.id = format!("r-{n:06}");
+                rule
+            })
+            .collect();
+        let set = RuleSet::of(rules);
+        assert_eq!(set.rules.len(), compile::MAX_RULES);
+        assert_eq!(set.errors.len(), 1);
+        assert!(
+            set.errors[0].problem.contains("2 rules from `r-065536` on"),
+            "{}",
+            set.errors[0]
+        );
+        assert!(set.get("r-065535").is_some() && set.get("r-065536").is_none());
     }
 
     #[test]

@@ -87,10 +87,7 @@ pub fn signals_matching_line<'r>(rule: &'r Rule, line: &str, triggers_only: bool
 
 /// Scans `log` with this rule alone and counts its incidents.
 pub fn incidents_in(rule: &Rule, log: &str) -> u64 {
-    let single = RuleSet {
-        rules: vec![rule.clone()],
-        errors: Vec::new(),
-    };
+    let single = RuleSet::of(vec![rule.clone()]);
     let matcher = Matcher::new(&single);
     let mut correlator = Correlator::new(&single);
     let opened = OpenInput {
