@@ -134,6 +134,53 @@ fn every_sample_gives_the_expected_findings_and_exit_code() {
                 f("etcd-slow-disk", 1, &[8, 9]),
             ],
         ),
+        // SQL meta store (v2.1+): an outage, a lost in-memory store, a
+        // pg_hba.conf rejection; meta start-up failures; SQL election exits.
+        (
+            "meta-store-pg-down.log",
+            1,
+            vec![f(
+                "meta-store-unreachable",
+                1,
+                &[23, 26, 27, 28, 29, 30, 31, 32, 33, 34],
+            )],
+        ),
+        (
+            "meta-store-in-memory-v2.1.log",
+            1,
+            vec![f("meta-store-unreachable", 1, &[9, 10, 12, 13])],
+        ),
+        (
+            "meta-store-pg-hba-v2.6.log",
+            1,
+            vec![f("meta-store-unreachable", 1, &[2, 3, 4, 5, 6, 7, 8])],
+        ),
+        (
+            "meta-startup-migration-v2.1.log",
+            1,
+            vec![f("meta-startup-failed", 1, &[11, 12, 13, 14, 15, 16])],
+        ),
+        (
+            "meta-startup-object-store-v3.0.log",
+            1,
+            vec![f("meta-startup-failed", 1, &[17])],
+        ),
+        (
+            "sql-election-timeout-follower-v2.6.log",
+            1,
+            vec![f("meta-sql-election-lost", 1, &[11])],
+        ),
+        (
+            "sql-election-timeout-leader-v3.0.log",
+            1,
+            vec![f("meta-sql-election-lost", 1, &[17])],
+        ),
+        // Look-alikes: workers waiting for a starting meta, routine start-up
+        // warnings, a follower that retries once and takes over, heartbeat
+        // warnings while meta restarts.
+        ("standalone-meta-starting.log", 0, vec![]),
+        ("sql-follower-takeover.log", 0, vec![]),
+        ("compute-during-meta-restart.log", 0, vec![]),
         // Non-failures: graceful stop, the re-grant restart path, the config dump.
         ("graceful-stop.log", 0, vec![]),
         ("lease-regrant.log", 0, vec![]),

@@ -282,3 +282,137 @@ fn each_restart_is_its_own_incident_and_since_until_limit_the_scan() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid time `yesterday`"));
 }
+
+/// The finding of `rule` on one sample: (top cause id, first remedy text).
+fn top_cause_and_first_remedy(file: &str, rule: &str) -> (String, String) {
+    let (doc, code) = run(&[file]);
+    assert_eq!(code, 1, "{file}");
+    let finding = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == rule)
+        .unwrap_or_else(|| panic!("{file}: no {rule} finding"));
+    (
+        finding["causes"][0]["id"].as_str().unwrap().to_string(),
+        finding["remedies"][0]["text"].as_str().unwrap().to_string(),
+    )
+}
+
+#[test]
+fn sql_meta_store_samples_name_the_cause_and_what_to_do() {
+    let cases: [(&str, &str, &str, &str); 7] = [
+        (
+            "testdata/meta-store-pg-down.log",
+            "meta-store-unreachable",
+            "database-down",
+            "Bring the database back",
+        ),
+        (
+            "testdata/meta-store-in-memory-v2.1.log",
+            "meta-store-unreachable",
+            "in-memory-store",
+            "Start the meta node on a persistent store",
+        ),
+        (
+            "testdata/meta-store-pg-hba-v2.6.log",
+            "meta-store-unreachable",
+            "auth-or-network-rules",
+            "Make the database accept the meta pods again",
+        ),
+        (
+            "testdata/meta-startup-migration-v2.1.log",
+            "meta-startup-failed",
+            "migration-mismatch",
+            "Run the release that wrote the metadata",
+        ),
+        (
+            "testdata/meta-startup-object-store-v3.0.log",
+            "meta-startup-failed",
+            "object-store",
+            "Fix the state store",
+        ),
+        (
+            "testdata/sql-election-timeout-follower-v2.6.log",
+            "meta-sql-election-lost",
+            "sql-meta-store-slow",
+            "Give the meta-store database enough CPU",
+        ),
+        (
+            "testdata/sql-leader-changed.log",
+            "meta-sql-election-lost",
+            "was-leader",
+            "Check that the new leader took over",
+        ),
+    ];
+    for (file, rule, cause, remedy) in cases {
+        let (top, first) = top_cause_and_first_remedy(file, rule);
+        assert_eq!(top, cause, "{file}");
+        assert!(first.starts_with(remedy), "{file}: {first}");
+    }
+}
+
+#[test]
+fn sql_election_exits_tell_leader_from_follower() {
+    let verdicts = |file: &str| {
+        let (doc, _) = run(&[file]);
+        let finding = doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["rule"] == "meta-sql-election-lost")
+            .expect("an election finding")
+            .clone();
+        let verdict = |id: &str| cause(&finding, id)["verdict"].as_str().unwrap().to_string();
+        (verdict("was-leader"), verdict("was-follower"))
+    };
+    let (leader, follower) = verdicts("testdata/sql-election-timeout-leader-v3.0.log");
+    assert_eq!(leader, "likely");
+    assert_eq!(follower, "not ruled out");
+    let (leader, follower) = verdicts("testdata/sql-election-timeout-follower-v2.6.log");
+    assert_eq!(leader, "not ruled out");
+    assert_eq!(follower, "possible");
+    // The human report says the exit is on purpose, with code 0, and names
+    // the version the log comes from.
+    let out = Command::cargo_bin("rwdoctor")
+        .unwrap()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("testdata/sql-election-timeout-follower-v2.6.log")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for phrase in [
+        "RisingWave 2.6.1",
+        "exits with code 0",
+        "It was a follower: only this standby restarted",
+        "It is not a crash",
+    ] {
+        assert!(text.contains(phrase), "{phrase}: {text}");
+    }
+}
+
+#[test]
+fn a_start_up_panic_reads_its_cause_from_the_message() {
+    let out = Command::cargo_bin("rwdoctor")
+        .unwrap()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("testdata/meta-startup-migration-v2.1.log")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for phrase in [
+        "The meta node could not start",
+        "1. The meta store holds metadata from another release (likely",
+        "RisingWave 2.1.3",
+        "2.0.6 -> 2.1.5",
+    ] {
+        assert!(text.contains(phrase), "{phrase}: {text}");
+    }
+}
