@@ -374,9 +374,7 @@ fn sql_election_exits_tell_leader_from_follower() {
     assert_eq!(follower, "possible");
     // The human report says the exit is on purpose, with code 0, and names
     // the version the log comes from.
-    let out = Command::cargo_bin("rwdoctor")
-        .unwrap()
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+    let out = rwdoctor()
         .arg("testdata/sql-election-timeout-follower-v2.6.log")
         .output()
         .unwrap();
@@ -396,9 +394,7 @@ fn sql_election_exits_tell_leader_from_follower() {
 
 #[test]
 fn a_start_up_panic_reads_its_cause_from_the_message() {
-    let out = Command::cargo_bin("rwdoctor")
-        .unwrap()
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+    let out = rwdoctor()
         .arg("testdata/meta-startup-migration-v2.1.log")
         .output()
         .unwrap();
