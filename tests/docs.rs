@@ -15,7 +15,7 @@ fn read(path: &str) -> String {
     std::fs::read_to_string(root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-/// README.md, then every docs/*.md, by name.
+/// README.md, then every docs/*.md, by name, then bench/README.md.
 fn markdown_files() -> Vec<String> {
     let mut docs: Vec<String> = std::fs::read_dir(root().join("docs"))
         .unwrap()
@@ -25,6 +25,7 @@ fn markdown_files() -> Vec<String> {
         .collect();
     docs.sort();
     docs.insert(0, "README.md".to_string());
+    docs.push("bench/README.md".to_string());
     docs
 }
 
