@@ -9,6 +9,7 @@ mod diagnosis;
 mod docs;
 mod follow;
 mod fuzz_smoke;
+mod html;
 mod layers;
 mod many_rules;
 mod reference_scan;

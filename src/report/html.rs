@@ -73,9 +73,17 @@ pub fn render(analysis: &Analysis) -> String {
          style-src 'unsafe-inline'; img-src data:\">\n",
     );
     out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
-    let _ = writeln!(out, "<title>rwdoctor: {}</title>", text(&headline(analysis)));
+    let _ = writeln!(
+        out,
+        "<title>rwdoctor: {}</title>",
+        text(&headline(analysis))
+    );
     let _ = writeln!(out, "<style>{STYLE}</style>\n</head>\n<body>");
-    let _ = writeln!(out, "<header>\n<h1>rwdoctor: {}</h1>", text(&headline(analysis)));
+    let _ = writeln!(
+        out,
+        "<header>\n<h1>rwdoctor: {}</h1>",
+        text(&headline(analysis))
+    );
     let _ = writeln!(
         out,
         "<p class=\"verdict\" id=\"verdict\"><strong>Exit {}</strong>: {}</p>",
@@ -409,7 +417,9 @@ fn render_timeline(out: &mut String, index: usize, finding: &Finding) {
     }
     for (lane_index, lane) in lanes.iter().enumerate() {
         let y = TOP + LANE_HEIGHT * lane_index as f64 + LANE_HEIGHT / 2.0;
-        let short: String = printable(lane).chars().rev().take(24).collect::<Vec<_>>().into_iter().rev().collect();
+        // The file's name (a pod or service is short already), cut at 24.
+        let name = lane.rsplit('/').next().unwrap_or(lane);
+        let short: String = printable(name).chars().take(24).collect();
         let _ = writeln!(
             out,
             "<g class=\"lane\" data-lane=\"{}\"><text x=\"8\" y=\"{:.1}\"><title>{}</title>{}</text>\n<line class=\"axis\" x1=\"{LEFT}\" y1=\"{y:.1}\" x2=\"{}\" y2=\"{y:.1}\"/>",
