@@ -6,7 +6,7 @@ use crate::model::Timestamp;
 use crate::rules::{Rule, RuleSet};
 use crate::scan::Hit;
 use chrono::Duration;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 
 /// Evidence lines kept per incident; counts stay exact beyond it.
@@ -97,12 +97,19 @@ struct Partial {
 
 struct Open {
     incident: Incident,
+    /// Where its first line came from (for `same_source` rules).
+    source: SourceKey,
     /// Still waiting to see whether an `unless` signal follows.
     pending: bool,
 }
 
+/// One log: the input and, in a merged log, the pod or service. Rules
+/// without `same_source` keep everything under one key.
+type SourceKey = (usize, Option<String>);
+
 struct RuleState {
-    partials: Vec<Option<Partial>>,
+    /// Half-built sequences, one set per source.
+    partials: HashMap<SourceKey, Vec<Option<Partial>>>,
     recent: VecDeque<Arc<Hit>>,
     context_buffer: VecDeque<(Arc<Hit>, Vec<usize>)>,
     open: Option<Open>,
@@ -146,7 +153,7 @@ impl<'r> Correlator<'r> {
                     }
                 }
                 RuleState {
-                    partials: (0..rule.pattern.steps.len()).map(|_| None).collect(),
+                    partials: HashMap::new(),
                     recent: VecDeque::new(),
                     context_buffer: VecDeque::new(),
                     open: None,
@@ -262,7 +269,13 @@ impl<'r> Correlator<'r> {
             }
         }
 
+        let source: SourceKey = if rule.pattern.same_source {
+            (hit.input, hit.origin.clone())
+        } else {
+            (0, None)
+        };
         let is_unless = signals.iter().any(|s| rule.pattern.unless.contains(s));
+        let is_between = signals.iter().any(|s| rule.pattern.not_between.contains(s));
         let in_steps: Vec<bool> = rule
             .pattern
             .steps
@@ -281,8 +294,21 @@ impl<'r> Correlator<'r> {
                     state.open = None;
                 }
             }
-            state.partials.iter_mut().for_each(|p| *p = None);
+            state.partials.clear();
             state.recent.clear();
+            return;
+        }
+        if is_between {
+            // Whatever was building up in this source is interrupted; the
+            // open incident takes no more lines.
+            state.partials.remove(&source);
+            if state
+                .open
+                .as_ref()
+                .is_some_and(|open| !open.pending && open.source == source)
+            {
+                self.close(index);
+            }
             return;
         }
         if !in_steps.iter().any(|b| *b) {
@@ -294,7 +320,7 @@ impl<'r> Correlator<'r> {
                 .pattern
                 .within
                 .unwrap_or(Duration::seconds(DEFAULT_ABSORB_SECS));
-            if within(open.incident.last, now, absorb) {
+            if open.source == source && within(open.incident.last, now, absorb) {
                 open.incident.absorb(hit.clone());
                 return;
             }
@@ -318,19 +344,23 @@ impl<'r> Correlator<'r> {
             }
         } else {
             let last = rule.pattern.steps.len() - 1;
+            let partials = state
+                .partials
+                .entry(source.clone())
+                .or_insert_with(|| (0..=last).map(|_| None).collect());
             let mut completed = None;
             for step in (0..=last).rev() {
                 if !in_steps[step] {
                     continue;
                 }
                 if step == 0 {
-                    state.partials[0] = Some(Partial {
+                    partials[0] = Some(Partial {
                         events: vec![hit.clone()],
                         start: now,
                     });
                     continue;
                 }
-                let extended = match &state.partials[step - 1] {
+                let extended = match &partials[step - 1] {
                     Some(prev)
                         if rule
                             .pattern
@@ -351,11 +381,20 @@ impl<'r> Correlator<'r> {
                         completed = Some(partial.events);
                         break;
                     }
-                    state.partials[step] = Some(partial);
+                    partials[step] = Some(partial);
                 }
             }
             if completed.is_some() {
-                state.partials.iter_mut().for_each(|p| *p = None);
+                partials.iter_mut().for_each(|p| *p = None);
+                // The line that ends one sequence may begin the next (a
+                // restart banner ends one life of a process and starts
+                // another).
+                if in_steps[0] {
+                    partials[0] = Some(Partial {
+                        events: vec![hit.clone()],
+                        start: now,
+                    });
+                }
             }
             completed
         };
@@ -372,7 +411,11 @@ impl<'r> Correlator<'r> {
                 }
             }
             let pending = !rule.pattern.unless.is_empty();
-            state.open = Some(Open { incident, pending });
+            state.open = Some(Open {
+                incident,
+                pending,
+                source,
+            });
             if !pending {
                 self.confirm_open(index);
             }
@@ -531,6 +574,88 @@ mod tests {
             signals: vec![SignalRef { rule: 0, signal }],
             facts: Vec::new(),
         })
+    }
+
+    /// `start` twice in one source with no `stop` between: a restart.
+    fn restarts() -> RuleSet {
+        let def = serde_json::from_str(
+            r#"{"id": "restart", "severity": "warning", "title": "T", "diagnosis": "D",
+                "signals": {"start": {"regex": "start"}, "stop": {"regex": "stop"}},
+                "match": {"type": "sequence", "steps": [["start"], ["start"]],
+                          "not_between": ["stop"], "same_source": true},
+                "escalate": {"lines": 3, "severity": "error"}}"#,
+        )
+        .unwrap();
+        RuleSet {
+            rules: vec![Rule::compile(def, RuleSource::Builtin).unwrap()],
+            errors: Vec::new(),
+        }
+    }
+
+    /// A hit of `signal` (0: start, 1: stop) in `input` at `seconds`.
+    fn hit_in(input: usize, line: u64, seconds: i64, signal: u16) -> Arc<Hit> {
+        let mut hit = (*hit(line, seconds, signal)).clone();
+        hit.input = input;
+        Arc::new(hit)
+    }
+
+    fn lines_of(outcome: &RuleOutcome) -> Vec<Vec<u64>> {
+        outcome
+            .incidents
+            .iter()
+            .map(|i| i.events.iter().map(|e| e.line).collect())
+            .collect()
+    }
+
+    #[test]
+    fn not_between_keeps_a_stopped_restart_clean() {
+        let rules = restarts();
+        let run = |hits: &[(usize, u64, i64, u16)]| {
+            let mut correlator = Correlator::new(&rules);
+            for &(input, line, seconds, signal) in hits {
+                correlator.push(hit_in(input, line, seconds, signal));
+            }
+            correlator.finish().remove(0)
+        };
+        // A first start alone; a stop before the second start.
+        assert_eq!(run(&[(0, 1, 0, 0)]).incident_count, 0);
+        assert_eq!(run(&[(0, 1, 0, 0), (0, 2, 500, 1), (0, 3, 510, 0)]).incident_count, 0);
+        // Two starts with nothing between: one incident, both lines.
+        let outcome = run(&[(0, 1, 0, 0), (0, 2, 500, 0)]);
+        assert_eq!(lines_of(&outcome), vec![vec![1, 2]]);
+        // Two logs that each start once are not a restart.
+        assert_eq!(run(&[(0, 1, 0, 0), (1, 1, 5, 0)]).incident_count, 0);
+        // A stop in another log does not excuse this one.
+        let outcome = run(&[(0, 1, 0, 0), (1, 1, 100, 1), (0, 2, 500, 0)]);
+        assert_eq!(outcome.incident_count, 1);
+    }
+
+    #[test]
+    fn the_line_that_ends_a_sequence_begins_the_next() {
+        let rules = restarts();
+        let mut correlator = Correlator::new(&rules);
+        // Three lives, hours apart: two gaps, each its own incident.
+        for (line, seconds) in [(1, 0), (2, 7200), (3, 14400)] {
+            correlator.push(hit_in(0, line, seconds, 0));
+        }
+        let outcome = correlator.finish().remove(0);
+        assert_eq!(lines_of(&outcome), vec![vec![1, 2], vec![2, 3]]);
+        let rule = &rules.rules[0];
+        assert_eq!(rule.severity_for(2), crate::model::Severity::Warning);
+        assert_eq!(rule.severity_for(4), crate::model::Severity::Error);
+    }
+
+    #[test]
+    fn a_stop_ends_what_an_open_incident_takes() {
+        let rules = restarts();
+        let mut correlator = Correlator::new(&rules);
+        // A crash restart, then a stop and a planned restart soon after:
+        // the planned one joins nothing.
+        for (line, seconds, signal) in [(1, 0, 0), (2, 10, 0), (3, 20, 1), (4, 30, 0)] {
+            correlator.push(hit_in(0, line, seconds, signal));
+        }
+        let outcome = correlator.finish().remove(0);
+        assert_eq!(lines_of(&outcome), vec![vec![1, 2]]);
     }
 
     #[test]

@@ -148,6 +148,10 @@ pub struct Pattern {
     /// The incident is dropped when one of these follows within `grace`.
     pub unless: Vec<usize>,
     pub grace: chrono::Duration,
+    /// A half-built sequence is abandoned when one of these is seen.
+    pub not_between: Vec<usize>,
+    /// Steps count only within one source (input and origin).
+    pub same_source: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -180,6 +184,9 @@ pub struct Rule {
     pub cause_window_lease_margin: Option<chrono::Duration>,
     pub causes: Vec<Cause>,
     pub remedies: Vec<Remedy>,
+    /// (lines, severity): the finding's severity once its incidents hold
+    /// that many lines.
+    pub escalate: Option<(u64, Severity)>,
     pub tests: RuleTests,
     pub source: RuleSource,
     /// The definition as written, for `rules show`.
@@ -283,6 +290,7 @@ impl Rule {
             _ => vec![resolve(&when.signals, "match.signals")],
         };
         let unless = resolve(&when.not_followed_by, "match.not_followed_by");
+        let not_between = resolve(&when.not_between, "match.not_between");
         let support: Vec<Vec<(usize, f64)>> = def
             .causes
             .iter()
@@ -325,8 +333,8 @@ impl Rule {
                 if when.steps.iter().any(Vec::is_empty) {
                     problem("match.steps has an empty step".into());
                 }
-                if when.within.is_none() {
-                    problem("match type `sequence` needs `within`".into());
+                if when.within.is_none() && when.not_between.is_empty() {
+                    problem("match type `sequence` needs `within` (or `not_between`)".into());
                 }
             }
             MatchKind::Count => {
@@ -347,6 +355,16 @@ impl Rule {
         }
         if when.kind != MatchKind::Sequence && when.signals.is_empty() {
             problem("match.signals is empty".into());
+        }
+        if when.kind != MatchKind::Sequence && (!when.not_between.is_empty() || when.same_source) {
+            problem("`not_between` and `same_source` are for match type `sequence`".into());
+        }
+        if let Some(escalate) = &def.escalate {
+            if escalate.lines < 2 || escalate.severity <= def.severity {
+                problem(
+                    "escalate needs `lines` of 2 or more and a severity above the rule's".into(),
+                );
+            }
         }
         if when.kind == MatchKind::Sequence && !when.signals.is_empty() {
             problem("match type `sequence` takes `steps`, not `signals`".into());
@@ -395,6 +413,8 @@ impl Rule {
                     within: None,
                     unless,
                     grace: within.unwrap_or_default(),
+                    not_between,
+                    same_source: when.same_source,
                 },
                 None,
             ),
@@ -405,6 +425,8 @@ impl Rule {
                     within,
                     unless,
                     grace: grace.unwrap_or_else(|| chrono::Duration::seconds(DEFAULT_GRACE_SECS)),
+                    not_between,
+                    same_source: when.same_source,
                 },
                 within,
             ),
@@ -412,6 +434,7 @@ impl Rule {
         let _ = within;
         let mut triggers: Vec<usize> = pattern.steps.iter().flatten().copied().collect();
         triggers.extend(&pattern.unless);
+        triggers.extend(&pattern.not_between);
         triggers.sort_unstable();
         triggers.dedup();
 
@@ -444,6 +467,7 @@ impl Rule {
             cause_window_lease_margin: lease_margin,
             causes,
             remedies: def.remedies.clone(),
+            escalate: def.escalate.as_ref().map(|e| (e.lines, e.severity)),
             tests: def.tests.clone(),
             source,
             definition: def,
@@ -457,6 +481,14 @@ impl Rule {
             Some(margin) => (chrono::Duration::seconds(lease_secs.min(86_400) as i64) + margin)
                 .min(chrono::Duration::hours(1)),
             None => self.cause_window,
+        }
+    }
+
+    /// The severity of a finding whose incidents hold `lines` lines.
+    pub fn severity_for(&self, lines: u64) -> Severity {
+        match self.escalate {
+            Some((at_least, severity)) if lines >= at_least => severity,
+            _ => self.severity,
         }
     }
 

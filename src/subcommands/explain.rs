@@ -183,12 +183,21 @@ fn recognition(out: &mut String, rule: &Rule) {
             signals(out, &pattern.steps[0], "      ");
         }
         MatchKind::Sequence => {
-            let _ = writeln!(out, "    These steps in order{within}:");
+            let source = if pattern.same_source {
+                ", in one log"
+            } else {
+                ""
+            };
+            let _ = writeln!(out, "    These steps in order{within}{source}:");
             for (number, step) in pattern.steps.iter().enumerate() {
                 let _ = writeln!(out, "    {}. any of:", number + 1);
                 signals(out, step, "         ");
             }
         }
+    }
+    if !pattern.not_between.is_empty() {
+        let _ = writeln!(out, "    With none of these between the steps:");
+        signals(out, &pattern.not_between, "      ");
     }
     if !pattern.unless.is_empty() {
         let _ = writeln!(
