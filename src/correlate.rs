@@ -99,6 +99,8 @@ struct Open {
     incident: Incident,
     /// Where its first line came from (for `same_source` rules).
     source: SourceKey,
+    /// The first step's signal (for `same_signal` rules).
+    signal: Option<usize>,
     /// Still waiting to see whether an `unless` signal follows.
     pending: bool,
 }
@@ -108,8 +110,9 @@ struct Open {
 type SourceKey = (usize, Option<String>);
 
 struct RuleState {
-    /// Half-built sequences, one set per source.
-    partials: HashMap<SourceKey, Vec<Option<Partial>>>,
+    /// Half-built sequences, one set per source (and, for `same_signal`
+    /// rules, per first-step signal).
+    partials: HashMap<(SourceKey, Option<usize>), Vec<Option<Partial>>>,
     recent: VecDeque<Arc<Hit>>,
     context_buffer: VecDeque<(Arc<Hit>, Vec<usize>)>,
     open: Option<Open>,
@@ -274,6 +277,14 @@ impl<'r> Correlator<'r> {
         } else {
             (0, None)
         };
+        let first_signal = if rule.pattern.same_signal {
+            signals
+                .iter()
+                .copied()
+                .find(|s| rule.pattern.steps[0].contains(s))
+        } else {
+            None
+        };
         let is_unless = signals.iter().any(|s| rule.pattern.unless.contains(s));
         let is_between = signals.iter().any(|s| rule.pattern.not_between.contains(s));
         let in_steps: Vec<bool> = rule
@@ -301,7 +312,7 @@ impl<'r> Correlator<'r> {
         if is_between {
             // Whatever was building up in this source is interrupted; the
             // open incident takes no more lines.
-            state.partials.remove(&source);
+            state.partials.retain(|(from, _), _| *from != source);
             if state
                 .open
                 .as_ref()
@@ -320,7 +331,10 @@ impl<'r> Correlator<'r> {
                 .pattern
                 .within
                 .unwrap_or(Duration::seconds(DEFAULT_ABSORB_SECS));
-            if open.source == source && within(open.incident.last, now, absorb) {
+            // With `same_signal`, the first step's signal again starts
+            // something new (another restart), not more of the same.
+            let again = first_signal.is_some() && first_signal == open.signal;
+            if open.source == source && !again && within(open.incident.last, now, absorb) {
                 open.incident.absorb(hit.clone());
                 return;
             }
@@ -346,7 +360,7 @@ impl<'r> Correlator<'r> {
             let last = rule.pattern.steps.len() - 1;
             let partials = state
                 .partials
-                .entry(source.clone())
+                .entry((source.clone(), first_signal))
                 .or_insert_with(|| (0..=last).map(|_| None).collect());
             let mut completed = None;
             for step in (0..=last).rev() {
@@ -415,6 +429,7 @@ impl<'r> Correlator<'r> {
                 incident,
                 pending,
                 source,
+                signal: first_signal,
             });
             if !pending {
                 self.confirm_open(index);
@@ -576,14 +591,16 @@ mod tests {
         })
     }
 
-    /// `start` twice in one source with no `stop` between: a restart.
+    /// `start` (or `other`) twice in one source with no `stop` between: a
+    /// restart.
     fn restarts() -> RuleSet {
         let def = serde_json::from_str(
             r#"{"id": "restart", "severity": "warning", "title": "T", "diagnosis": "D",
-                "signals": {"start": {"regex": "start"}, "stop": {"regex": "stop"}},
-                "match": {"type": "sequence", "steps": [["start"], ["start"]],
-                          "not_between": ["stop"], "same_source": true},
-                "escalate": {"lines": 3, "severity": "error"}}"#,
+                "signals": {"start": {"regex": "start"}, "stop": {"regex": "stop"},
+                            "zother": {"regex": "other"}},
+                "match": {"type": "sequence", "steps": [["start", "zother"], ["start", "zother"]],
+                          "not_between": ["stop"], "same_source": true, "same_signal": true},
+                "escalate": {"incidents": 2, "severity": "error"}}"#,
         )
         .unwrap();
         RuleSet {
@@ -592,7 +609,7 @@ mod tests {
         }
     }
 
-    /// A hit of `signal` (0: start, 1: stop) in `input` at `seconds`.
+    /// A hit of `signal` (0: start, 1: stop, 2: other) in `input` at `seconds`.
     fn hit_in(input: usize, line: u64, seconds: i64, signal: u16) -> Arc<Hit> {
         let mut hit = (*hit(line, seconds, signal)).clone();
         hit.input = input;
@@ -619,7 +636,10 @@ mod tests {
         };
         // A first start alone; a stop before the second start.
         assert_eq!(run(&[(0, 1, 0, 0)]).incident_count, 0);
-        assert_eq!(run(&[(0, 1, 0, 0), (0, 2, 500, 1), (0, 3, 510, 0)]).incident_count, 0);
+        assert_eq!(
+            run(&[(0, 1, 0, 0), (0, 2, 500, 1), (0, 3, 510, 0)]).incident_count,
+            0
+        );
         // Two starts with nothing between: one incident, both lines.
         let outcome = run(&[(0, 1, 0, 0), (0, 2, 500, 0)]);
         assert_eq!(lines_of(&outcome), vec![vec![1, 2]]);
@@ -641,8 +661,30 @@ mod tests {
         let outcome = correlator.finish().remove(0);
         assert_eq!(lines_of(&outcome), vec![vec![1, 2], vec![2, 3]]);
         let rule = &rules.rules[0];
-        assert_eq!(rule.severity_for(2), crate::model::Severity::Warning);
-        assert_eq!(rule.severity_for(4), crate::model::Severity::Error);
+        assert_eq!(rule.severity_for(1), crate::model::Severity::Warning);
+        assert_eq!(rule.severity_for(2), crate::model::Severity::Error);
+    }
+
+    #[test]
+    fn same_signal_pairs_each_banner_with_its_own_kind() {
+        let rules = restarts();
+        let run = |hits: &[(u64, i64, u16)]| {
+            let mut correlator = Correlator::new(&rules);
+            for &(line, seconds, signal) in hits {
+                correlator.push(hit_in(0, line, seconds, signal));
+            }
+            correlator.finish().remove(0)
+        };
+        // One process writing both banners once (standalone): no restart.
+        assert_eq!(run(&[(1, 0, 0), (2, 1, 2)]).incident_count, 0);
+        // It restarts: one incident, the second banner of the other kind
+        // joins it.
+        let outcome = run(&[(1, 0, 0), (2, 1, 2), (3, 600, 0), (4, 601, 2)]);
+        assert_eq!(lines_of(&outcome), vec![vec![1, 3, 4]]);
+        // A crash loop faster than the joining window still counts each
+        // restart.
+        let outcome = run(&[(1, 0, 0), (2, 20, 0), (3, 40, 0)]);
+        assert_eq!(lines_of(&outcome), vec![vec![1, 2], vec![2, 3]]);
     }
 
     #[test]

@@ -263,7 +263,7 @@ impl Diagnoser<'_> {
         let remedies = self.order_remedies(rule, &causes);
         Finding {
             rule: rule.id.clone(),
-            severity: rule.severity_for(total_lines),
+            severity: rule.severity_for(outcome.incident_count),
             title: self.context.fill(&rule.title),
             diagnosis: self.context.fill(&rule.diagnosis),
             count: outcome.incident_count,

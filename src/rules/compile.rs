@@ -152,6 +152,8 @@ pub struct Pattern {
     pub not_between: Vec<usize>,
     /// Steps count only within one source (input and origin).
     pub same_source: bool,
+    /// Every step is the signal that made the first.
+    pub same_signal: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -184,8 +186,8 @@ pub struct Rule {
     pub cause_window_lease_margin: Option<chrono::Duration>,
     pub causes: Vec<Cause>,
     pub remedies: Vec<Remedy>,
-    /// (lines, severity): the finding's severity once its incidents hold
-    /// that many lines.
+    /// (incidents, severity): the finding's severity once the rule found
+    /// that many incidents.
     pub escalate: Option<(u64, Severity)>,
     pub tests: RuleTests,
     pub source: RuleSource,
@@ -356,13 +358,19 @@ impl Rule {
         if when.kind != MatchKind::Sequence && when.signals.is_empty() {
             problem("match.signals is empty".into());
         }
-        if when.kind != MatchKind::Sequence && (!when.not_between.is_empty() || when.same_source) {
-            problem("`not_between` and `same_source` are for match type `sequence`".into());
+        if when.kind != MatchKind::Sequence
+            && (!when.not_between.is_empty() || when.same_source || when.same_signal)
+        {
+            problem(
+                "`not_between`, `same_source` and `same_signal` are for match type `sequence`"
+                    .into(),
+            );
         }
         if let Some(escalate) = &def.escalate {
-            if escalate.lines < 2 || escalate.severity <= def.severity {
+            if escalate.incidents < 2 || escalate.severity <= def.severity {
                 problem(
-                    "escalate needs `lines` of 2 or more and a severity above the rule's".into(),
+                    "escalate needs `incidents` of 2 or more and a severity above the rule's"
+                        .into(),
                 );
             }
         }
@@ -415,6 +423,7 @@ impl Rule {
                     grace: within.unwrap_or_default(),
                     not_between,
                     same_source: when.same_source,
+                    same_signal: when.same_signal,
                 },
                 None,
             ),
@@ -427,6 +436,7 @@ impl Rule {
                     grace: grace.unwrap_or_else(|| chrono::Duration::seconds(DEFAULT_GRACE_SECS)),
                     not_between,
                     same_source: when.same_source,
+                    same_signal: when.same_signal,
                 },
                 within,
             ),
@@ -467,7 +477,7 @@ impl Rule {
             cause_window_lease_margin: lease_margin,
             causes,
             remedies: def.remedies.clone(),
-            escalate: def.escalate.as_ref().map(|e| (e.lines, e.severity)),
+            escalate: def.escalate.as_ref().map(|e| (e.incidents, e.severity)),
             tests: def.tests.clone(),
             source,
             definition: def,
@@ -484,10 +494,10 @@ impl Rule {
         }
     }
 
-    /// The severity of a finding whose incidents hold `lines` lines.
-    pub fn severity_for(&self, lines: u64) -> Severity {
+    /// The severity of a finding of `incidents` incidents.
+    pub fn severity_for(&self, incidents: u64) -> Severity {
         match self.escalate {
-            Some((at_least, severity)) if lines >= at_least => severity,
+            Some((at_least, severity)) if incidents >= at_least => severity,
             _ => self.severity,
         }
     }

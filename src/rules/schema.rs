@@ -30,8 +30,8 @@ pub struct RuleDef {
     pub causes: Vec<CauseDef>,
     #[serde(default)]
     pub remedies: Vec<RemedyDef>,
-    /// A higher severity for a finding whose incidents hold many lines
-    /// (a failure that repeats).
+    /// A higher severity for a finding of several incidents (a failure
+    /// that repeats).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub escalate: Option<EscalateDef>,
     #[serde(default)]
@@ -41,9 +41,9 @@ pub struct RuleDef {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct EscalateDef {
-    /// The finding takes `severity` when its incidents hold at least this
-    /// many trigger lines in all.
-    pub lines: u64,
+    /// The finding takes `severity` when the rule found at least this many
+    /// incidents.
+    pub incidents: u64,
     pub severity: Severity,
 }
 
@@ -110,6 +110,11 @@ pub struct MatchDef {
     /// one source: one input, and in a merged log one pod or service.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub same_source: bool,
+    /// For `sequence`: every step must be the signal that made the first
+    /// one (with `steps` that list the same signals: the meta node's
+    /// banner twice, not the meta node's and then the compute node's).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub same_signal: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -183,10 +183,11 @@ fn recognition(out: &mut String, rule: &Rule) {
             signals(out, &pattern.steps[0], "      ");
         }
         MatchKind::Sequence => {
-            let source = if pattern.same_source {
-                ", in one log"
-            } else {
-                ""
+            let source = match (pattern.same_source, pattern.same_signal) {
+                (true, true) => ", in one log, each step the same line as the first",
+                (true, false) => ", in one log",
+                (false, true) => ", each step the same line as the first",
+                (false, false) => "",
             };
             let _ = writeln!(out, "    These steps in order{within}{source}:");
             for (number, step) in pattern.steps.iter().enumerate() {
