@@ -152,6 +152,16 @@ struct ScanState {
     /// Count runs of plain lines in `plain_run`: always, except in the test
     /// that compares them with the general path.
     fast_runs: bool,
+    /// A panic whose lines are being folded into one event.
+    panic: Option<PendingPanic>,
+}
+
+/// A panic header seen, its message and backtrace lines still coming.
+struct PendingPanic {
+    fold: record::panic::Fold,
+    line_no: u64,
+    /// The time of the last event line before it (a panic has none).
+    time: Option<Timestamp>,
 }
 
 impl ScanState {
@@ -272,12 +282,14 @@ fn scan_part_with(
         matched: Vec::new(),
         facts: Vec::new(),
         fast_runs,
+        panic: None,
     };
 
     let result = blocks.for_each_block(|block| {
         scan_block(block, input_index, matcher, &mut st, &mut coverage, on_hit);
         true
     });
+    finish_panic(input_index, matcher, &mut st, on_hit);
 
     if let Err(err) = result {
         coverage.read_error = Some(describe_read_error(&err.error, opened.gzip, st.line_no));
@@ -370,6 +382,23 @@ fn scan_block(
         }
 
         let (class, unwrapped) = record::classify(line);
+        if let Some(pending) = &mut st.panic {
+            let inner = &line[unwrapped.inner_start..];
+            if pending
+                .fold
+                .push(inner, matches!(class, LineClass::Event(_)))
+            {
+                // Part of the panic: its text is checked when it ends.
+                st.recognised += 1;
+                if next_candidate.is_some_and(|c| c <= newline) {
+                    next_candidate = matcher.next_candidate(block, newline + 1);
+                }
+                st.ansi_scratch = scratch;
+                start = newline + 1;
+                continue;
+            }
+            finish_panic(input_index, matcher, st, on_hit);
+        }
         plain_before = !has_ansi
             && class == LineClass::Event(Shape::RisingwaveText)
             && unwrapped.wrappers == 0
@@ -395,6 +424,36 @@ fn scan_block(
                             st.year = Some(ts.year());
                         }
                     }
+                }
+                if shape == Shape::RustPanic {
+                    // No time of its own: it takes that of the event
+                    // before, which stays the last event.
+                    let year = st.year_for(line, &unwrapped);
+                    let time = unwrapped
+                        .wrapper_time
+                        .and_then(|_| record::line_timestamp(line, year))
+                        .or_else(|| match last_event_in_block {
+                            Some((a, b)) if !has_ansi => record::line_timestamp(&block[a..b], year),
+                            _ => record::line_timestamp(&st.last_event, year),
+                        })
+                        .or(st.last_time);
+                    let inner = &line[unwrapped.inner_start..];
+                    let expects_message = record::panic::header(inner).unwrap_or(false);
+                    st.panic = Some(PendingPanic {
+                        fold: record::panic::Fold::start(
+                            &String::from_utf8_lossy(line),
+                            expects_message,
+                        ),
+                        line_no: st.line_no,
+                        time,
+                    });
+                    st.recognised += 1;
+                    if next_candidate.is_some_and(|c| c <= newline) {
+                        next_candidate = matcher.next_candidate(block, newline + 1);
+                    }
+                    st.ansi_scratch = scratch;
+                    start = newline + 1;
+                    continue;
                 }
                 if has_ansi {
                     st.last_event.clear();
@@ -526,7 +585,62 @@ fn check_line(
     let text = String::from_utf8_lossy(line);
     let unwrapped = record::wrappers::unwrap(line);
     let year = st.year_for(line, &unwrapped);
-    let parsed = record::parse(&text, year);
+    let line_no = st.line_no;
+    check_text(&text, line_no, year, input_index, matcher, st, |st| {
+        // The time of the last event line before this one.
+        match last_event_in_block {
+            Some((a, b)) if !has_ansi => record::line_timestamp(&block[a..b], year),
+            _ => record::line_timestamp(&st.last_event, year),
+        }
+    })
+}
+
+/// Ends the panic being folded, if any: its text is checked like a line.
+fn finish_panic(
+    input_index: usize,
+    matcher: &Matcher,
+    st: &mut ScanState,
+    on_hit: &mut dyn FnMut(Hit),
+) {
+    let Some(pending) = st.panic.take() else {
+        return;
+    };
+    let text = pending.fold.text();
+    matcher.candidates(text.as_bytes(), &mut st.candidates);
+    if st.candidates.is_empty() {
+        return;
+    }
+    let year = st
+        .year
+        .unwrap_or_else(|| record::default_journal_year(None));
+    let time = pending.time;
+    if let Some(mut hit) = check_text(
+        text,
+        pending.line_no,
+        year,
+        input_index,
+        matcher,
+        st,
+        |_| time,
+    ) {
+        hit.shape = Shape::RustPanic;
+        on_hit(hit);
+    }
+}
+
+/// Parses `text` (a line, or a folded event) and checks the candidate
+/// signals on it; `previous_time` gives the time of the event before, for
+/// a record without a timestamp.
+fn check_text(
+    text: &str,
+    line_no: u64,
+    year: i32,
+    input_index: usize,
+    matcher: &Matcher,
+    st: &mut ScanState,
+    previous_time: impl FnOnce(&ScanState) -> Option<Timestamp>,
+) -> Option<Hit> {
+    let parsed = record::parse(text, year);
     let record = &parsed.record;
     let span = matcher.confirm(
         &st.candidates,
@@ -543,11 +657,7 @@ fn check_line(
         st.last_time = record.timestamp;
         st.note_time(record.timestamp);
     } else {
-        // Inherit the time of the last event line before this one.
-        let previous = match last_event_in_block {
-            Some((a, b)) if !has_ansi => record::line_timestamp(&block[a..b], year),
-            _ => record::line_timestamp(&st.last_event, year),
-        };
+        let previous = previous_time(st);
         st.last_time = previous.or(st.last_time);
     }
     let message = cut(&record.message, MAX_EVIDENCE_TEXT);
@@ -556,14 +666,14 @@ fn check_line(
         .filter(|(_, end)| *end <= message.len());
     Some(Hit {
         input: input_index,
-        line: st.line_no,
+        line: line_no,
         timestamp: record.timestamp,
         sort_time: record.timestamp.or(st.last_time),
         level: record.level,
         target: record.target.as_deref().map(str::to_string),
         origin: parsed.origin.map(str::to_string),
         shape: record.shape,
-        text: cut(&text, MAX_EVIDENCE_TEXT),
+        text: cut(text, MAX_EVIDENCE_TEXT),
         message,
         highlight,
         signals: st.matched.clone(),
