@@ -125,12 +125,12 @@ mod tests {
             header(b"thread 'rw-main' (11) panicked at src/meta/src/barrier/info.rs:1293:30:"),
             Some(true)
         );
-        // Rust 1.73 to 1.90 (v1.4 to v2.6).
+        // Rust 1.73 to 1.90 (v1.3 to v2.6).
         assert_eq!(
             header(b"thread 'rw-standalone-meta' panicked at src/meta/src/hummock/manager/checkpoint.rs:50:90:"),
             Some(true)
         );
-        // Before Rust 1.73: the message is quoted in the header.
+        // Before Rust 1.73 (up to v1.2): the message is quoted in the header.
         assert_eq!(
             header(b"thread 'main' panicked at 'called `Option::unwrap()` on a `None` value', src/meta/src/rpc/server.rs:10:5"),
             Some(false)
