@@ -382,6 +382,17 @@ impl<'r> Correlator<'r> {
                             .is_none_or(|w| within(prev.start, now, w)) =>
                     {
                         let mut events = prev.events.clone();
+                        // A start-up banner brings the line before it: the
+                        // last the previous process wrote, which bounds the
+                        // gap with it.
+                        if let Some(before) = hit.before.as_deref().filter(|b| {
+                            b.origin == hit.origin
+                                && events
+                                    .last()
+                                    .is_some_and(|e| e.input == b.input && e.line < b.line)
+                        }) {
+                            events.push(Arc::new(before.clone()));
+                        }
                         events.push(hit.clone());
                         Some(Partial {
                             events,
@@ -588,6 +599,7 @@ mod tests {
             highlight: None,
             signals: vec![SignalRef { rule: 0, signal }],
             facts: Vec::new(),
+            before: None,
         })
     }
 
@@ -685,6 +697,21 @@ mod tests {
         // restart.
         let outcome = run(&[(1, 0, 0), (2, 20, 0), (3, 40, 0)]);
         assert_eq!(lines_of(&outcome), vec![vec![1, 2], vec![2, 3]]);
+    }
+
+    #[test]
+    fn a_banner_brings_the_line_before_it_into_the_gap() {
+        let rules = restarts();
+        let mut correlator = Correlator::new(&rules);
+        correlator.push(hit_in(0, 1, 0, 0));
+        let mut banner = (*hit_in(0, 9, 600, 0)).clone();
+        banner.before = Some(Box::new(Hit {
+            signals: Vec::new(),
+            ..(*hit_in(0, 8, 300, 1)).clone()
+        }));
+        correlator.push(Arc::new(banner));
+        let outcome = correlator.finish().remove(0);
+        assert_eq!(lines_of(&outcome), vec![vec![1, 8, 9]]);
     }
 
     #[test]

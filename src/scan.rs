@@ -41,6 +41,10 @@ pub struct Hit {
     pub signals: Vec<SignalRef>,
     /// Facts the line states (version, lease, members...).
     pub facts: Vec<(FactKind, String)>,
+    /// For a start-up banner (`FactKind::NodeStarting`): the event line
+    /// before it in the same input, the last the previous process wrote
+    /// when the node restarted (no signals of its own).
+    pub before: Option<Box<Hit>>,
 }
 
 /// What one input held, for the summary and for "explain the silence".
@@ -141,6 +145,10 @@ struct ScanState {
     pending_pretty_lines: u64,
     /// The last event line (cleaned, cut), for its timestamp.
     last_event: Vec<u8>,
+    /// Its line number (0: none yet in this part).
+    last_event_no: u64,
+    /// The event line before `last_event`, when an ANSI line replaced it.
+    previous_event: Vec<u8>,
     last_time: Option<Timestamp>,
     /// Year for journalctl timestamps: the input's own, once known.
     year: Option<i32>,
@@ -274,6 +282,8 @@ fn scan_part_with(
         in_pretty_event: if mid_input { None } else { Some(false) },
         pending_pretty_lines: 0,
         last_event: Vec::with_capacity(512),
+        last_event_no: 0,
+        previous_event: Vec::new(),
         last_time: None,
         year: part.year,
         assumed_year: None,
@@ -351,6 +361,7 @@ fn scan_block(
                 st.recognised += run.lines;
                 st.shape_counts[Shape::RisingwaveText.index()] += run.lines;
                 last_event_in_block = run.last_line;
+                st.last_event_no = st.line_no;
                 start = run.end;
                 if start >= block.len() {
                     break;
@@ -382,6 +393,12 @@ fn scan_block(
         }
 
         let (class, unwrapped) = record::classify(line);
+        // The event line before this one, should this be a start-up banner.
+        let mut before = EventBefore {
+            in_block: last_event_in_block,
+            line: st.last_event_no,
+            replaced: false,
+        };
         if let Some(pending) = &mut st.panic {
             let inner = &line[unwrapped.inner_start..];
             if pending
@@ -456,6 +473,8 @@ fn scan_block(
                     continue;
                 }
                 if has_ansi {
+                    std::mem::swap(&mut st.last_event, &mut st.previous_event);
+                    before.replaced = true;
                     st.last_event.clear();
                     st.last_event
                         .extend_from_slice(&line[..line.len().min(512)]);
@@ -463,6 +482,7 @@ fn scan_block(
                 } else {
                     last_event_in_block = Some((start, start + raw.len()));
                 }
+                st.last_event_no = st.line_no;
                 true
             }
             LineClass::Continuation => match st.in_pretty_event {
@@ -494,7 +514,7 @@ fn scan_block(
         if is_candidate {
             matcher.candidates(line, &mut st.candidates);
             if !st.candidates.is_empty() {
-                if let Some(hit) = check_line(
+                if let Some(mut hit) = check_line(
                     line,
                     input_index,
                     matcher,
@@ -503,6 +523,9 @@ fn scan_block(
                     block,
                     last_event_in_block,
                 ) {
+                    if hit.facts.iter().any(|(k, _)| *k == FactKind::NodeStarting) {
+                        hit.before = line_before(&before, block, input_index, st);
+                    }
                     if !recognised && !hit.signals.is_empty() {
                         st.shape_counts[Shape::Bare.index()] += 1;
                         st.recognised += 1;
@@ -678,7 +701,58 @@ fn check_text(
         highlight,
         signals: st.matched.clone(),
         facts: st.facts.clone(),
+        before: None,
     })
+}
+
+/// Where the event line before the current one is: in the block, or kept
+/// from an earlier block (`last_event`, or `previous_event` when the
+/// current line, with ANSI escapes, has just replaced it).
+struct EventBefore {
+    in_block: Option<(usize, usize)>,
+    line: u64,
+    replaced: bool,
+}
+
+/// The event line before a start-up banner, as a hit without signals.
+fn line_before(
+    before: &EventBefore,
+    block: &[u8],
+    input_index: usize,
+    st: &ScanState,
+) -> Option<Box<Hit>> {
+    if before.line == 0 {
+        return None;
+    }
+    let raw = match before.in_block {
+        Some((a, b)) => &block[a..b],
+        None if before.replaced => &st.previous_event[..],
+        None => &st.last_event[..],
+    };
+    let mut clean = Vec::new();
+    record::strip_ansi(raw, &mut clean);
+    let text = String::from_utf8_lossy(&clean);
+    let year = st
+        .year
+        .unwrap_or_else(|| record::default_journal_year(None));
+    let parsed = record::parse(&text, year);
+    let record = &parsed.record;
+    Some(Box::new(Hit {
+        input: input_index,
+        line: before.line,
+        timestamp: record.timestamp,
+        sort_time: record.timestamp,
+        level: record.level,
+        target: record.target.as_deref().map(str::to_string),
+        origin: parsed.origin.map(str::to_string),
+        shape: record.shape,
+        text: cut(&text, MAX_EVIDENCE_TEXT),
+        message: cut(&record.message, MAX_EVIDENCE_TEXT),
+        highlight: None,
+        signals: Vec::new(),
+        facts: Vec::new(),
+        before: None,
+    }))
 }
 
 fn count_wrappers(st: &mut ScanState, bits: u8) {

@@ -257,6 +257,9 @@ impl InputStream {
         loop {
             if let Some(mut hit) = self.current.pop_front() {
                 hit.line += self.line_offset;
+                if let Some(before) = &mut hit.before {
+                    before.line += self.line_offset;
+                }
                 if hit.sort_time.is_none() {
                     hit.sort_time = self.inherited;
                 }

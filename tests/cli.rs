@@ -171,12 +171,12 @@ fn every_sample_gives_the_expected_findings_and_exit_code() {
         (
             "meta-restarted-twice.log",
             1,
-            vec![f("node-restarted-without-stop", 2, &[1, 22, 41])],
+            vec![f("node-restarted-without-stop", 2, &[1, 21, 22, 40, 41])],
         ),
         (
             "compute-oom-killed.log",
             0,
-            vec![f("node-restarted-without-stop", 1, &[1, 28])],
+            vec![f("node-restarted-without-stop", 1, &[1, 27, 28])],
         ),
         // Their look-alikes: a graceful restart, a rolling update of two
         // meta pods in one merged log, a first start.

@@ -71,6 +71,7 @@ fn reference_findings(log: &[u8], rules: &RuleSet) -> serde_json::Value {
             highlight,
             signals,
             facts: found_facts,
+            before: None,
         });
     }
     let mut context = timeline.context;
