@@ -170,6 +170,8 @@ struct PendingPanic {
     line_no: u64,
     /// The time of the last event line before it (a panic has none).
     time: Option<Timestamp>,
+    /// The pod or service of a merged log it came from.
+    origin: Option<Vec<u8>>,
 }
 
 impl ScanState {
@@ -399,11 +401,25 @@ fn scan_block(
             line: st.last_event_no,
             replaced: false,
         };
+        plain_before = !has_ansi
+            && class == LineClass::Event(Shape::RisingwaveText)
+            && unwrapped.wrappers == 0
+            && st.seen_event;
+        let wrapper_bits = unwrapped.wrappers | if has_ansi { wrappers::ANSI } else { 0 };
+        if wrapper_bits != 0 {
+            count_wrappers(st, wrapper_bits);
+            if let Some((a, b)) = unwrapped.origin {
+                note_origin(coverage, &line[a..b]);
+            }
+        }
         if let Some(pending) = &mut st.panic {
             let inner = &line[unwrapped.inner_start..];
-            if pending
-                .fold
-                .push(inner, matches!(class, LineClass::Event(_)))
+            // In a merged log, a line of another pod or service ends it.
+            let origin = unwrapped.origin.map(|(a, b)| &line[a..b]);
+            if origin == pending.origin.as_deref()
+                && pending
+                    .fold
+                    .push(inner, matches!(class, LineClass::Event(_)))
             {
                 // Part of the panic: its text is checked when it ends.
                 st.recognised += 1;
@@ -415,17 +431,6 @@ fn scan_block(
                 continue;
             }
             finish_panic(input_index, matcher, st, on_hit);
-        }
-        plain_before = !has_ansi
-            && class == LineClass::Event(Shape::RisingwaveText)
-            && unwrapped.wrappers == 0
-            && st.seen_event;
-        let wrapper_bits = unwrapped.wrappers | if has_ansi { wrappers::ANSI } else { 0 };
-        if wrapper_bits != 0 {
-            count_wrappers(st, wrapper_bits);
-            if let Some((a, b)) = unwrapped.origin {
-                note_origin(coverage, &line[a..b]);
-            }
         }
         let recognised = match class {
             LineClass::Event(shape) => {
@@ -463,6 +468,7 @@ fn scan_block(
                         ),
                         line_no: st.line_no,
                         time,
+                        origin: unwrapped.origin.map(|(a, b)| line[a..b].to_vec()),
                     });
                     st.recognised += 1;
                     if next_candidate.is_some_and(|c| c <= newline) {
@@ -840,6 +846,43 @@ mod tests {
             serde_json::to_string(&coverage).expect("coverage serialises"),
             hits,
         )
+    }
+
+    /// A panic's lines are one event: one hit at its header, with the
+    /// message, the time of the line before, every line recognised; the
+    /// banner after it is a hit of its own that brings the line before it.
+    #[test]
+    fn a_panic_is_one_event_and_a_banner_brings_the_line_before() {
+        let log = b"2026-04-14T03:13:27.7Z  INFO risingwave_meta::barrier: before\n\
+thread 'rw-main' (11) panicked at src/meta/src/barrier/info.rs:1293:30:\n\
+should exist\n\
+stack backtrace:\n\
+   0: __rustc::rust_begin_unwind\n\
+             at /rustc/x/library/std/src/panicking.rs:697:5\n\
+note: Some details are omitted, run with `RUST_BACKTRACE=full` for a verbose backtrace.\n\
+Aborted (core dumped)\n\
+2026-04-14T03:14:00.1Z  INFO risingwave_meta_node: Starting meta node\n";
+        let matcher = Matcher::new(&RuleSet::load(&[]));
+        for fast in [true, false] {
+            let (coverage, hits) = scan_bytes(&matcher, log, Part::default(), fast);
+            let coverage: serde_json::Value = serde_json::from_str(&coverage).unwrap();
+            assert_eq!(coverage["recognised"], 8, "the abort line is no event");
+            let panic = &hits[0];
+            assert_eq!(panic.line, 2);
+            assert_eq!(panic.shape, Shape::RustPanic);
+            assert_eq!(
+                panic.message,
+                "thread 'rw-main' (11) panicked at src/meta/src/barrier/info.rs:1293:30:\nshould exist"
+            );
+            assert_eq!(
+                panic.sort_time.map(|t| t.to_rfc3339()).as_deref(),
+                Some("2026-04-14T03:13:27.700+00:00")
+            );
+            let banner = hits.last().unwrap();
+            assert_eq!(banner.line, 9);
+            let before = banner.before.as_deref().expect("the line before");
+            assert_eq!((before.line, before.message.as_str()), (1, "before"));
+        }
     }
 
     /// Plain lines mixed with every other kind the general path tells
