@@ -82,6 +82,10 @@ pub struct Coverage {
     /// only continuation lines and so decided nothing.
     #[serde(skip)]
     pub ends_in_pretty_event: Option<bool>,
+    /// The part's last event line, for a start-up banner at the head of the
+    /// next part (`Hit::before`).
+    #[serde(skip)]
+    pub last_event: Option<Box<Hit>>,
 }
 
 impl Coverage {
@@ -93,6 +97,10 @@ impl Coverage {
     pub fn merge_part(&mut self, next: Coverage) {
         if self.ends_in_pretty_event == Some(true) {
             self.recognised += next.pending_pretty_lines;
+        }
+        if let Some(mut last) = next.last_event {
+            last.line += self.lines;
+            self.last_event = Some(last);
         }
         self.bytes += next.bytes;
         self.lines += next.lines;
@@ -308,6 +316,12 @@ fn scan_part_with(
     }
     coverage.pending_pretty_lines = st.pending_pretty_lines;
     coverage.ends_in_pretty_event = st.in_pretty_event;
+    let last = EventBefore {
+        in_block: None,
+        line: st.last_event_no,
+        replaced: false,
+    };
+    coverage.last_event = line_before(&last, &[], input_index, &st);
     coverage.lines = st.line_no;
     coverage.bytes = blocks.bytes_read;
     coverage.truncated_lines = blocks.truncated_lines + st.cut_lines;
@@ -730,8 +744,10 @@ fn line_before(
     if before.line == 0 {
         return None;
     }
+    // Cut as `last_event` is, so that where blocks and parts end changes
+    // nothing.
     let raw = match before.in_block {
-        Some((a, b)) => &block[a..b],
+        Some((a, b)) => &block[a..b.min(a + 512)],
         None if before.replaced => &st.previous_event[..],
         None => &st.last_event[..],
     };
