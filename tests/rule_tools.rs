@@ -6,7 +6,7 @@ use common::{run, rwdoctor};
 use serde_json::Value;
 use std::path::Path;
 
-const BUILTIN_IDS: [&str; 8] = [
+const BUILTIN_IDS: [&str; 10] = [
     "etcd-db-space-exceeded",
     "etcd-request-too-large",
     "etcd-slow-disk",
@@ -15,6 +15,8 @@ const BUILTIN_IDS: [&str; 8] = [
     "meta-etcd-keepalive-errors",
     "meta-leader-lease-lost",
     "meta-sql-election-lost",
+    "node-panicked",
+    "node-restarted-without-stop",
 ];
 
 /// A rule for a compute node killed for using too much memory, with its
@@ -68,7 +70,7 @@ fn rules_list_shows_every_rule_and_its_source() {
     for id in BUILTIN_IDS {
         assert!(out.contains(&format!("  {id} ")), "{id} missing:\n{out}");
     }
-    assert!(out.contains("meta-leader-lease-lost      critical  Meta leader lost"));
+    assert!(out.contains("meta-leader-lease-lost       critical  Meta leader lost"));
     assert!(out.lines().all(|l| l.chars().count() <= 80), "{out}");
 
     // --rules before or after the subcommand: the file is named.
@@ -321,7 +323,7 @@ fn builtin_rules_lint_clean_of_errors() {
     let (out, _, code) = run(&["rules", "lint"]);
     assert_eq!(code, 0, "{out}");
     assert!(
-        out.contains("8 files (8 rules compiled): 0 errors"),
+        out.contains("10 files (10 rules compiled): 0 errors"),
         "{out}"
     );
 }
