@@ -116,6 +116,7 @@ impl ClusterContext {
                         self.meta_members.insert(value.clone());
                     }
                 }
+                FactKind::NodeStarting => {}
             }
         }
         if let Some(target) = hit.target.as_deref() {

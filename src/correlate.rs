@@ -6,7 +6,7 @@ use crate::model::Timestamp;
 use crate::rules::{Rule, RuleSet};
 use crate::scan::Hit;
 use chrono::Duration;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 
 /// Evidence lines kept per incident; counts stay exact beyond it.
@@ -97,12 +97,22 @@ struct Partial {
 
 struct Open {
     incident: Incident,
+    /// Where its first line came from (for `same_source` rules).
+    source: SourceKey,
+    /// The first step's signal (for `same_signal` rules).
+    signal: Option<usize>,
     /// Still waiting to see whether an `unless` signal follows.
     pending: bool,
 }
 
+/// One log: the input and, in a merged log, the pod or service. Rules
+/// without `same_source` keep everything under one key.
+type SourceKey = (usize, Option<String>);
+
 struct RuleState {
-    partials: Vec<Option<Partial>>,
+    /// Half-built sequences, one set per source (and, for `same_signal`
+    /// rules, per first-step signal).
+    partials: HashMap<(SourceKey, Option<usize>), Vec<Option<Partial>>>,
     recent: VecDeque<Arc<Hit>>,
     context_buffer: VecDeque<(Arc<Hit>, Vec<usize>)>,
     open: Option<Open>,
@@ -146,7 +156,7 @@ impl<'r> Correlator<'r> {
                     }
                 }
                 RuleState {
-                    partials: (0..rule.pattern.steps.len()).map(|_| None).collect(),
+                    partials: HashMap::new(),
                     recent: VecDeque::new(),
                     context_buffer: VecDeque::new(),
                     open: None,
@@ -262,7 +272,21 @@ impl<'r> Correlator<'r> {
             }
         }
 
+        let source: SourceKey = if rule.pattern.same_source {
+            (hit.input, hit.origin.clone())
+        } else {
+            (0, None)
+        };
+        let first_signal = if rule.pattern.same_signal {
+            signals
+                .iter()
+                .copied()
+                .find(|s| rule.pattern.steps[0].contains(s))
+        } else {
+            None
+        };
         let is_unless = signals.iter().any(|s| rule.pattern.unless.contains(s));
+        let is_between = signals.iter().any(|s| rule.pattern.not_between.contains(s));
         let in_steps: Vec<bool> = rule
             .pattern
             .steps
@@ -281,8 +305,21 @@ impl<'r> Correlator<'r> {
                     state.open = None;
                 }
             }
-            state.partials.iter_mut().for_each(|p| *p = None);
+            state.partials.clear();
             state.recent.clear();
+            return;
+        }
+        if is_between {
+            // Whatever was building up in this source is interrupted; the
+            // open incident takes no more lines.
+            state.partials.retain(|(from, _), _| *from != source);
+            if state
+                .open
+                .as_ref()
+                .is_some_and(|open| !open.pending && open.source == source)
+            {
+                self.close(index);
+            }
             return;
         }
         if !in_steps.iter().any(|b| *b) {
@@ -294,7 +331,10 @@ impl<'r> Correlator<'r> {
                 .pattern
                 .within
                 .unwrap_or(Duration::seconds(DEFAULT_ABSORB_SECS));
-            if within(open.incident.last, now, absorb) {
+            // With `same_signal`, the first step's signal again starts
+            // something new (another restart), not more of the same.
+            let again = first_signal.is_some() && first_signal == open.signal;
+            if open.source == source && !again && within(open.incident.last, now, absorb) {
                 open.incident.absorb(hit.clone());
                 return;
             }
@@ -318,19 +358,23 @@ impl<'r> Correlator<'r> {
             }
         } else {
             let last = rule.pattern.steps.len() - 1;
+            let partials = state
+                .partials
+                .entry((source.clone(), first_signal))
+                .or_insert_with(|| (0..=last).map(|_| None).collect());
             let mut completed = None;
             for step in (0..=last).rev() {
                 if !in_steps[step] {
                     continue;
                 }
                 if step == 0 {
-                    state.partials[0] = Some(Partial {
+                    partials[0] = Some(Partial {
                         events: vec![hit.clone()],
                         start: now,
                     });
                     continue;
                 }
-                let extended = match &state.partials[step - 1] {
+                let extended = match &partials[step - 1] {
                     Some(prev)
                         if rule
                             .pattern
@@ -338,6 +382,17 @@ impl<'r> Correlator<'r> {
                             .is_none_or(|w| within(prev.start, now, w)) =>
                     {
                         let mut events = prev.events.clone();
+                        // A start-up banner brings the line before it: the
+                        // last the previous process wrote, which bounds the
+                        // gap with it.
+                        if let Some(before) = hit.before.as_deref().filter(|b| {
+                            b.origin == hit.origin
+                                && events
+                                    .last()
+                                    .is_some_and(|e| e.input == b.input && e.line < b.line)
+                        }) {
+                            events.push(Arc::new(before.clone()));
+                        }
                         events.push(hit.clone());
                         Some(Partial {
                             events,
@@ -351,11 +406,20 @@ impl<'r> Correlator<'r> {
                         completed = Some(partial.events);
                         break;
                     }
-                    state.partials[step] = Some(partial);
+                    partials[step] = Some(partial);
                 }
             }
             if completed.is_some() {
-                state.partials.iter_mut().for_each(|p| *p = None);
+                partials.iter_mut().for_each(|p| *p = None);
+                // The line that ends one sequence may begin the next (a
+                // restart banner ends one life of a process and starts
+                // another).
+                if in_steps[0] {
+                    partials[0] = Some(Partial {
+                        events: vec![hit.clone()],
+                        start: now,
+                    });
+                }
             }
             completed
         };
@@ -372,7 +436,12 @@ impl<'r> Correlator<'r> {
                 }
             }
             let pending = !rule.pattern.unless.is_empty();
-            state.open = Some(Open { incident, pending });
+            state.open = Some(Open {
+                incident,
+                pending,
+                source,
+                signal: first_signal,
+            });
             if !pending {
                 self.confirm_open(index);
             }
@@ -527,7 +596,129 @@ mod tests {
             highlight: None,
             signals: vec![SignalRef { rule: 0, signal }],
             facts: Vec::new(),
+            before: None,
         })
+    }
+
+    /// `start` (or `other`) twice in one source with no `stop` between: a
+    /// restart.
+    fn restarts() -> RuleSet {
+        let def = serde_json::from_str(
+            r#"{"id": "restart", "severity": "warning", "title": "T", "diagnosis": "D",
+                "signals": {"start": {"regex": "start"}, "stop": {"regex": "stop"},
+                            "zother": {"regex": "other"}},
+                "match": {"type": "sequence", "steps": [["start", "zother"], ["start", "zother"]],
+                          "not_between": ["stop"], "same_source": true, "same_signal": true},
+                "escalate": {"incidents": 2, "severity": "error"}}"#,
+        )
+        .unwrap();
+        RuleSet::of(vec![Rule::compile(def, RuleSource::Builtin).unwrap()])
+    }
+
+    /// A hit of `signal` (0: start, 1: stop, 2: other) in `input` at `seconds`.
+    fn hit_in(input: usize, line: u64, seconds: i64, signal: u16) -> Arc<Hit> {
+        let mut hit = (*hit(line, seconds, signal)).clone();
+        hit.input = input;
+        Arc::new(hit)
+    }
+
+    fn lines_of(outcome: &RuleOutcome) -> Vec<Vec<u64>> {
+        outcome
+            .incidents
+            .iter()
+            .map(|i| i.events.iter().map(|e| e.line).collect())
+            .collect()
+    }
+
+    #[test]
+    fn not_between_keeps_a_stopped_restart_clean() {
+        let rules = restarts();
+        let run = |hits: &[(usize, u64, i64, u16)]| {
+            let mut correlator = Correlator::new(&rules);
+            for &(input, line, seconds, signal) in hits {
+                correlator.push(hit_in(input, line, seconds, signal));
+            }
+            correlator.finish().remove(0)
+        };
+        // A first start alone; a stop before the second start.
+        assert_eq!(run(&[(0, 1, 0, 0)]).incident_count, 0);
+        assert_eq!(
+            run(&[(0, 1, 0, 0), (0, 2, 500, 1), (0, 3, 510, 0)]).incident_count,
+            0
+        );
+        // Two starts with nothing between: one incident, both lines.
+        let outcome = run(&[(0, 1, 0, 0), (0, 2, 500, 0)]);
+        assert_eq!(lines_of(&outcome), vec![vec![1, 2]]);
+        // Two logs that each start once are not a restart.
+        assert_eq!(run(&[(0, 1, 0, 0), (1, 1, 5, 0)]).incident_count, 0);
+        // A stop in another log does not excuse this one.
+        let outcome = run(&[(0, 1, 0, 0), (1, 1, 100, 1), (0, 2, 500, 0)]);
+        assert_eq!(outcome.incident_count, 1);
+    }
+
+    #[test]
+    fn the_line_that_ends_a_sequence_begins_the_next() {
+        let rules = restarts();
+        let mut correlator = Correlator::new(&rules);
+        // Three lives, hours apart: two gaps, each its own incident.
+        for (line, seconds) in [(1, 0), (2, 7200), (3, 14400)] {
+            correlator.push(hit_in(0, line, seconds, 0));
+        }
+        let outcome = correlator.finish().remove(0);
+        assert_eq!(lines_of(&outcome), vec![vec![1, 2], vec![2, 3]]);
+        let rule = &rules.rules[0];
+        assert_eq!(rule.severity_for(1), crate::model::Severity::Warning);
+        assert_eq!(rule.severity_for(2), crate::model::Severity::Error);
+    }
+
+    #[test]
+    fn same_signal_pairs_each_banner_with_its_own_kind() {
+        let rules = restarts();
+        let run = |hits: &[(u64, i64, u16)]| {
+            let mut correlator = Correlator::new(&rules);
+            for &(line, seconds, signal) in hits {
+                correlator.push(hit_in(0, line, seconds, signal));
+            }
+            correlator.finish().remove(0)
+        };
+        // One process writing both banners once (standalone): no restart.
+        assert_eq!(run(&[(1, 0, 0), (2, 1, 2)]).incident_count, 0);
+        // It restarts: one incident, the second banner of the other kind
+        // joins it.
+        let outcome = run(&[(1, 0, 0), (2, 1, 2), (3, 600, 0), (4, 601, 2)]);
+        assert_eq!(lines_of(&outcome), vec![vec![1, 3, 4]]);
+        // A crash loop faster than the joining window still counts each
+        // restart.
+        let outcome = run(&[(1, 0, 0), (2, 20, 0), (3, 40, 0)]);
+        assert_eq!(lines_of(&outcome), vec![vec![1, 2], vec![2, 3]]);
+    }
+
+    #[test]
+    fn a_banner_brings_the_line_before_it_into_the_gap() {
+        let rules = restarts();
+        let mut correlator = Correlator::new(&rules);
+        correlator.push(hit_in(0, 1, 0, 0));
+        let mut banner = (*hit_in(0, 9, 600, 0)).clone();
+        banner.before = Some(Box::new(Hit {
+            signals: Vec::new(),
+            ..(*hit_in(0, 8, 300, 1)).clone()
+        }));
+        correlator.push(Arc::new(banner));
+        let outcome = correlator.finish().remove(0);
+        assert_eq!(lines_of(&outcome), vec![vec![1, 8, 9]]);
+    }
+
+    #[test]
+    fn a_stop_ends_what_an_open_incident_takes() {
+        let rules = restarts();
+        let mut correlator = Correlator::new(&rules);
+        // A crash restart, then a stop and a planned restart soon after:
+        // the planned one joins nothing.
+        for (line, seconds, signal) in [(1, 0, 0), (2, 10, 0), (3, 20, 1), (4, 30, 0)] {
+            correlator.push(hit_in(0, line, seconds, signal));
+        }
+        let outcome = correlator.finish().remove(0);
+        assert_eq!(lines_of(&outcome), vec![vec![1, 2]]);
     }
 
     #[test]

@@ -276,9 +276,16 @@ impl Diagnoser<'_> {
     fn finding(&self, rule: &Rule, outcome: &RuleOutcome) -> Finding {
         let mut evidence = Vec::new();
         let mut listed: u64 = 0;
+        let mut previous_hit = None;
         for incident in &outcome.incidents {
             for hit in &incident.events {
-                if evidence.len() < MAX_EVIDENCE_PER_FINDING {
+                // A line can end one incident and begin the next (a restart
+                // banner): it is listed once.
+                let again = previous_hit.is_some_and(|p: &Arc<Hit>| Arc::ptr_eq(p, hit));
+                previous_hit = Some(hit);
+                if again {
+                    listed += 1;
+                } else if evidence.len() < MAX_EVIDENCE_PER_FINDING {
                     evidence.push(self.evidence_line(rule, hit));
                     listed += 1;
                 }
@@ -313,7 +320,7 @@ impl Diagnoser<'_> {
         let remedies = self.order_remedies(rule, &causes);
         Finding {
             rule: rule.id.clone(),
-            severity: rule.severity,
+            severity: rule.severity_for(outcome.incident_count),
             title: self.context.fill(&rule.title),
             diagnosis: self.context.fill(&rule.diagnosis),
             count: outcome.incident_count,

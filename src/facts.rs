@@ -19,6 +19,9 @@ pub enum FactKind {
     Backend,
     /// A meta member named by an election line.
     ElectionMember,
+    /// A node's start-up banner, `Starting compute node` → `compute`: its
+    /// hit carries the event line before it (the previous process's last).
+    NodeStarting,
 }
 
 /// (kind, regex with one capture group unless the fact is a mere presence).
@@ -33,6 +36,10 @@ const PATTERNS: &[(FactKind, &str)] = &[
     (
         FactKind::ElectionMember,
         r"(?:\bclient (\S+) (?:start election|wins election|lost leadership)|\bmember (\S+) election timeout|^leader is (\S+)|\bkeep alive for member (\S+) failed)",
+    ),
+    (
+        FactKind::NodeStarting,
+        r"^Starting (meta|compute|frontend|compactor) node\b",
     ),
 ];
 
@@ -124,5 +131,10 @@ mod tests {
             fact(FactKind::ElectionMember, "leader has been changed to x"),
             None
         );
+        assert_eq!(
+            fact(FactKind::NodeStarting, "Starting compute node").as_deref(),
+            Some("compute")
+        );
+        assert_eq!(fact(FactKind::NodeStarting, "starting compute node"), None);
     }
 }

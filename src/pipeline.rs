@@ -171,11 +171,18 @@ impl<'r> Timeline<'r> {
 
     /// Takes one hit; returns whether it went to the correlator.
     pub fn push(&mut self, hit: Hit) -> bool {
-        let about_election = !hit.signals.is_empty()
+        use crate::facts::FactKind;
+        // Start-up lines (a banner, `> version:`) may match signals (of the
+        // restart rule) but say nothing about the election.
+        let startup = hit
+            .facts
+            .iter()
+            .any(|(kind, _)| matches!(kind, FactKind::NodeStarting | FactKind::Version));
+        let about_election = (!hit.signals.is_empty() && !startup)
             || hit
                 .facts
                 .iter()
-                .any(|(kind, _)| *kind == crate::facts::FactKind::ElectionMember);
+                .any(|(kind, _)| *kind == FactKind::ElectionMember);
         if about_election {
             if self.election_lines.len() <= hit.input {
                 self.election_lines.resize(hit.input + 1, 0);

@@ -7,6 +7,7 @@ use crate::lines::LineBlocks;
 use crate::matcher::{Matcher, SignalRef};
 use crate::model::{Level, Timestamp};
 use crate::record::{self, wrappers, LineClass, Shape};
+use crate::text::cut;
 use chrono::Datelike;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -41,6 +42,10 @@ pub struct Hit {
     pub signals: Vec<SignalRef>,
     /// Facts the line states (version, lease, members...).
     pub facts: Vec<(FactKind, String)>,
+    /// For a start-up banner (`FactKind::NodeStarting`): the event line
+    /// before it in the same input, the last the previous process wrote
+    /// when the node restarted (no signals of its own).
+    pub before: Option<Box<Hit>>,
 }
 
 /// What one input held, for the summary and for "explain the silence".
@@ -78,6 +83,10 @@ pub struct Coverage {
     /// only continuation lines and so decided nothing.
     #[serde(skip)]
     pub ends_in_pretty_event: Option<bool>,
+    /// The part's last event line, for a start-up banner at the head of the
+    /// next part (`Hit::before`).
+    #[serde(skip)]
+    pub last_event: Option<Box<Hit>>,
 }
 
 impl Coverage {
@@ -89,6 +98,10 @@ impl Coverage {
     pub fn merge_part(&mut self, next: Coverage) {
         if self.ends_in_pretty_event == Some(true) {
             self.recognised += next.pending_pretty_lines;
+        }
+        if let Some(mut last) = next.last_event {
+            last.line += self.lines;
+            self.last_event = Some(last);
         }
         self.bytes += next.bytes;
         self.lines += next.lines;
@@ -141,6 +154,10 @@ struct ScanState {
     pending_pretty_lines: u64,
     /// The last event line (cleaned, cut), for its timestamp.
     last_event: Vec<u8>,
+    /// Its line number (0: none yet in this part).
+    last_event_no: u64,
+    /// The event line before `last_event`, when an ANSI line replaced it.
+    previous_event: Vec<u8>,
     last_time: Option<Timestamp>,
     /// Year for journalctl timestamps: the input's own, once known.
     year: Option<i32>,
@@ -152,6 +169,18 @@ struct ScanState {
     /// Count runs of plain lines in `plain_run`: always, except in the test
     /// that compares them with the general path.
     fast_runs: bool,
+    /// A panic whose lines are being folded into one event.
+    panic: Option<PendingPanic>,
+}
+
+/// A panic header seen, its message and backtrace lines still coming.
+struct PendingPanic {
+    fold: record::panic::Fold,
+    line_no: u64,
+    /// The time of the last event line before it (a panic has none).
+    time: Option<Timestamp>,
+    /// The pod or service of a merged log it came from.
+    origin: Option<Vec<u8>>,
 }
 
 impl ScanState {
@@ -264,6 +293,8 @@ fn scan_part_with(
         in_pretty_event: if mid_input { None } else { Some(false) },
         pending_pretty_lines: 0,
         last_event: Vec::with_capacity(512),
+        last_event_no: 0,
+        previous_event: Vec::new(),
         last_time: None,
         year: part.year,
         assumed_year: None,
@@ -272,18 +303,26 @@ fn scan_part_with(
         matched: Vec::new(),
         facts: Vec::new(),
         fast_runs,
+        panic: None,
     };
 
     let result = blocks.for_each_block(|block| {
         scan_block(block, input_index, matcher, &mut st, &mut coverage, on_hit);
         true
     });
+    finish_panic(input_index, matcher, &mut st, on_hit);
 
     if let Err(err) = result {
         coverage.read_error = Some(describe_read_error(&err.error, opened.gzip, st.line_no));
     }
     coverage.pending_pretty_lines = st.pending_pretty_lines;
     coverage.ends_in_pretty_event = st.in_pretty_event;
+    let last = EventBefore {
+        in_block: None,
+        line: st.last_event_no,
+        replaced: false,
+    };
+    coverage.last_event = line_before(&last, &[], input_index, &st);
     coverage.lines = st.line_no;
     coverage.bytes = blocks.bytes_read;
     coverage.truncated_lines = blocks.truncated_lines + st.cut_lines;
@@ -339,6 +378,7 @@ fn scan_block(
                 st.recognised += run.lines;
                 st.shape_counts[Shape::RisingwaveText.index()] += run.lines;
                 last_event_in_block = run.last_line;
+                st.last_event_no = st.line_no;
                 start = run.end;
                 if start >= block.len() {
                     break;
@@ -370,6 +410,12 @@ fn scan_block(
         }
 
         let (class, unwrapped) = record::classify(line);
+        // The event line before this one, should this be a start-up banner.
+        let mut before = EventBefore {
+            in_block: last_event_in_block,
+            line: st.last_event_no,
+            replaced: false,
+        };
         plain_before = !has_ansi
             && class == LineClass::Event(Shape::RisingwaveText)
             && unwrapped.wrappers == 0
@@ -380,6 +426,26 @@ fn scan_block(
             if let Some((a, b)) = unwrapped.origin {
                 note_origin(coverage, &line[a..b]);
             }
+        }
+        if let Some(pending) = &mut st.panic {
+            let inner = &line[unwrapped.inner_start..];
+            // In a merged log, a line of another pod or service ends it.
+            let origin = unwrapped.origin.map(|(a, b)| &line[a..b]);
+            if origin == pending.origin.as_deref()
+                && pending
+                    .fold
+                    .push(inner, matches!(class, LineClass::Event(_)))
+            {
+                // Part of the panic: its text is checked when it ends.
+                st.recognised += 1;
+                if next_candidate.is_some_and(|c| c <= newline) {
+                    next_candidate = matcher.next_candidate(block, newline + 1);
+                }
+                st.ansi_scratch = scratch;
+                start = newline + 1;
+                continue;
+            }
+            finish_panic(input_index, matcher, st, on_hit);
         }
         let recognised = match class {
             LineClass::Event(shape) => {
@@ -396,7 +462,40 @@ fn scan_block(
                         }
                     }
                 }
+                if shape == Shape::RustPanic {
+                    // No time of its own: it takes that of the event
+                    // before, which stays the last event.
+                    let year = st.year_for(line, &unwrapped);
+                    let time = unwrapped
+                        .wrapper_time
+                        .and_then(|_| record::line_timestamp(line, year))
+                        .or_else(|| match last_event_in_block {
+                            Some((a, b)) if !has_ansi => record::line_timestamp(&block[a..b], year),
+                            _ => record::line_timestamp(&st.last_event, year),
+                        })
+                        .or(st.last_time);
+                    let inner = &line[unwrapped.inner_start..];
+                    let expects_message = record::panic::header(inner).unwrap_or(false);
+                    st.panic = Some(PendingPanic {
+                        fold: record::panic::Fold::start(
+                            &String::from_utf8_lossy(line),
+                            expects_message,
+                        ),
+                        line_no: st.line_no,
+                        time,
+                        origin: unwrapped.origin.map(|(a, b)| line[a..b].to_vec()),
+                    });
+                    st.recognised += 1;
+                    if next_candidate.is_some_and(|c| c <= newline) {
+                        next_candidate = matcher.next_candidate(block, newline + 1);
+                    }
+                    st.ansi_scratch = scratch;
+                    start = newline + 1;
+                    continue;
+                }
                 if has_ansi {
+                    std::mem::swap(&mut st.last_event, &mut st.previous_event);
+                    before.replaced = true;
                     st.last_event.clear();
                     st.last_event
                         .extend_from_slice(&line[..line.len().min(512)]);
@@ -404,6 +503,7 @@ fn scan_block(
                 } else {
                     last_event_in_block = Some((start, start + raw.len()));
                 }
+                st.last_event_no = st.line_no;
                 true
             }
             LineClass::Continuation => match st.in_pretty_event {
@@ -435,7 +535,7 @@ fn scan_block(
         if is_candidate {
             matcher.candidates(line, &mut st.candidates);
             if !st.candidates.is_empty() {
-                if let Some(hit) = check_line(
+                if let Some(mut hit) = check_line(
                     line,
                     input_index,
                     matcher,
@@ -444,6 +544,9 @@ fn scan_block(
                     block,
                     last_event_in_block,
                 ) {
+                    if hit.facts.iter().any(|(k, _)| *k == FactKind::NodeStarting) {
+                        hit.before = line_before(&before, block, input_index, st);
+                    }
                     if !recognised && !hit.signals.is_empty() {
                         st.shape_counts[Shape::Bare.index()] += 1;
                         st.recognised += 1;
@@ -526,7 +629,62 @@ fn check_line(
     let text = String::from_utf8_lossy(line);
     let unwrapped = record::wrappers::unwrap(line);
     let year = st.year_for(line, &unwrapped);
-    let parsed = record::parse(&text, year);
+    let line_no = st.line_no;
+    check_text(&text, line_no, year, input_index, matcher, st, |st| {
+        // The time of the last event line before this one.
+        match last_event_in_block {
+            Some((a, b)) if !has_ansi => record::line_timestamp(&block[a..b], year),
+            _ => record::line_timestamp(&st.last_event, year),
+        }
+    })
+}
+
+/// Ends the panic being folded, if any: its text is checked like a line.
+fn finish_panic(
+    input_index: usize,
+    matcher: &Matcher,
+    st: &mut ScanState,
+    on_hit: &mut dyn FnMut(Hit),
+) {
+    let Some(pending) = st.panic.take() else {
+        return;
+    };
+    let text = pending.fold.text();
+    matcher.candidates(text.as_bytes(), &mut st.candidates);
+    if st.candidates.is_empty() {
+        return;
+    }
+    let year = st
+        .year
+        .unwrap_or_else(|| record::default_journal_year(None));
+    let time = pending.time;
+    if let Some(mut hit) = check_text(
+        text,
+        pending.line_no,
+        year,
+        input_index,
+        matcher,
+        st,
+        |_| time,
+    ) {
+        hit.shape = Shape::RustPanic;
+        on_hit(hit);
+    }
+}
+
+/// Parses `text` (a line, or a folded event) and checks the candidate
+/// signals on it; `previous_time` gives the time of the event before, for
+/// a record without a timestamp.
+fn check_text(
+    text: &str,
+    line_no: u64,
+    year: i32,
+    input_index: usize,
+    matcher: &Matcher,
+    st: &mut ScanState,
+    previous_time: impl FnOnce(&ScanState) -> Option<Timestamp>,
+) -> Option<Hit> {
+    let parsed = record::parse(text, year);
     let record = &parsed.record;
     let span = matcher.confirm(
         &st.candidates,
@@ -543,11 +701,7 @@ fn check_line(
         st.last_time = record.timestamp;
         st.note_time(record.timestamp);
     } else {
-        // Inherit the time of the last event line before this one.
-        let previous = match last_event_in_block {
-            Some((a, b)) if !has_ansi => record::line_timestamp(&block[a..b], year),
-            _ => record::line_timestamp(&st.last_event, year),
-        };
+        let previous = previous_time(st);
         st.last_time = previous.or(st.last_time);
     }
     let message = cut(&record.message, MAX_EVIDENCE_TEXT);
@@ -556,19 +710,72 @@ fn check_line(
         .filter(|(_, end)| *end <= message.len());
     Some(Hit {
         input: input_index,
-        line: st.line_no,
+        line: line_no,
         timestamp: record.timestamp,
         sort_time: record.timestamp.or(st.last_time),
         level: record.level,
         target: record.target.as_deref().map(str::to_string),
         origin: parsed.origin.map(str::to_string),
         shape: record.shape,
-        text: cut(&text, MAX_EVIDENCE_TEXT),
+        text: cut(text, MAX_EVIDENCE_TEXT),
         message,
         highlight,
         signals: st.matched.clone(),
         facts: st.facts.clone(),
+        before: None,
     })
+}
+
+/// Where the event line before the current one is: in the block, or kept
+/// from an earlier block (`last_event`, or `previous_event` when the
+/// current line, with ANSI escapes, has just replaced it).
+struct EventBefore {
+    in_block: Option<(usize, usize)>,
+    line: u64,
+    replaced: bool,
+}
+
+/// The event line before a start-up banner, as a hit without signals.
+fn line_before(
+    before: &EventBefore,
+    block: &[u8],
+    input_index: usize,
+    st: &ScanState,
+) -> Option<Box<Hit>> {
+    if before.line == 0 {
+        return None;
+    }
+    // Cut as `last_event` is, so that where blocks and parts end changes
+    // nothing.
+    let raw = match before.in_block {
+        Some((a, b)) => &block[a..b.min(a + 512)],
+        None if before.replaced => &st.previous_event[..],
+        None => &st.last_event[..],
+    };
+    let mut clean = Vec::new();
+    record::strip_ansi(raw, &mut clean);
+    let text = String::from_utf8_lossy(&clean);
+    let year = st
+        .year
+        .unwrap_or_else(|| record::default_journal_year(None));
+    let parsed = record::parse(&text, year);
+    let record = &parsed.record;
+    Some(Box::new(Hit {
+        input: input_index,
+        line: before.line,
+        timestamp: record.timestamp,
+        sort_time: record.timestamp,
+        level: record.level,
+        target: record.target.as_deref().map(str::to_string),
+        origin: parsed.origin.map(str::to_string),
+        shape: record.shape,
+        text: cut(&text, MAX_EVIDENCE_TEXT),
+        message: cut(&record.message, MAX_EVIDENCE_TEXT),
+        highlight: None,
+        signals: Vec::new(),
+        facts: Vec::new(),
+        before: None,
+    }))
 }
 
 fn count_wrappers(st: &mut ScanState, bits: u8) {
@@ -619,18 +826,6 @@ fn latest(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
     }
 }
 
-/// Cuts `text` to at most `max` bytes at a character boundary.
-pub fn cut(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_string();
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text[..end].to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -656,6 +851,43 @@ mod tests {
             serde_json::to_string(&coverage).expect("coverage serialises"),
             hits,
         )
+    }
+
+    /// A panic's lines are one event: one hit at its header, with the
+    /// message, the time of the line before, every line recognised; the
+    /// banner after it is a hit of its own that brings the line before it.
+    #[test]
+    fn a_panic_is_one_event_and_a_banner_brings_the_line_before() {
+        let log = b"2026-04-14T03:13:27.7Z  INFO risingwave_meta::barrier: before\n\
+thread 'rw-main' (11) panicked at src/meta/src/barrier/info.rs:1293:30:\n\
+should exist\n\
+stack backtrace:\n\
+   0: __rustc::rust_begin_unwind\n\
+             at /rustc/x/library/std/src/panicking.rs:697:5\n\
+note: Some details are omitted, run with `RUST_BACKTRACE=full` for a verbose backtrace.\n\
+Aborted (core dumped)\n\
+2026-04-14T03:14:00.1Z  INFO risingwave_meta_node: Starting meta node\n";
+        let matcher = Matcher::new(&RuleSet::load(&[]));
+        for fast in [true, false] {
+            let (coverage, hits) = scan_bytes(&matcher, log, Part::default(), fast);
+            let coverage: serde_json::Value = serde_json::from_str(&coverage).unwrap();
+            assert_eq!(coverage["recognised"], 8, "the abort line is no event");
+            let panic = &hits[0];
+            assert_eq!(panic.line, 2);
+            assert_eq!(panic.shape, Shape::RustPanic);
+            assert_eq!(
+                panic.message,
+                "thread 'rw-main' (11) panicked at src/meta/src/barrier/info.rs:1293:30:\nshould exist"
+            );
+            assert_eq!(
+                panic.sort_time.map(|t| t.to_rfc3339()).as_deref(),
+                Some("2026-04-14T03:13:27.700+00:00")
+            );
+            let banner = hits.last().unwrap();
+            assert_eq!(banner.line, 9);
+            let before = banner.before.as_deref().expect("the line before");
+            assert_eq!((before.line, before.message.as_str()), (1, "before"));
+        }
     }
 
     /// Plain lines mixed with every other kind the general path tells

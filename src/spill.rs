@@ -191,6 +191,13 @@ fn encode_hit(out: &mut Vec<u8>, hit: &Hit) {
         out.push(fact_code(*kind));
         put_str(out, value);
     }
+    match &hit.before {
+        Some(before) => {
+            out.push(1);
+            encode_hit(out, before);
+        }
+        None => out.push(0),
+    }
 }
 
 fn level_code(level: Level) -> u8 {
@@ -224,6 +231,7 @@ fn fact_code(kind: FactKind) -> u8 {
         FactKind::LeaseSecs => 2,
         FactKind::Backend => 3,
         FactKind::ElectionMember => 4,
+        FactKind::NodeStarting => 5,
     }
 }
 
@@ -234,6 +242,7 @@ fn fact_of(code: u8) -> io::Result<FactKind> {
         2 => FactKind::LeaseSecs,
         3 => FactKind::Backend,
         4 => FactKind::ElectionMember,
+        5 => FactKind::NodeStarting,
         _ => return Err(corrupt("fact")),
     })
 }
@@ -379,6 +388,10 @@ impl Reader<'_> {
             let kind = fact_of(self.byte()?)?;
             facts.push((kind, self.string()?));
         }
+        let before = match self.byte()? {
+            0 => None,
+            _ => Some(Box::new(self.hit()?)),
+        };
         Ok(Hit {
             input,
             line,
@@ -393,6 +406,7 @@ impl Reader<'_> {
             highlight,
             signals,
             facts,
+            before,
         })
     }
 }
@@ -425,6 +439,11 @@ mod tests {
                 signal: 300,
             }],
             facts: vec![(FactKind::ElectionMember, "rw-meta-0:5690".into())],
+            before: line.is_multiple_of(5).then(|| {
+                let mut before = hit(line + 1);
+                before.facts = vec![(FactKind::NodeStarting, "meta".into())];
+                Box::new(before)
+            }),
         }
     }
 

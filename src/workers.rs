@@ -250,6 +250,9 @@ struct InputStream {
     last_time: Option<Timestamp>,
     /// A temporary file that could not be read back.
     error: Option<String>,
+    /// The last event line of the parts read so far (for a start-up banner
+    /// that heads a part: `Hit::before`).
+    last_event: Option<Box<Hit>>,
 }
 
 impl InputStream {
@@ -257,6 +260,18 @@ impl InputStream {
         loop {
             if let Some(mut hit) = self.current.pop_front() {
                 hit.line += self.line_offset;
+                if let Some(before) = &mut hit.before {
+                    before.line += self.line_offset;
+                } else if self.part > 0
+                    && hit
+                        .facts
+                        .iter()
+                        .any(|(kind, _)| *kind == crate::facts::FactKind::NodeStarting)
+                {
+                    // A banner with no event line before it in its part:
+                    // that line ended the part before.
+                    hit.before = self.last_event.clone();
+                }
                 if hit.sort_time.is_none() {
                     hit.sort_time = self.inherited;
                 }
@@ -289,12 +304,16 @@ impl InputStream {
                 }
                 None => {
                     // The part is done: the next one continues its lines.
-                    let lines = queue
+                    let (lines, last_event) = queue
                         .lock()
                         .done
                         .as_ref()
                         .and_then(|d| d.coverage.as_ref())
-                        .map_or(0, |c| c.lines);
+                        .map_or((0, None), |c| (c.lines, c.last_event.clone()));
+                    if let Some(mut last) = last_event {
+                        last.line += self.line_offset;
+                        self.last_event = Some(last);
+                    }
                     self.line_offset += lines;
                     self.inherited = self.last_time;
                     self.part += 1;
@@ -342,6 +361,7 @@ pub fn scan_merged(
             inherited: None,
             last_time: None,
             error: None,
+            last_event: None,
         })
         .collect();
     for (index, item) in shared.work.iter().enumerate() {
@@ -482,6 +502,13 @@ fn split_points(path: &std::path::Path, parts: usize, min_bytes: u64) -> Option<
             }
             offset += n as u64;
         };
+        // A part starts at an event line with a time of its own, not
+        // inside a panic (whose lines fold into one event) or at its
+        // header (which takes the time of the line before).
+        let start = match start {
+            Some(start) => event_line_at_or_after(&mut file, start, &mut probe),
+            None => None,
+        };
         match start {
             Some(start) if start < size => bounds.push(start),
             _ => break,
@@ -490,6 +517,37 @@ fn split_points(path: &std::path::Path, parts: usize, min_bytes: u64) -> Option<
     bounds.push(size);
     bounds.dedup();
     (bounds.len() > 2).then(|| bounds.windows(2).map(|w| (w[0], w[1])).collect())
+}
+
+/// The start of the first line at or after `start` (a line start) that is an
+/// event line of a timestamped shape, looking at most one probe buffer
+/// ahead; `start` itself when none is found there.
+fn event_line_at_or_after(file: &mut File, start: u64, probe: &mut [u8]) -> Option<u64> {
+    file.seek(SeekFrom::Start(start)).ok()?;
+    let mut filled = 0;
+    while filled < probe.len() {
+        match file.read(&mut probe[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(_) => return Some(start),
+        }
+    }
+    let mut at = 0;
+    while let Some(end) = memchr::memchr(b'\n', &probe[at..filled]).map(|i| at + i) {
+        let mut line = &probe[at..end];
+        if let [head @ .., b'\r'] = line {
+            line = head;
+        }
+        let timestamped = match crate::record::classify(line).0 {
+            crate::record::LineClass::Event(shape) => shape != crate::record::Shape::RustPanic,
+            _ => false,
+        };
+        if timestamped {
+            return Some(start + at as u64);
+        }
+        at = end + 1;
+    }
+    Some(start)
 }
 
 /// Opens an input, or a byte range of a plain file, counting what is read

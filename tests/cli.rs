@@ -181,6 +181,29 @@ fn every_sample_gives_the_expected_findings_and_exit_code() {
         ("standalone-meta-starting.log", 0, vec![]),
         ("sql-follower-takeover.log", 0, vec![]),
         ("compute-during-meta-restart.log", 0, vec![]),
+        // Panics (a v2.5 header, a v2.8 header with a thread id and a
+        // backtrace) and nodes that started again without a word.
+        (
+            "compute-panic-v2.5.log",
+            1,
+            vec![f("node-panicked", 1, &[27])],
+        ),
+        ("meta-panic-v2.8.log", 1, vec![f("node-panicked", 1, &[28])]),
+        (
+            "meta-restarted-twice.log",
+            1,
+            vec![f("node-restarted-without-stop", 2, &[1, 21, 22, 40, 41])],
+        ),
+        (
+            "compute-oom-killed.log",
+            0,
+            vec![f("node-restarted-without-stop", 1, &[1, 27, 28])],
+        ),
+        // Their look-alikes: a graceful restart, a rolling update of two
+        // meta pods in one merged log, a first start.
+        ("compute-graceful-restart-v2.5.log", 0, vec![]),
+        ("meta-rolling-update-v2.8.log", 0, vec![]),
+        ("compute-first-start-v2.8.log", 0, vec![]),
         // Non-failures: graceful stop, the re-grant restart path, the config dump.
         ("graceful-stop.log", 0, vec![]),
         ("lease-regrant.log", 0, vec![]),
@@ -190,6 +213,74 @@ fn every_sample_gives_the_expected_findings_and_exit_code() {
         let (doc, code) = json_of(&[&format!("testdata/{file}")]);
         assert_eq!(findings(&doc), expected, "{file}");
         assert_eq!(code, exit, "{file}: exit code");
+    }
+}
+
+/// The crash samples: severity, top cause, and the start of the first
+/// remedy.
+#[test]
+fn crash_samples_name_their_cause_and_first_remedy() {
+    let cases = [
+        (
+            "compute-panic-v2.5.log",
+            "error",
+            "bug",
+            "Report it upstream with: the panic's message",
+        ),
+        (
+            "meta-panic-v2.8.log",
+            "error",
+            "known-bug",
+            "Upgrade to the newest patch release",
+        ),
+        (
+            "meta-restarted-twice.log",
+            "error",
+            "oom-kill",
+            "Find out what ended the previous process",
+        ),
+        (
+            "compute-oom-killed.log",
+            "warning",
+            "oom-kill",
+            "Find out what ended the previous process",
+        ),
+    ];
+    for (file, severity, cause, remedy) in cases {
+        let (doc, _) = json_of(&[&format!("testdata/{file}")]);
+        let finding = &doc["findings"][0];
+        assert_eq!(finding["severity"], severity, "{file}");
+        assert_eq!(finding["causes"][0]["id"], cause, "{file}");
+        let first = finding["remedies"][0]["text"].as_str().unwrap();
+        assert!(first.starts_with(remedy), "{file}: {first}");
+    }
+    // The panic's message and location are in the evidence, and the human
+    // report shows both.
+    let (doc, _) = json_of(&["testdata/meta-panic-v2.8.log"]);
+    let message = doc["findings"][0]["evidence"][0]["message"]
+        .as_str()
+        .unwrap();
+    assert_eq!(
+        message,
+        "thread 'rw-main' (11) panicked at src/meta/src/barrier/info.rs:1293:30:\nshould exist"
+    );
+    let out = rwdoctor()
+        .arg("testdata/compute-panic-v2.5.log")
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let text = unwrapped(&out);
+    for needle in [
+        "src/compute/src/observer/observer_manager.rs:62:21:",
+        "error type notification",
+        "exit code 134",
+        "RUST_BACKTRACE=1",
+        "https://github.com/risingwavelabs/risingwave/issues",
+        "RisingWave 2.5.2",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
     }
 }
 

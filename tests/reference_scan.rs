@@ -7,7 +7,8 @@ use rwdoctor::matcher::SignalRef;
 use rwdoctor::pipeline::{self, Request, Timeline};
 use rwdoctor::record;
 use rwdoctor::rules::RuleSet;
-use rwdoctor::scan::{cut, Hit, MAX_EVIDENCE_TEXT};
+use rwdoctor::scan::{Hit, MAX_EVIDENCE_TEXT};
+use rwdoctor::text::cut;
 use std::io::Write;
 
 /// The line-by-line reference: no prefilter, no blocks, no threads.
@@ -71,6 +72,7 @@ fn reference_findings(log: &[u8], rules: &RuleSet) -> serde_json::Value {
             highlight,
             signals,
             facts: found_facts,
+            before: None,
         });
     }
     let mut context = timeline.context;

@@ -4,7 +4,7 @@ use crate::common::{run, rwdoctor};
 use serde_json::Value;
 use std::path::Path;
 
-const BUILTIN_IDS: [&str; 10] = [
+const BUILTIN_IDS: [&str; 12] = [
     "etcd-db-space-exceeded",
     "etcd-request-too-large",
     "etcd-slow-disk",
@@ -15,6 +15,8 @@ const BUILTIN_IDS: [&str; 10] = [
     "meta-sql-election-lost",
     "meta-startup-failed",
     "meta-store-unreachable",
+    "node-panicked",
+    "node-restarted-without-stop",
 ];
 
 /// A rule for a compute node killed for using too much memory, with its
@@ -68,7 +70,7 @@ fn rules_list_shows_every_rule_and_its_source() {
     for id in BUILTIN_IDS {
         assert!(out.contains(&format!("  {id} ")), "{id} missing:\n{out}");
     }
-    assert!(out.contains("meta-leader-lease-lost      critical  Meta leader lost"));
+    assert!(out.contains("meta-leader-lease-lost       critical  Meta leader lost"));
     assert!(out.lines().all(|l| l.chars().count() <= 80), "{out}");
 
     // --rules before or after the subcommand: the file is named.

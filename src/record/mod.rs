@@ -5,6 +5,7 @@
 //! comparisons) and `parse` only on lines the literal prefilter selected, so
 //! the full parsing cost is paid on a tiny fraction of a big log.
 pub mod json;
+pub mod panic;
 pub mod text;
 pub mod wrappers;
 
@@ -34,10 +35,13 @@ pub enum Shape {
     Journald,
     /// No known format, but the message matched a signal (a grep excerpt).
     Bare,
+    /// A Rust panic: its header line, and the message, note and backtrace
+    /// lines after it folded into the event (`panic.rs`).
+    RustPanic,
 }
 
 impl Shape {
-    pub const ALL: [Shape; 7] = [
+    pub const ALL: [Shape; 8] = [
         Shape::RisingwaveText,
         Shape::RisingwavePretty,
         Shape::RisingwaveJson,
@@ -45,6 +49,7 @@ impl Shape {
         Shape::EtcdCapnslog,
         Shape::Journald,
         Shape::Bare,
+        Shape::RustPanic,
     ];
 
     pub fn index(self) -> usize {
@@ -60,6 +65,7 @@ impl Shape {
             Shape::EtcdCapnslog => "etcd v3.4 text",
             Shape::Journald => "journalctl",
             Shape::Bare => "bare lines",
+            Shape::RustPanic => "Rust panic",
         }
     }
 
@@ -116,6 +122,7 @@ pub fn classify(line: &[u8]) -> (LineClass, Unwrapped) {
     let class = match inner.first() {
         Some(b'{') => json::classify(inner).map_or(LineClass::Unknown, LineClass::Event),
         Some(b' ') => classify_indented(inner),
+        Some(b't') if panic::header(inner).is_some() => LineClass::Event(Shape::RustPanic),
         _ => text::classify(inner).map_or(LineClass::Unknown, LineClass::Event),
     };
     let class = match class {

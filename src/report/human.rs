@@ -398,7 +398,36 @@ fn render_evidence(out: &mut String, line: &EvidenceLine, indent: &str) {
         when.dimmed(),
     );
     let room = WIDTH.saturating_sub(indent.len() + 2).max(20);
-    let (text, highlight) = printable_with_span(&line.message, line.highlight);
+    // A folded event (a panic: header, then its message) shows its first
+    // lines one under the other, wrapped rather than cut: the end of a
+    // panic's header is its line and column.
+    if line.message.contains('\n') {
+        let inner = format!("{indent}  ");
+        for part in line
+            .message
+            .split('\n')
+            .filter(|p| !p.trim().is_empty())
+            .take(1 + EVENT_LINES_SHOWN)
+        {
+            wrap_hanging(out, &printable(part), &inner, &format!("{inner}  "));
+        }
+        return;
+    }
+    render_evidence_text(out, &line.message, line.highlight, indent, room);
+}
+
+/// Further lines of a folded event shown under its first.
+const EVENT_LINES_SHOWN: usize = 3;
+
+/// One line of evidence text, cut to `room` around the highlight.
+fn render_evidence_text(
+    out: &mut String,
+    message: &str,
+    highlight: Option<(usize, usize)>,
+    indent: &str,
+    room: usize,
+) {
+    let (text, highlight) = printable_with_span(message, highlight);
     let text = text.as_str();
     let (hl_start, hl_end) = highlight.unwrap_or((0, 0));
     let message_start = 0;

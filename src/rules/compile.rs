@@ -153,6 +153,12 @@ pub struct Pattern {
     /// The incident is dropped when one of these follows within `grace`.
     pub unless: Vec<usize>,
     pub grace: chrono::Duration,
+    /// A half-built sequence is abandoned when one of these is seen.
+    pub not_between: Vec<usize>,
+    /// Steps count only within one source (input and origin).
+    pub same_source: bool,
+    /// Every step is the signal that made the first.
+    pub same_signal: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -185,6 +191,9 @@ pub struct Rule {
     pub cause_window_lease_margin: Option<chrono::Duration>,
     pub causes: Vec<Cause>,
     pub remedies: Vec<Remedy>,
+    /// (incidents, severity): the finding's severity once the rule found
+    /// that many incidents.
+    pub escalate: Option<(u64, Severity)>,
     pub tests: RuleTests,
     pub source: RuleSource,
     /// How the signals combine, as written (`explain` words it).
@@ -308,6 +317,7 @@ impl Rule {
             _ => vec![resolve(&when.signals, "match.signals")],
         };
         let unless = resolve(&when.not_followed_by, "match.not_followed_by");
+        let not_between = resolve(&when.not_between, "match.not_between");
         let support: Vec<Vec<(usize, f64)>> = def
             .causes
             .iter()
@@ -350,8 +360,8 @@ impl Rule {
                 if when.steps.iter().any(Vec::is_empty) {
                     problem("match.steps has an empty step".into());
                 }
-                if when.within.is_none() {
-                    problem("match type `sequence` needs `within`".into());
+                if when.within.is_none() && when.not_between.is_empty() {
+                    problem("match type `sequence` needs `within` (or `not_between`)".into());
                 }
             }
             MatchKind::Count => {
@@ -372,6 +382,22 @@ impl Rule {
         }
         if when.kind != MatchKind::Sequence && when.signals.is_empty() {
             problem("match.signals is empty".into());
+        }
+        if when.kind != MatchKind::Sequence
+            && (!when.not_between.is_empty() || when.same_source || when.same_signal)
+        {
+            problem(
+                "`not_between`, `same_source` and `same_signal` are for match type `sequence`"
+                    .into(),
+            );
+        }
+        if let Some(escalate) = &def.escalate {
+            if escalate.incidents < 2 || escalate.severity <= def.severity {
+                problem(
+                    "escalate needs `incidents` of 2 or more and a severity above the rule's"
+                        .into(),
+                );
+            }
         }
         if when.kind == MatchKind::Sequence && !when.signals.is_empty() {
             problem("match type `sequence` takes `steps`, not `signals`".into());
@@ -412,6 +438,9 @@ impl Rule {
                     within: None,
                     unless,
                     grace: within.unwrap_or_default(),
+                    not_between,
+                    same_source: when.same_source,
+                    same_signal: when.same_signal,
                 },
                 None,
             ),
@@ -422,6 +451,9 @@ impl Rule {
                     within,
                     unless,
                     grace: grace.unwrap_or_else(|| chrono::Duration::seconds(DEFAULT_GRACE_SECS)),
+                    not_between,
+                    same_source: when.same_source,
+                    same_signal: when.same_signal,
                 },
                 within,
             ),
@@ -429,6 +461,7 @@ impl Rule {
         let _ = within;
         let mut triggers: Vec<usize> = pattern.steps.iter().flatten().copied().collect();
         triggers.extend(&pattern.unless);
+        triggers.extend(&pattern.not_between);
         triggers.sort_unstable();
         triggers.dedup();
 
@@ -461,6 +494,7 @@ impl Rule {
             cause_window_lease_margin: lease_margin,
             causes,
             remedies: def.remedies.clone(),
+            escalate: def.escalate.as_ref().map(|e| (e.incidents, e.severity)),
             tests: def.tests.clone(),
             source,
             match_kind: def.when.kind,
@@ -480,6 +514,14 @@ impl Rule {
             Some(margin) => (chrono::Duration::seconds(lease_secs.min(86_400) as i64) + margin)
                 .min(chrono::Duration::hours(1)),
             None => self.cause_window,
+        }
+    }
+
+    /// The severity of a finding of `incidents` incidents.
+    pub fn severity_for(&self, incidents: u64) -> Severity {
+        match self.escalate {
+            Some((at_least, severity)) if incidents >= at_least => severity,
+            _ => self.severity,
         }
     }
 

@@ -30,8 +30,21 @@ pub struct RuleDef {
     pub causes: Vec<CauseDef>,
     #[serde(default)]
     pub remedies: Vec<RemedyDef>,
+    /// A higher severity for a finding of several incidents (a failure
+    /// that repeats).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalate: Option<EscalateDef>,
     #[serde(default)]
     pub tests: RuleTests,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EscalateDef {
+    /// The finding takes `severity` when the rule found at least this many
+    /// incidents.
+    pub incidents: u64,
+    pub severity: Severity,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -88,6 +101,20 @@ pub struct MatchDef {
     pub not_followed_by: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grace: Option<String>,
+    /// For `sequence`: a half-built match is abandoned when one of these
+    /// signals is seen after its first step, and an open incident takes no
+    /// more lines after one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_between: Vec<String>,
+    /// For `sequence`: its steps (and `not_between` lines) count only within
+    /// one source: one input, and in a merged log one pod or service.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub same_source: bool,
+    /// For `sequence`: every step must be the signal that made the first
+    /// one (with `steps` that list the same signals: the meta node's
+    /// banner twice, not the meta node's and then the compute node's).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub same_signal: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

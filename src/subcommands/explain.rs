@@ -38,10 +38,16 @@ pub fn page(rule: &Rule) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", ClusterContext::placeholders(&rule.title).bold());
     // A file's path can be long: it gets a line of its own.
+    let severity = match rule.escalate {
+        Some((incidents, higher)) => {
+            format!("{}, {higher} from {incidents} incidents", rule.severity)
+        }
+        None => rule.severity.to_string(),
+    };
     let source = match &rule.source {
-        RuleSource::Builtin => format!("{} · {} · built-in", rule.id, rule.severity),
+        RuleSource::Builtin => format!("{} · {severity} · built-in", rule.id),
         RuleSource::File(path) => {
-            format!("{} · {}\nfrom {}", rule.id, rule.severity, path.display())
+            format!("{} · {severity}\nfrom {}", rule.id, path.display())
         }
     };
     let _ = writeln!(out, "{}", source.dimmed());
@@ -183,12 +189,22 @@ fn recognition(out: &mut String, rule: &Rule) {
             signals(out, &pattern.steps[0], "      ");
         }
         MatchKind::Sequence => {
-            let _ = writeln!(out, "    These steps in order{within}:");
+            let source = match (pattern.same_source, pattern.same_signal) {
+                (true, true) => ", in one log, each step the same signal as the first",
+                (true, false) => ", in one log",
+                (false, true) => ", each step the same signal as the first",
+                (false, false) => "",
+            };
+            let _ = writeln!(out, "    These steps in order{within}{source}:");
             for (number, step) in pattern.steps.iter().enumerate() {
                 let _ = writeln!(out, "    {}. any of:", number + 1);
                 signals(out, step, "         ");
             }
         }
+    }
+    if !pattern.not_between.is_empty() {
+        let _ = writeln!(out, "    With none of these between the steps:");
+        signals(out, &pattern.not_between, "      ");
     }
     if !pattern.unless.is_empty() {
         let _ = writeln!(

@@ -28,3 +28,15 @@ pub fn plural(n: usize) -> &'static str {
         "s"
     }
 }
+
+/// Cuts `text` to at most `max` bytes at a character boundary.
+pub fn cut(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_string()
+}
