@@ -411,10 +411,12 @@ impl<'r> Correlator<'r> {
             }
             if completed.is_some() {
                 partials.iter_mut().for_each(|p| *p = None);
-                // The line that ends one sequence may begin the next (a
-                // restart banner ends one life of a process and starts
-                // another).
-                if in_steps[0] {
+                // In a sequence bounded by lines (`not_between`), the line
+                // that ends one sequence may begin the next (a restart
+                // banner ends one life of a process and starts another).
+                // Sequences bounded by time keep one incident per run of
+                // steps, as they always had.
+                if in_steps[0] && !rule.pattern.not_between.is_empty() {
                     partials[0] = Some(Partial {
                         events: vec![hit.clone()],
                         start: now,

@@ -521,7 +521,9 @@ fn split_points(path: &std::path::Path, parts: usize, min_bytes: u64) -> Option<
 
 /// The start of the first line at or after `start` (a line start) that is an
 /// event line of a timestamped shape, looking at most one probe buffer
-/// ahead; `start` itself when none is found there.
+/// ahead; `start` itself when none is found there, and None when the file
+/// ends first (the rest belongs to the part before: splitting there would
+/// cut a panic at the end of a file from its message).
 fn event_line_at_or_after(file: &mut File, start: u64, probe: &mut [u8]) -> Option<u64> {
     file.seek(SeekFrom::Start(start)).ok()?;
     let mut filled = 0;
@@ -547,7 +549,7 @@ fn event_line_at_or_after(file: &mut File, start: u64, probe: &mut [u8]) -> Opti
         }
         at = end + 1;
     }
-    Some(start)
+    (filled == probe.len()).then_some(start)
 }
 
 /// Opens an input, or a byte range of a plain file, counting what is read

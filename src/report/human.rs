@@ -409,11 +409,34 @@ fn render_evidence(out: &mut String, line: &EvidenceLine, indent: &str) {
             .filter(|p| !p.trim().is_empty())
             .take(1 + EVENT_LINES_SHOWN)
         {
-            wrap_hanging(out, &printable(part), &inner, &format!("{inner}  "));
+            let hanging = format!("{inner}  ");
+            let text = break_long_words(&printable(part), WIDTH.saturating_sub(hanging.len()));
+            wrap_hanging(out, &text, &inner, &hanging);
         }
         return;
     }
     render_evidence_text(out, &line.message, line.highlight, indent, room);
+}
+
+/// `text` with every word longer than `room` cut into pieces of `room`
+/// characters, so that wrapping keeps a long URL in a panic message within
+/// the width (its pieces, one under the other, still read as one).
+fn break_long_words(text: &str, room: usize) -> String {
+    let room = room.max(10);
+    text.split(' ')
+        .map(|word| {
+            let chars: Vec<char> = word.chars().collect();
+            if chars.len() <= room {
+                return word.to_string();
+            }
+            chars
+                .chunks(room)
+                .map(|piece| piece.iter().collect::<String>())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Further lines of a folded event shown under its first.
