@@ -4,7 +4,7 @@
 //! time) and `--follow` (one live input, `crate::follow`). Both take the
 //! same `Request` and end in the same `finish`, so a flag or a summary
 //! field cannot work in one mode and be forgotten in the other.
-use crate::analysis::{summarise, Analysis, Tally};
+use crate::analysis::{summarise, Analysis, Tally, Window};
 use crate::context::ClusterContext;
 use crate::correlate::Correlator;
 use crate::diagnosis::{Diagnoser, InputInfo};
@@ -111,6 +111,7 @@ pub fn finish(
         correlator,
         mut context,
         outside_range,
+        inside_range,
         election_lines,
         ..
     } = timeline;
@@ -139,6 +140,11 @@ pub fn finish(
         rules,
         cluster: context,
         outside_time_range: outside_range,
+        window: Window {
+            since: request.since,
+            until: request.until,
+            checked: inside_range,
+        },
         fail_on: request.fail_on,
     });
     Analysis { findings, summary }
@@ -152,6 +158,8 @@ pub struct Timeline<'r> {
     since: Option<Timestamp>,
     until: Option<Timestamp>,
     pub outside_range: u64,
+    /// Matching lines inside the window (all of them without one).
+    pub inside_range: u64,
     /// Per input: lines about the election (campaigns, wins, lease trouble).
     pub election_lines: Vec<u64>,
 }
@@ -165,6 +173,7 @@ impl<'r> Timeline<'r> {
             since: request.since,
             until: request.until,
             outside_range: 0,
+            inside_range: 0,
             election_lines: Vec::new(),
         }
     }
@@ -194,6 +203,7 @@ impl<'r> Timeline<'r> {
                 return false;
             }
         }
+        self.inside_range += 1;
         self.correlator.push(Arc::new(hit));
         true
     }

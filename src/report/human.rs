@@ -60,6 +60,8 @@ fn render_headline(out: &mut String, analysis: &Analysis) {
             "{}",
             "Nothing to diagnose: no RisingWave or etcd log lines found.".bold()
         );
+    } else if analysis.findings.is_empty() && analysis.summary.exit_code == 3 {
+        let _ = writeln!(out, "{}", "Not checked: see the verdict below.".bold());
     } else if analysis.findings.is_empty() {
         let _ = writeln!(out, "{}", "No known failure found.".bold());
     } else {
@@ -617,7 +619,7 @@ fn render_summary(out: &mut String, analysis: &Analysis) {
     for input in &summary.inputs {
         render_coverage(out, input);
     }
-    if analysis.findings.is_empty() && summary.lines_recognised > 0 {
+    if analysis.findings.is_empty() && summary.lines_recognised > 0 && summary.exit_code != 3 {
         render_silence(out, analysis);
     }
     for error in &summary.errors {
