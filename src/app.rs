@@ -27,9 +27,14 @@ pub fn run(cli: &Cli) -> u8 {
 /// Scans every input, then writes every report.
 fn diagnose(cli: &Cli, request: &pipeline::Request) -> u8 {
     let rules = RuleSet::load(&cli.rules_dirs);
-    let (mut sinks, output_errors) =
-        Sink::open_all(&cli.outputs, |tty| cli.color.enabled(tty), &cli.paths);
+    // Inputs first: a report file is compared with every one of them.
     let inputs = Inputs::expand(&request.paths);
+    let (mut sinks, output_errors) = Sink::open_all(
+        &cli.outputs,
+        |tty| cli.color.enabled(tty),
+        &inputs.specs,
+        false,
+    );
     let progress = Progress::on_terminal(&inputs.specs);
     let matcher = Matcher::new_compiling_ahead(&rules);
     let mut analysis =

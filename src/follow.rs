@@ -55,7 +55,7 @@ pub fn run(cli: &Cli, request: &Request) -> u8 {
         return EXIT_ERROR;
     }
     let (sinks, output_errors) =
-        Sink::open_all(&cli.outputs, |tty| cli.color.enabled(tty), &cli.paths);
+        Sink::open_all(&cli.outputs, |tty| cli.color.enabled(tty), &specs, true);
     let stop = Arc::new(AtomicBool::new(false));
     install_interrupt_handler(&stop);
 

@@ -75,3 +75,115 @@ fn an_inverted_window_or_a_time_without_zone_is_an_error() {
     assert_eq!(code, 2);
     assert!(err.contains("has no zone"), "{err}");
 }
+
+/// A scratch directory holding a copy of the sample as `name`.
+fn scratch_with(name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::copy(SAMPLE, &path).unwrap();
+    (dir, path)
+}
+
+fn sample_bytes() -> Vec<u8> {
+    std::fs::read(SAMPLE).unwrap()
+}
+
+#[test]
+fn an_output_never_overwrites_an_input_by_hard_link_directory_or_stdin() {
+    // A hard link to the input.
+    let (dir, log) = scratch_with("v.log");
+    let link = dir.path().join("v-hard.log");
+    std::fs::hard_link(&log, &link).unwrap();
+    let (_, err, code) = run(&[
+        "--format",
+        "json",
+        "--output",
+        link.to_str().unwrap(),
+        log.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("not overwriting it"), "{err}");
+    assert_eq!(std::fs::read(&log).unwrap(), sample_bytes());
+
+    // A file found inside an input directory.
+    let (dir, inside) = scratch_with("a.log");
+    let (_, err, code) = run(&[
+        "--format",
+        "json",
+        "--output",
+        inside.to_str().unwrap(),
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(std::fs::read(&inside).unwrap(), sample_bytes());
+
+    // The file behind a redirected stdin.
+    let (_dir, behind) = scratch_with("v2.log");
+    let out = crate::common::rwdoctor()
+        .args(["--format", "json", "--output", "/dev/stdin"])
+        .pipe_stdin(&behind)
+        .unwrap()
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(std::fs::read(&behind).unwrap(), sample_bytes());
+}
+
+#[test]
+fn a_report_is_written_beside_its_target_and_renamed_into_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    std::fs::write(&report, "previous report").unwrap();
+    // A refused run (an invalid argument) leaves the previous report whole,
+    // and a successful one replaces it with no temporary file left behind.
+    let (_, _, code) = run(&[
+        "--format",
+        "json",
+        "--output",
+        report.to_str().unwrap(),
+        "--since",
+        "nonsense",
+        SAMPLE,
+    ]);
+    assert_eq!(code, 2);
+    assert_eq!(std::fs::read_to_string(&report).unwrap(), "previous report");
+    let (_, _, code) = run(&[
+        "--format",
+        "json",
+        "--output",
+        report.to_str().unwrap(),
+        SAMPLE,
+    ]);
+    assert_eq!(code, 1);
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(doc["summary"]["exit_code"], 1);
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["report.json"]);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_closed_stdout_is_an_error_not_a_silent_loss() {
+    let bin = assert_cmd::cargo::cargo_bin("rwdoctor");
+    let out = std::process::Command::new("sh")
+        .args(["-c", "exec \"$0\" \"$1\" >&-"])
+        .arg(&bin)
+        .arg(SAMPLE)
+        .env_remove("CI")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("stdout: it is closed"));
+    // `> /dev/null` is a choice, not a loss.
+    let out = std::process::Command::new("sh")
+        .args(["-c", "exec \"$0\" \"$1\" > /dev/null"])
+        .arg(&bin)
+        .arg(SAMPLE)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+}
