@@ -42,6 +42,8 @@ pub struct InputSummary {
     pub origins: Vec<String>,
     pub time_range: Option<TimeRange>,
     pub truncated_lines: u64,
+    /// Bytes gone before they were read (the file shrank while read).
+    pub unread_bytes: u64,
     /// Assumptions made while reading, e.g. the year of journalctl lines.
     pub notes: Vec<String>,
     /// Lines about the meta election or its etcd trouble.
@@ -146,6 +148,7 @@ impl From<&Coverage> for InputSummary {
                 end: format_time(c.last_timestamp),
             }),
             truncated_lines: c.truncated_lines,
+            unread_bytes: c.unread_bytes,
             error: c.read_error.clone(),
             first_line: c.first_line.clone(),
         }
@@ -286,6 +289,9 @@ pub fn summarise(tally: Tally) -> Summary {
             EXIT_INCONCLUSIVE,
             format!("inconclusive: {}", window_words.clone().unwrap_or_default()),
         )
+    } else if let Some(unread) = unread_words(coverages).filter(|_| failing == 0) {
+        // Clean, but not everything was read: no all-clear.
+        (EXIT_INCONCLUSIVE, format!("inconclusive: {unread}"))
     } else if findings.is_empty() {
         (EXIT_CLEAN, "no known failure pattern matched".to_string())
     } else {
@@ -324,6 +330,44 @@ pub fn summarise(tally: Tally) -> Summary {
         exit_code,
         verdict,
     }
+}
+
+/// What a scan left unread (lines cut at the length limit, files that
+/// shrank while read), in words; `None` when it read everything.
+fn unread_words(coverages: &[Coverage]) -> Option<String> {
+    let cut: u64 = coverages.iter().map(|c| c.truncated_lines).sum();
+    let shrunk: Vec<&str> = coverages
+        .iter()
+        .filter(|c| c.unread_bytes > 0)
+        .map(|c| c.name.as_str())
+        .collect();
+    let mut parts = Vec::new();
+    if cut > 0 {
+        parts.push(format!(
+            "{cut} line{} over {} KiB {} cut, and a failure in the part cut off would be missed",
+            plural(cut as usize),
+            crate::lines::MAX_LINE / 1024,
+            if cut == 1 { "was" } else { "were" }
+        ));
+    }
+    if !shrunk.is_empty() {
+        parts.push(format!(
+            "{} shrank while being read and {} only in part ({})",
+            printable(&shrunk.join(", ")),
+            if shrunk.len() == 1 {
+                "was scanned"
+            } else {
+                "were scanned"
+            },
+            "see its notes"
+        ));
+    }
+    (!parts.is_empty()).then(|| {
+        format!(
+            "no known failure pattern in what was read, but {}",
+            parts.join("; ")
+        )
+    })
 }
 
 /// The start of an input's first line, for the inconclusive verdict: control

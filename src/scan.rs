@@ -72,6 +72,10 @@ pub struct Coverage {
     pub first_line: Option<String>,
     /// A read error that ended the input early, e.g. a truncated gzip stream.
     pub read_error: Option<String>,
+    /// Bytes of a plain file that were there when it was opened and were
+    /// gone when the scan reached them (the file shrank: rotation by
+    /// truncation).
+    pub unread_bytes: u64,
     #[serde(skip)]
     pub pending_pretty_lines: u64,
     /// Whether the part ends inside a pretty event; `None` when it held
@@ -91,6 +95,7 @@ impl Coverage {
             self.recognised += next.pending_pretty_lines;
         }
         self.bytes += next.bytes;
+        self.unread_bytes += next.unread_bytes;
         self.lines += next.lines;
         self.recognised += next.recognised;
         for (shape, n) in next.shapes {

@@ -187,3 +187,32 @@ fn a_closed_stdout_is_an_error_not_a_silent_loss() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[cfg(unix)]
+#[test]
+fn a_character_device_named_as_an_input_is_refused_not_read_forever() {
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("meta.log");
+    std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
+    let (_, err, code) = run(&[link.to_str().unwrap(), SAMPLE]);
+    assert_eq!(code, 2);
+    assert!(err.contains("is a character device"), "{err}");
+}
+
+#[test]
+fn a_clean_scan_with_a_cut_line_is_inconclusive() {
+    // A failure-free log with one line over the 256 KiB limit: what was cut
+    // off was not searched, so the verdict cannot be clean.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("long.log");
+    let mut text = String::from(
+        "2024-02-11T06:00:00.000000Z  INFO risingwave_meta::hummock::manager: compaction task finished task_id=1 ",
+    );
+    text.push_str(&"x".repeat(300 * 1024));
+    text.push_str("\n2024-02-11T06:00:01.000000Z  INFO risingwave_meta::hummock::manager: compaction task finished task_id=2\n");
+    std::fs::write(&log, text).unwrap();
+    let (doc, code) = json_of(&[log.to_str().unwrap()]);
+    assert_eq!(code, 3, "{}", doc["summary"]);
+    let verdict = doc["summary"]["verdict"].as_str().unwrap();
+    assert!(verdict.contains("1 line over 256 KiB was cut"), "{verdict}");
+}

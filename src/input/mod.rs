@@ -34,6 +34,19 @@ impl InputSpec {
     }
 }
 
+/// The metadata of the file, pipe or terminal behind stdin.
+#[cfg(unix)]
+pub fn stdin_metadata() -> Option<std::fs::Metadata> {
+    use std::os::fd::AsFd;
+    let fd = io::stdin().as_fd().try_clone_to_owned().ok()?;
+    File::from(fd).metadata().ok()
+}
+
+#[cfg(not(unix))]
+pub fn stdin_metadata() -> Option<std::fs::Metadata> {
+    None
+}
+
 /// An input that could not be read (missing file, permission, loop...).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InputError {

@@ -25,6 +25,17 @@ pub fn expand(paths: &[PathBuf]) -> (Vec<InputSpec>, Vec<InputError>) {
         }
         match std::fs::metadata(path) {
             Ok(meta) if meta.is_dir() => walk_dir(path, &mut walked, &mut specs, &mut errors),
+            // `/dev/zero` or `/dev/urandom` (or a link to one) would be read
+            // forever; the terminal or file behind stdin (`/dev/stdin`) is
+            // what the user means.
+            Ok(meta) if is_char_device(&meta) && !is_stdin(&meta) => errors.push(InputError {
+                name: path.display().to_string(),
+                message: format!(
+                    "is a character device, not a log file; not read (pipe it in if you mean it: \
+                     `head -c 100M {} | rwdoctor`)",
+                    path.display()
+                ),
+            }),
             Ok(_) => specs.push(InputSpec::File(path.clone())),
             Err(err) => errors.push(InputError {
                 name: path.display().to_string(),
@@ -38,6 +49,29 @@ pub fn expand(paths: &[PathBuf]) -> (Vec<InputSpec>, Vec<InputError>) {
     errors.sort_by(|a, b| a.name.cmp(&b.name));
     errors.dedup();
     (specs, errors)
+}
+
+#[cfg(unix)]
+fn is_char_device(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    meta.file_type().is_char_device()
+}
+
+#[cfg(not(unix))]
+fn is_char_device(_: &std::fs::Metadata) -> bool {
+    false
+}
+
+/// Whether `meta` is the file behind this process's stdin.
+#[cfg(unix)]
+fn is_stdin(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    super::stdin_metadata().is_some_and(|s| (s.dev(), s.ino()) == (meta.dev(), meta.ino()))
+}
+
+#[cfg(not(unix))]
+fn is_stdin(_: &std::fs::Metadata) -> bool {
+    false
 }
 
 /// What makes two inputs the same: the file itself (device and inode), not

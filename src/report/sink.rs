@@ -53,25 +53,13 @@ fn input_identities(inputs: &[InputSpec]) -> Vec<(u64, u64, String)> {
     for spec in inputs {
         let meta = match spec {
             InputSpec::File(path) => std::fs::metadata(path).ok(),
-            InputSpec::Stdin => stdin_metadata(),
+            InputSpec::Stdin => crate::input::stdin_metadata(),
         };
         if let Some((dev, ino)) = meta.as_ref().and_then(identity_of) {
             ids.push((dev, ino, spec.display_name()));
         }
     }
     ids
-}
-
-#[cfg(unix)]
-fn stdin_metadata() -> Option<std::fs::Metadata> {
-    use std::os::fd::AsFd;
-    let fd = io::stdin().as_fd().try_clone_to_owned().ok()?;
-    File::from(fd).metadata().ok()
-}
-
-#[cfg(not(unix))]
-fn stdin_metadata() -> Option<std::fs::Metadata> {
-    None
 }
 
 /// Whether stdout is open. `rwdoctor x.log >&-` closes it; Rust's runtime
