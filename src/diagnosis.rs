@@ -182,9 +182,14 @@ pub struct Finding {
     pub first_seen: Option<String>,
     pub last_seen: Option<String>,
     pub evidence: Vec<EvidenceLine>,
-    /// Evidence lines not listed (beyond the per-finding cap).
+    /// Matching lines not listed in `evidence` (beyond the per-finding
+    /// cap of 24): `matched_lines` minus the evidence listed, incidents not
+    /// kept in detail included.
     pub evidence_omitted: u64,
+    /// The first `MAX_INCIDENTS_KEPT` (100) incidents, in detail.
     pub incidents: Vec<IncidentReport>,
+    /// Incidents counted in `count` but not listed in `incidents`.
+    pub incidents_omitted: u64,
     pub causes: Vec<CauseReport>,
     pub remedies: Vec<RemedyReport>,
     pub docs: Vec<String>,
@@ -323,7 +328,15 @@ impl Diagnoser<'_> {
             first_seen: format_time(outcome.earliest),
             last_seen: format_time(outcome.latest),
             evidence,
-            evidence_omitted: total_lines.saturating_sub(listed),
+            // Every matching line not listed, those of incidents past the
+            // ones kept in detail too (they are counted, not kept).
+            evidence_omitted: outcome
+                .matched_lines
+                .max(total_lines)
+                .saturating_sub(listed),
+            incidents_omitted: outcome
+                .incident_count
+                .saturating_sub(outcome.incidents.len() as u64),
             incidents,
             causes,
             remedies,

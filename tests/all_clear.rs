@@ -216,3 +216,36 @@ fn a_clean_scan_with_a_cut_line_is_inconclusive() {
     let verdict = doc["summary"]["verdict"].as_str().unwrap();
     assert!(verdict.contains("1 line over 256 KiB was cut"), "{verdict}");
 }
+
+#[test]
+fn counts_stay_exact_past_the_caps() {
+    // 300 incidents of 2 lines: 100 are kept in detail, 24 lines listed.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("flapping.log");
+    let mut text = String::new();
+    for i in 0..300u64 {
+        let (h, m) = (i * 10 / 60, i * 10 % 60);
+        let t = format!("2024-02-{:02}T{:02}:{m:02}:15.000000Z", 11 + h / 24, h % 24);
+        text.push_str(&format!(
+            "{t} ERROR risingwave_meta::rpc::election::etcd: lease {} keep alive timeout\n",
+            7587003312299851199 + i
+        ));
+        text.push_str(&format!(
+            "{t}  WARN risingwave_meta::rpc::election::etcd: client rw-meta-0.rw-meta:5690 lost leadership\n"
+        ));
+    }
+    std::fs::write(&log, text).unwrap();
+    let (doc, code) = json_of(&[log.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    let finding = &doc["findings"][0];
+    assert_eq!(finding["count"], 300);
+    let matched = finding["matched_lines"].as_u64().unwrap();
+    let listed = finding["evidence"].as_array().unwrap().len() as u64;
+    assert_eq!(
+        finding["evidence_omitted"].as_u64().unwrap(),
+        matched - listed
+    );
+    let kept = finding["incidents"].as_array().unwrap().len() as u64;
+    assert_eq!(kept, 100);
+    assert_eq!(finding["incidents_omitted"], 300 - kept);
+}
