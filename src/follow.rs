@@ -138,12 +138,20 @@ pub fn run(cli: &Cli, request: &Request) -> u8 {
     })
 }
 
+/// A repeat signal this soon after the first is the same request:
+/// `timeout` signals the process and then its group, `kill` of a pipeline
+/// reaches it twice.
+const REPEAT_SIGNAL_GRACE: Duration = Duration::from_secs(2);
+
 /// The first Ctrl-C (or SIGTERM, SIGHUP) ends the input: the summary is
-/// printed as at its end. A second one, should the first not take, exits.
+/// printed as at its end. A repeat within `REPEAT_SIGNAL_GRACE` is ignored;
+/// one after it, should the first not take, exits 130.
 fn install_interrupt_handler(stop: &Arc<AtomicBool>) {
     let stop = stop.clone();
+    let mut first: Option<Instant> = None;
     let installed = ctrlc::set_handler(move || {
-        if stop.swap(true, Ordering::SeqCst) {
+        stop.store(true, Ordering::SeqCst);
+        if should_exit_on_signal(&mut first, Instant::now()) {
             std::process::exit(130);
         }
     });
@@ -151,6 +159,18 @@ fn install_interrupt_handler(stop: &Arc<AtomicBool>) {
         crate::messages::say(format!(
             "cannot handle Ctrl-C ({err}); it will end without a summary"
         ));
+    }
+}
+
+/// Whether a signal arriving `now` ends the process at once: only a repeat
+/// that comes `REPEAT_SIGNAL_GRACE` or more after the first.
+fn should_exit_on_signal(first: &mut Option<Instant>, now: Instant) -> bool {
+    match first {
+        None => {
+            *first = Some(now);
+            false
+        }
+        Some(first) => now.duration_since(*first) >= REPEAT_SIGNAL_GRACE,
     }
 }
 
@@ -378,6 +398,21 @@ mod tests {
         // Nothing queued: a stop request ends the stream within one tick.
         stop.store(true, Ordering::Relaxed);
         assert_eq!(reader.read(&mut buf).unwrap(), 0);
+    }
+
+    #[test]
+    fn a_second_signal_soon_after_the_first_does_not_exit() {
+        let start = Instant::now();
+        let mut first = None;
+        assert!(!should_exit_on_signal(&mut first, start));
+        assert!(!should_exit_on_signal(
+            &mut first,
+            start + Duration::from_millis(5)
+        ));
+        assert!(should_exit_on_signal(
+            &mut first,
+            start + REPEAT_SIGNAL_GRACE + Duration::from_millis(1)
+        ));
     }
 
     #[test]

@@ -249,3 +249,66 @@ fn counts_stay_exact_past_the_caps() {
     assert_eq!(kept, 100);
     assert_eq!(finding["incidents_omitted"], 300 - kept);
 }
+
+/// `rwdoctor` alone on a terminal (a pty from util-linux `script`, when it
+/// is installed): a hint on stderr, and one Ctrl-D ends it.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_terminal_on_stdin_gets_a_hint_and_one_ctrl_d_ends_it() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    if Command::new("script").arg("--version").output().is_err() {
+        return;
+    }
+    let bin = assert_cmd::cargo::cargo_bin("rwdoctor");
+    let mut child = Command::new("script")
+        .args(["-qec", bin.to_str().unwrap(), "/dev/null"])
+        .env_remove("CI")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    stdin.write_all(b"\x04").unwrap();
+    stdin.flush().unwrap();
+    let waited = std::time::Instant::now();
+    let out = child.wait_with_output().unwrap();
+    drop(stdin);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("reading logs from the terminal"), "{text}");
+    assert!(text.contains("exit 3"), "{text}");
+    assert!(waited.elapsed() < std::time::Duration::from_secs(60));
+}
+
+/// `timeout` sends two signals (to the process, then its group): the
+/// second must not drop the findings still to come and the summary.
+#[cfg(unix)]
+#[test]
+fn a_repeat_signal_keeps_the_summary_of_follow() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("rwdoctor"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["--follow", "--format", "jsonl", SAMPLE])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert!(first.contains("\"type\":\"finding\""), "{first}");
+    let pid = child.id().to_string();
+    for _ in 0..2 {
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    }
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "{rest:?}");
+    assert!(
+        rest.last()
+            .is_some_and(|l| l.contains("\"type\":\"summary\"")),
+        "{rest:?}"
+    );
+}

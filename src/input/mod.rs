@@ -143,6 +143,15 @@ fn open_reader_with(
             }
         }
     };
+    if head.is_empty() {
+        // Ended before its first byte. A terminal gives one end of input per
+        // Ctrl-D: reading it again would wait for a second one.
+        return Ok(OpenInput {
+            reader: Box::new(io::empty()),
+            gzip: false,
+            size,
+        });
+    }
     if head.starts_with(&GZIP_MAGIC) {
         Ok(OpenInput {
             reader: match decoding {
