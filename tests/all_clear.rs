@@ -312,3 +312,53 @@ fn a_repeat_signal_keeps_the_summary_of_follow() {
         "{rest:?}"
     );
 }
+
+/// `--follow FILE` across a rename rotation (`tail -F`): the old file is
+/// finished, the new one read from its start and cited under its own name;
+/// a deleted file ends the run with a note.
+#[cfg(unix)]
+#[test]
+fn follow_survives_a_rename_rotation_and_stops_when_the_file_is_deleted() {
+    use std::process::{Command, Stdio};
+    use std::time::Duration;
+    let sample = std::fs::read_to_string(SAMPLE).unwrap();
+    let lines: Vec<&str> = sample.lines().collect();
+    let part = |range: std::ops::Range<usize>| -> String {
+        lines[range].iter().map(|l| format!("{l}\n")).collect()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("r.log");
+    std::fs::write(&log, part(0..40)).unwrap();
+    let child = Command::new(assert_cmd::cargo::cargo_bin("rwdoctor"))
+        .args(["--follow", "--format", "jsonl", log.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    std::fs::rename(&log, dir.path().join("r.log.1")).unwrap();
+    std::fs::write(&log, part(40..64)).unwrap();
+    std::thread::sleep(Duration::from_millis(2000));
+    std::fs::remove_file(&log).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(stderr.contains("was rotated"), "{stderr}");
+    assert!(stderr.contains("was deleted while followed"), "{stderr}");
+    let docs: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let lost = docs
+        .iter()
+        .find(|d| d["rule"] == "meta-leader-lease-lost")
+        .expect("the critical finding after the rotation");
+    let cited = lost["evidence"][0]["source"].as_str().unwrap();
+    assert!(cited.ends_with("r.log (after rotation 1)"), "{cited}");
+    let summary = docs.last().unwrap();
+    let inputs = summary["inputs"].as_array().unwrap();
+    assert_eq!(inputs.len(), 2);
+    assert_eq!(inputs[0]["lines"], 40);
+    assert_eq!(inputs[1]["lines"], 24);
+}
