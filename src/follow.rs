@@ -68,6 +68,7 @@ pub fn run(cli: &Cli, request: &Request) -> u8 {
         last_hit: None,
         write_errors: Vec::new(),
         stop: stop.clone(),
+        reported_rules: Default::default(),
     });
 
     // Each file followed, with its coverage: one, or one per file after a
@@ -272,6 +273,8 @@ struct Live<'r> {
     last_hit: Option<(Timestamp, Instant)>,
     write_errors: Vec<String>,
     stop: Arc<AtomicBool>,
+    /// Rules whose first incident was printed in full.
+    reported_rules: std::collections::HashSet<usize>,
 }
 
 impl Live<'_> {
@@ -306,6 +309,13 @@ impl Live<'_> {
                 context: &self.timeline.context,
             };
             let finding = diagnoser.incident_finding(rule, incident);
+            // After a rule's first incident, the short form: output grows
+            // with the findings, not with their text.
+            let finding = if self.reported_rules.insert(rule) {
+                finding
+            } else {
+                Diagnoser::brief(finding, 1)
+            };
             for sink in &mut self.sinks {
                 if !report::is_streaming(sink.format) {
                     continue;

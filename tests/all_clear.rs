@@ -217,13 +217,10 @@ fn a_clean_scan_with_a_cut_line_is_inconclusive() {
     assert!(verdict.contains("1 line over 256 KiB was cut"), "{verdict}");
 }
 
-#[test]
-fn counts_stay_exact_past_the_caps() {
-    // 300 incidents of 2 lines: 100 are kept in detail, 24 lines listed.
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("flapping.log");
+/// A flapping leader: `n` lease losses ten minutes apart, 2 lines each.
+fn flapping(n: u64) -> String {
     let mut text = String::new();
-    for i in 0..300u64 {
+    for i in 0..n {
         let (h, m) = (i * 10 / 60, i * 10 % 60);
         let t = format!("2024-02-{:02}T{:02}:{m:02}:15.000000Z", 11 + h / 24, h % 24);
         text.push_str(&format!(
@@ -234,7 +231,15 @@ fn counts_stay_exact_past_the_caps() {
             "{t}  WARN risingwave_meta::rpc::election::etcd: client rw-meta-0.rw-meta:5690 lost leadership\n"
         ));
     }
-    std::fs::write(&log, text).unwrap();
+    text
+}
+
+#[test]
+fn counts_stay_exact_past_the_caps() {
+    // 300 incidents of 2 lines: 100 are kept in detail, 24 lines listed.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("flapping.log");
+    std::fs::write(&log, flapping(300)).unwrap();
     let (doc, code) = json_of(&[log.to_str().unwrap()]);
     assert_eq!(code, 1);
     let finding = &doc["findings"][0];
@@ -361,4 +366,37 @@ fn follow_survives_a_rename_rotation_and_stops_when_the_file_is_deleted() {
     assert_eq!(inputs.len(), 2);
     assert_eq!(inputs[0]["lines"], 40);
     assert_eq!(inputs[1]["lines"], 24);
+}
+
+#[test]
+fn follow_prints_later_incidents_of_a_rule_in_short() {
+    // 300 incidents: the first in full, the others in a line or two, so the
+    // output grows with the findings, not with their text.
+    let out = crate::common::rwdoctor()
+        .args(["--follow", "--format", "jsonl"])
+        .write_stdin(flapping(300))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let docs: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(docs.len(), 301);
+    assert!(docs[0].get("same_as_incident").is_none());
+    assert!(!docs[0]["causes"].as_array().unwrap().is_empty());
+    assert_eq!(docs[1]["same_as_incident"], 1);
+    assert!(docs[1]["causes"].as_array().unwrap().is_empty());
+    let full = serde_json::to_string(&docs[0]).unwrap().len();
+    let brief = serde_json::to_string(&docs[1]).unwrap().len();
+    assert!(brief * 3 < full, "{brief} vs {full}");
+
+    let out = crate::common::rwdoctor()
+        .arg("--follow")
+        .write_stdin(flapping(300))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.matches("meta-leader-lease-lost again at").count(), 299);
+    assert!(text.len() < 100 * 1024, "{} bytes", text.len());
 }

@@ -35,6 +35,24 @@ pub fn render(analysis: &Analysis, color: bool) -> String {
 pub fn render_live_finding(finding: &Finding, color: bool) -> String {
     colored::control::set_override(color);
     let mut out = String::new();
+    if let (Some(first), Some(e)) = (finding.same_as_incident, finding.evidence.first()) {
+        let when = finding.first_seen.as_deref().unwrap_or("(no time)");
+        let text = format!(
+            "{} again at {when}: {} line{}, first {}:{}; causes and remedies as incident {first}",
+            finding.rule,
+            finding.matched_lines,
+            plural(finding.matched_lines as usize),
+            printable(&e.source),
+            e.line
+        );
+        wrap_hanging(
+            &mut out,
+            &format!("{} {text}", badge(finding.severity)),
+            "",
+            "  ",
+        );
+        return guard_report(out, color);
+    }
     render_finding(&mut out, finding);
     out.push('\n');
     guard_report(out, color)
