@@ -42,6 +42,9 @@ pub struct InputSummary {
     pub origins: Vec<String>,
     pub time_range: Option<TimeRange>,
     pub truncated_lines: u64,
+    /// JSON lines over 256 KiB kept whole, string values over 16 KiB
+    /// shortened (their later fields are searched).
+    pub shortened_lines: u64,
     /// Bytes gone before they were read (the file shrank while read).
     pub unread_bytes: u64,
     /// Assumptions made while reading, e.g. the year of journalctl lines.
@@ -140,7 +143,19 @@ impl From<&Coverage> for InputSummary {
                 .map(|(w, n)| (w.to_string(), *n))
                 .collect(),
             origins: c.origins.clone(),
-            notes: c.notes.clone(),
+            notes: {
+                let mut notes = c.notes.clone();
+                if c.shortened_lines > 0 {
+                    notes.push(format!(
+                        "{} JSON line{} over {} KiB kept whole, string values over {} KiB shortened",
+                        c.shortened_lines,
+                        plural(c.shortened_lines as usize),
+                        crate::lines::MAX_LINE / 1024,
+                        crate::lines::MAX_JSON_STRING / 1024
+                    ));
+                }
+                notes
+            },
             // Counted on the timeline, not in the scan: filled by the pipeline.
             election_lines: 0,
             time_range: c.first_timestamp.map(|_| TimeRange {
@@ -148,6 +163,7 @@ impl From<&Coverage> for InputSummary {
                 end: format_time(c.last_timestamp),
             }),
             truncated_lines: c.truncated_lines,
+            shortened_lines: c.shortened_lines,
             unread_bytes: c.unread_bytes,
             error: c.read_error.clone(),
             first_line: c.first_line.clone(),

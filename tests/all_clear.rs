@@ -400,3 +400,31 @@ fn follow_prints_later_incidents_of_a_rule_in_short() {
     assert_eq!(text.matches("meta-leader-lease-lost again at").count(), 299);
     assert!(text.len() < 100 * 1024, "{} bytes", text.len());
 }
+
+#[test]
+fn a_json_message_after_a_huge_field_is_still_searched() {
+    // One line cut by the line reader (over its 1 MiB buffer), one by the
+    // scanner (between 256 KiB and 1 MiB): both hold the lease loss in a
+    // `message` after the blob.
+    for blob in [2 << 20, 500 << 10] {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("json.log");
+        let text = format!(
+            "{{\"timestamp\":\"2024-02-11T06:05:06.386Z\",\"level\":\"ERROR\",\"fields\":{{\"blob\":\"{}\",\"message\":\"lease 7587003312299851199 keep alive timeout\"}},\"target\":\"risingwave_meta::rpc::election::etcd\"}}\n\
+             {{\"timestamp\":\"2024-02-11T06:05:06.388Z\",\"level\":\"WARN\",\"fields\":{{\"message\":\"client rw-meta-0 lost leadership\"}},\"target\":\"risingwave_meta::rpc::election::etcd\"}}\n",
+            "A".repeat(blob)
+        );
+        std::fs::write(&log, text).unwrap();
+        let (doc, code) = json_of(&[log.to_str().unwrap()]);
+        assert_eq!(code, 1, "{blob}: {}", doc["summary"]);
+        assert_eq!(doc["findings"][0]["rule"], "meta-leader-lease-lost");
+        let input = &doc["summary"]["inputs"][0];
+        assert_eq!(
+            (
+                input["truncated_lines"].as_u64(),
+                input["shortened_lines"].as_u64()
+            ),
+            (Some(0), Some(1))
+        );
+    }
+}
