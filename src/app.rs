@@ -49,7 +49,12 @@ fn reads_a_terminal(paths: &[std::path::PathBuf], stdin_is_terminal: bool) -> bo
 fn diagnose(cli: &Cli, request: &pipeline::Request) -> u8 {
     let rules = RuleSet::load(&cli.rules_dirs);
     // Inputs first: a report file is compared with every one of them.
-    let inputs = Inputs::expand(&request.paths);
+    // A previous report in an input directory is not read (this run
+    // replaces it); any other file there is an input, and refused as output.
+    let inputs = Inputs::expand_skipping(
+        &request.paths,
+        &report::sink::previous_reports(&cli.outputs),
+    );
     let (mut sinks, output_errors) = Sink::open_all(
         &cli.outputs,
         |tty| cli.color.enabled(tty),

@@ -41,7 +41,10 @@ pub fn run(cli: &Cli, request: &Request) -> u8 {
     let Inputs {
         specs,
         errors: mut input_errors,
-    } = Inputs::expand(&request.paths);
+    } = Inputs::expand_skipping(
+        &request.paths,
+        &report::sink::previous_reports(&cli.outputs),
+    );
     if specs.len() > 1 || cli.paths.iter().any(|p| p.is_dir()) {
         crate::messages::say(format!(
             "--follow reads one input (stdin or one file), not {}; \

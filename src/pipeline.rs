@@ -44,7 +44,13 @@ pub struct Inputs {
 
 impl Inputs {
     pub fn expand(paths: &[PathBuf]) -> Inputs {
-        let (specs, errors) = input::expand(paths);
+        Inputs::expand_skipping(paths, &[])
+    }
+
+    /// `expand`, leaving out of directories the files of `skip` (device and
+    /// inode): the previous reports a run replaces.
+    pub fn expand_skipping(paths: &[PathBuf], skip: &[(u64, u64)]) -> Inputs {
+        let (specs, errors) = input::expand_skipping(paths, skip);
         Inputs { specs, errors }
     }
 }

@@ -428,3 +428,25 @@ fn a_json_message_after_a_huge_field_is_still_searched() {
         );
     }
 }
+
+#[test]
+fn a_previous_report_in_an_input_directory_is_skipped_and_replaced() {
+    // `--output logs/report.json logs/`, run twice: the second run neither
+    // reads the first report nor refuses to replace it.
+    let (dir, _) = scratch_with("meta.log");
+    let report = dir.path().join("report.json");
+    for _ in 0..2 {
+        let (_, err, code) = run(&[
+            "--format",
+            "json",
+            "--output",
+            report.to_str().unwrap(),
+            dir.path().to_str().unwrap(),
+        ]);
+        assert_eq!(code, 1, "{err}");
+        let doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+        let inputs = doc["summary"]["inputs"].as_array().unwrap();
+        assert_eq!(inputs.len(), 1, "{inputs:?}");
+    }
+}

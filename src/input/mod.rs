@@ -7,7 +7,7 @@ mod decode_thread;
 mod gzip;
 mod walk;
 
-pub use walk::expand;
+pub use walk::{expand, expand_skipping};
 
 use crate::text::describe_io_error;
 use decode_thread::{DecodedBlocks, WhileBusy};

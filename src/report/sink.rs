@@ -11,7 +11,7 @@
 use crate::input::InputSpec;
 use crate::report::{Format, OutputSpec, OutputTarget};
 use std::fs::File;
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::io::{self, BufWriter, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
 pub struct Sink {
@@ -60,6 +60,47 @@ fn input_identities(inputs: &[InputSpec]) -> Vec<(u64, u64, String)> {
         }
     }
     ids
+}
+
+/// The output targets that hold a previous rwdoctor report (or nothing):
+/// found in an input directory, they are not read, and are replaced. Any
+/// other existing file may be a log, and an output over it is refused.
+pub fn previous_reports(outputs: &[OutputSpec]) -> Vec<(u64, u64)> {
+    let mut found = Vec::new();
+    for output in outputs {
+        let OutputTarget::File(path) = &output.target else {
+            continue;
+        };
+        let Ok(meta) = std::fs::metadata(path) else {
+            continue;
+        };
+        if !meta.is_file() {
+            continue;
+        }
+        let mut head = Vec::new();
+        if File::open(path)
+            .and_then(|f| std::io::Read::take(f, 256).read_to_end(&mut head))
+            .is_err()
+        {
+            continue;
+        }
+        if looks_like_a_report(&head) {
+            found.extend(identity_of(&meta));
+        }
+    }
+    found
+}
+
+/// The start of a report rwdoctor writes (JSON, JSONL, JUnit, Markdown,
+/// GitHub annotations), or an empty file.
+fn looks_like_a_report(head: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(head);
+    head.is_empty()
+        || text.starts_with("{\n  \"findings\"")
+        || text.starts_with("{\"type\":\"")
+        || (text.starts_with("<?xml") && text.contains("rwdoctor"))
+        || text.starts_with("## rwdoctor")
+        || text.starts_with("::")
 }
 
 /// Whether stdout is open. `rwdoctor x.log >&-` closes it; Rust's runtime
