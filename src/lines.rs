@@ -380,6 +380,29 @@ mod tests {
     }
 
     #[test]
+    fn shortened_json_stays_valid_whatever_sits_at_the_cut() {
+        // Escapes, \u escapes and multi-byte characters at every offset
+        // around the cut, fed whole and in pieces of every small size.
+        for tail in ["\\\"", "\\\\", "\\u00e9", "é", "😀", "\\n", "x"] {
+            for pad in MAX_JSON_STRING - 8..MAX_JSON_STRING + 2 {
+                let value = "a".repeat(pad) + &tail.repeat(4);
+                let line = format!("{{\"k\":\"{value}\",\"m\":\"after\",\"n\":[1,\"{tail}\"]}}");
+                for piece in [line.len(), 1, 3, 7] {
+                    let mut out = Vec::new();
+                    let mut shortener = JsonShortener::default();
+                    for chunk in line.as_bytes().chunks(piece) {
+                        shortener.feed(chunk, &mut out);
+                    }
+                    let parsed: serde_json::Value = serde_json::from_slice(&out)
+                        .unwrap_or_else(|e| panic!("{tail:?} {pad} {piece}: {e}"));
+                    assert_eq!(parsed["m"], "after");
+                    assert!(parsed["k"].as_str().unwrap().len() <= MAX_JSON_STRING + 6);
+                }
+            }
+        }
+    }
+
+    #[test]
     fn empty_input_has_no_lines() {
         assert!(lines_of(b"", 0).0.is_empty());
     }
