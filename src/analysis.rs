@@ -5,7 +5,7 @@
 use crate::context::ClusterContext;
 use crate::diagnosis::{format_time, Finding};
 use crate::input::InputError;
-use crate::model::Severity;
+use crate::model::{Severity, Timestamp};
 use crate::rules::RuleSet;
 use crate::scan::Coverage;
 use crate::text::plural;
@@ -42,6 +42,11 @@ pub struct InputSummary {
     pub origins: Vec<String>,
     pub time_range: Option<TimeRange>,
     pub truncated_lines: u64,
+    /// JSON lines over 256 KiB kept whole, string values over 16 KiB
+    /// shortened (their later fields are searched).
+    pub shortened_lines: u64,
+    /// Bytes gone before they were read (the file shrank while read).
+    pub unread_bytes: u64,
     /// Assumptions made while reading, e.g. the year of journalctl lines.
     pub notes: Vec<String>,
     /// Lines about the meta election or its etcd trouble.
@@ -66,11 +71,50 @@ pub struct Summary {
     pub cluster: ClusterContext,
     /// Matching lines left out by --since / --until.
     pub outside_time_range: u64,
+    /// The --since / --until window, when one was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_window: Option<WindowSummary>,
     /// Inputs that could not be read and rule files that are invalid.
     pub errors: Vec<String>,
     pub exit_code: u8,
     /// Why the exit code is what it is, in words.
     pub verdict: String,
+}
+
+/// The time window of a run, and what it left out.
+#[derive(Debug, Clone, Serialize)]
+pub struct WindowSummary {
+    pub since: Option<String>,
+    pub until: Option<String>,
+    /// Matching lines inside the window, which were checked.
+    pub matching_lines_checked: u64,
+    /// Matching lines outside it, which were not (`outside_time_range`).
+    pub matching_lines_left_out: u64,
+    /// Every line read lies outside the window (by the logs' time range).
+    pub all_lines_outside: bool,
+}
+
+/// `--since` / `--until` as resolved, and the matching lines inside them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Window {
+    pub since: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+    pub checked: u64,
+}
+
+impl Window {
+    fn is_set(&self) -> bool {
+        self.since.is_some() || self.until.is_some()
+    }
+
+    fn describe(&self) -> String {
+        match (format_time(self.since), format_time(self.until)) {
+            (Some(s), Some(u)) => format!("--since {s} --until {u}"),
+            (Some(s), None) => format!("--since {s}"),
+            (None, Some(u)) => format!("--until {u}"),
+            (None, None) => String::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -99,7 +143,19 @@ impl From<&Coverage> for InputSummary {
                 .map(|(w, n)| (w.to_string(), *n))
                 .collect(),
             origins: c.origins.clone(),
-            notes: c.notes.clone(),
+            notes: {
+                let mut notes = c.notes.clone();
+                if c.shortened_lines > 0 {
+                    notes.push(format!(
+                        "{} JSON line{} over {} KiB kept whole, string values over {} KiB shortened",
+                        c.shortened_lines,
+                        plural(c.shortened_lines as usize),
+                        crate::lines::MAX_LINE / 1024,
+                        crate::lines::MAX_JSON_STRING / 1024
+                    ));
+                }
+                notes
+            },
             // Counted on the timeline, not in the scan: filled by the pipeline.
             election_lines: 0,
             time_range: c.first_timestamp.map(|_| TimeRange {
@@ -107,6 +163,8 @@ impl From<&Coverage> for InputSummary {
                 end: format_time(c.last_timestamp),
             }),
             truncated_lines: c.truncated_lines,
+            shortened_lines: c.shortened_lines,
+            unread_bytes: c.unread_bytes,
             error: c.read_error.clone(),
             first_line: c.first_line.clone(),
         }
@@ -144,6 +202,7 @@ pub struct Tally<'a> {
     pub cluster: ClusterContext,
     /// Matching lines left out by --since / --until.
     pub outside_time_range: u64,
+    pub window: Window,
     pub fail_on: Option<Severity>,
 }
 
@@ -157,6 +216,7 @@ pub fn summarise(tally: Tally) -> Summary {
         rules,
         cluster,
         outside_time_range,
+        window,
         fail_on,
     } = tally;
     let rule_errors = &rules.errors;
@@ -181,6 +241,44 @@ pub fn summarise(tally: Tally) -> Summary {
     let lines_recognised: u64 = coverages.iter().map(|c| c.recognised).sum();
     let failing = fail_on.map_or(0, |t| findings.iter().filter(|f| f.severity >= t).count());
 
+    // A window that leaves every line, or every matching line, out checked
+    // nothing: that is not an all-clear.
+    let all_before = matches!((end, window.since), (Some(e), Some(s)) if e < s);
+    let all_after = matches!((start, window.until), (Some(b), Some(u)) if b > u);
+    let all_lines_outside = window.is_set() && (all_before || all_after);
+    let window_empty = window.is_set()
+        && lines_recognised > 0
+        && (all_lines_outside || (window.checked == 0 && outside_time_range > 0));
+    let window_words = window.is_set().then(|| {
+        let span = match (format_time(start), format_time(end)) {
+            (Some(s), Some(e)) => format!("the logs span {s} to {e}"),
+            _ => "the logs have no time".to_string(),
+        };
+        if all_before {
+            format!(
+                "all {lines_read} line{} are before {} ({span}); nothing was checked",
+                plural(lines_read as usize),
+                window.describe()
+            )
+        } else if all_after {
+            format!(
+                "all {lines_read} line{} are after {} ({span}); nothing was checked",
+                plural(lines_read as usize),
+                window.describe()
+            )
+        } else if window_empty {
+            format!(
+                "no matching line is within {} ({outside_time_range} outside it left out; {span}); nothing was checked",
+                window.describe()
+            )
+        } else {
+            format!(
+                "only lines within {} were checked ({outside_time_range} matching line{} outside it left out; {span})",
+                window.describe(),
+                plural(outside_time_range as usize)
+            )
+        }
+    });
     let (exit_code, verdict) = if !errors.is_empty() {
         (EXIT_ERROR, errors_verdict(errors.len()))
     } else if failing > 0 {
@@ -202,6 +300,14 @@ pub fn summarise(tally: Tally) -> Summary {
             None => "inconclusive: the input is empty".to_string(),
         };
         (EXIT_INCONCLUSIVE, what)
+    } else if window_empty {
+        (
+            EXIT_INCONCLUSIVE,
+            format!("inconclusive: {}", window_words.clone().unwrap_or_default()),
+        )
+    } else if let Some(unread) = unread_words(coverages).filter(|_| failing == 0) {
+        // Clean, but not everything was read: no all-clear.
+        (EXIT_INCONCLUSIVE, format!("inconclusive: {unread}"))
     } else if findings.is_empty() {
         (EXIT_CLEAN, "no known failure pattern matched".to_string())
     } else {
@@ -211,7 +317,20 @@ pub fn summarise(tally: Tally) -> Summary {
             format!("no finding at or above --fail-on {threshold}"),
         )
     };
+    let verdict = match &window_words {
+        Some(words) if exit_code != EXIT_INCONCLUSIVE && exit_code != EXIT_ERROR => {
+            format!("{verdict}; {words}")
+        }
+        _ => verdict,
+    };
     Summary {
+        time_window: window.is_set().then(|| WindowSummary {
+            since: format_time(window.since),
+            until: format_time(window.until),
+            matching_lines_checked: window.checked,
+            matching_lines_left_out: outside_time_range,
+            all_lines_outside,
+        }),
         inputs,
         lines_read,
         lines_recognised,
@@ -227,6 +346,44 @@ pub fn summarise(tally: Tally) -> Summary {
         exit_code,
         verdict,
     }
+}
+
+/// What a scan left unread (lines cut at the length limit, files that
+/// shrank while read), in words; `None` when it read everything.
+fn unread_words(coverages: &[Coverage]) -> Option<String> {
+    let cut: u64 = coverages.iter().map(|c| c.truncated_lines).sum();
+    let shrunk: Vec<&str> = coverages
+        .iter()
+        .filter(|c| c.unread_bytes > 0)
+        .map(|c| c.name.as_str())
+        .collect();
+    let mut parts = Vec::new();
+    if cut > 0 {
+        parts.push(format!(
+            "{cut} line{} over {} KiB {} cut, and a failure in the part cut off would be missed",
+            plural(cut as usize),
+            crate::lines::MAX_LINE / 1024,
+            if cut == 1 { "was" } else { "were" }
+        ));
+    }
+    if !shrunk.is_empty() {
+        parts.push(format!(
+            "{} shrank while being read and {} only in part ({})",
+            printable(&shrunk.join(", ")),
+            if shrunk.len() == 1 {
+                "was scanned"
+            } else {
+                "were scanned"
+            },
+            "see its notes"
+        ));
+    }
+    (!parts.is_empty()).then(|| {
+        format!(
+            "no known failure pattern in what was read, but {}",
+            parts.join("; ")
+        )
+    })
 }
 
 /// The start of an input's first line, for the inconclusive verdict: control

@@ -276,11 +276,21 @@ impl Cli {
                 .map(|t| parse_time_bound(t, now))
                 .transpose()
         };
+        let (since, until) = (bound(&self.since)?, bound(&self.until)?);
+        if let (Some(s), Some(u)) = (since, until) {
+            if s > u {
+                return Err(format!(
+                    "--since {} is after --until {}: no line can be in that window",
+                    self.since.as_deref().unwrap_or_default(),
+                    self.until.as_deref().unwrap_or_default()
+                ));
+            }
+        }
         Ok(Request {
             paths: self.paths.clone(),
             fail_on: self.fail_on.threshold(),
-            since: bound(&self.since)?,
-            until: bound(&self.until)?,
+            since,
+            until,
             threads: self.threads.map(usize::from),
             min_split_bytes: None,
         })
@@ -288,8 +298,17 @@ impl Cli {
 }
 
 /// `--since`/`--until`: RFC 3339, or a duration (`2h`, `30m`) back from now.
+/// A time without a zone is refused: taking it as UTC, or as the local
+/// zone, would shift the window by hours without a word.
 pub fn parse_time_bound(text: &str, now: Timestamp) -> Result<Timestamp, String> {
     if let Some(time) = crate::record::json::parse_time(text) {
+        let zoned = chrono::DateTime::parse_from_rfc3339(text).is_ok()
+            || chrono::DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f%z").is_ok();
+        if !zoned {
+            return Err(format!(
+                "time `{text}` has no zone: add `Z` for UTC ({text}Z) or an offset ({text}+08:00)"
+            ));
+        }
         return Ok(time);
     }
     crate::model::parse_duration(text)

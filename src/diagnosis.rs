@@ -182,9 +182,18 @@ pub struct Finding {
     pub first_seen: Option<String>,
     pub last_seen: Option<String>,
     pub evidence: Vec<EvidenceLine>,
-    /// Evidence lines not listed (beyond the per-finding cap).
+    /// Matching lines not listed in `evidence` (beyond the per-finding
+    /// cap of 24): `matched_lines` minus the evidence listed, incidents not
+    /// kept in detail included.
     pub evidence_omitted: u64,
+    /// The first `MAX_INCIDENTS_KEPT` (100) incidents, in detail.
     pub incidents: Vec<IncidentReport>,
+    /// Incidents counted in `count` but not listed in `incidents`.
+    pub incidents_omitted: u64,
+    /// `--follow`, after a rule's first incident: a short form whose
+    /// diagnosis, causes and remedies are those of this earlier incident.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub same_as_incident: Option<u64>,
     pub causes: Vec<CauseReport>,
     pub remedies: Vec<RemedyReport>,
     pub docs: Vec<String>,
@@ -330,12 +339,41 @@ impl Diagnoser<'_> {
             first_seen: format_time(outcome.earliest),
             last_seen: format_time(outcome.latest),
             evidence,
-            evidence_omitted: total_lines.saturating_sub(listed),
+            // Every matching line not listed, those of incidents past the
+            // ones kept in detail too (they are counted, not kept).
+            evidence_omitted: outcome
+                .matched_lines
+                .max(total_lines)
+                .saturating_sub(listed),
+            incidents_omitted: outcome
+                .incident_count
+                .saturating_sub(outcome.incidents.len() as u64),
             incidents,
+            same_as_incident: None,
             causes,
             remedies,
             docs: rule.docs.clone(),
         }
+    }
+
+    /// The short form of a later incident of a rule already reported in
+    /// full (`--follow`): what, when and where, at most 3 evidence lines; no
+    /// diagnosis, causes, remedies or timeline, which `first` had.
+    pub fn brief(mut finding: Finding, first: u64) -> Finding {
+        const BRIEF_EVIDENCE: usize = 3;
+        let dropped = finding.evidence.len().saturating_sub(BRIEF_EVIDENCE);
+        finding.evidence.truncate(BRIEF_EVIDENCE);
+        finding.evidence_omitted += dropped as u64;
+        finding.diagnosis = String::new();
+        finding.causes.clear();
+        finding.remedies.clear();
+        finding.docs.clear();
+        for incident in &mut finding.incidents {
+            incident.timeline.clear();
+            incident.evidence.truncate(BRIEF_EVIDENCE);
+        }
+        finding.same_as_incident = Some(first);
+        finding
     }
 
     /// The incident's lines and its cause evidence on one clock, relative

@@ -41,7 +41,10 @@ pub fn run(cli: &Cli, request: &Request) -> u8 {
     let Inputs {
         specs,
         errors: mut input_errors,
-    } = Inputs::expand(&request.paths);
+    } = Inputs::expand_skipping(
+        &request.paths,
+        &report::sink::previous_reports(&cli.outputs),
+    );
     if specs.len() > 1 || cli.paths.iter().any(|p| p.is_dir()) {
         crate::messages::say(format!(
             "--follow reads one input (stdin or one file), not {}; \
@@ -55,7 +58,7 @@ pub fn run(cli: &Cli, request: &Request) -> u8 {
         return EXIT_ERROR;
     }
     let (sinks, output_errors) =
-        Sink::open_all(&cli.outputs, |tty| cli.color.enabled(tty), &cli.paths);
+        Sink::open_all(&cli.outputs, |tty| cli.color.enabled(tty), &specs, true);
     let stop = Arc::new(AtomicBool::new(false));
     install_interrupt_handler(&stop);
 
@@ -68,9 +71,12 @@ pub fn run(cli: &Cli, request: &Request) -> u8 {
         last_hit: None,
         write_errors: Vec::new(),
         stop: stop.clone(),
+        reported_rules: Default::default(),
     });
 
-    let mut coverages: Vec<Option<scan::Coverage>> = Vec::new();
+    // Each file followed, with its coverage: one, or one per file after a
+    // rename rotation (`tail -F`), each citing its own line numbers.
+    let mut generations: Vec<(InputSpec, Option<scan::Coverage>)> = Vec::new();
     if let Some(spec) = specs.first() {
         if io::stderr().is_terminal() {
             crate::messages::say(format!(
@@ -90,16 +96,16 @@ pub fn run(cli: &Cli, request: &Request) -> u8 {
             // A bug in the scanner must not leave the timer (and so the
             // process) running forever: it becomes an error naming the input.
             let scanned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                scan_live(spec, &matcher, &live, &stop)
+                scan_live(spec, &matcher, &live, &stop, &mut generations)
             }));
             match scanned {
-                Ok(Ok(coverage)) => coverages.push(Some(coverage)),
+                Ok(Ok(())) => {}
                 Ok(Err(error)) => {
-                    coverages.push(None);
+                    generations.push((spec.clone(), None));
                     input_errors.push(error)
                 }
                 Err(panic) => {
-                    coverages.push(None);
+                    generations.push((spec.clone(), None));
                     input_errors.push(InputError {
                         name: spec.display_name(),
                         message: format!(
@@ -117,6 +123,12 @@ pub fn run(cli: &Cli, request: &Request) -> u8 {
         });
     }
 
+    let (specs, coverages): (Vec<InputSpec>, Vec<Option<scan::Coverage>>) =
+        if generations.is_empty() {
+            (specs, Vec::new())
+        } else {
+            generations.into_iter().unzip()
+        };
     let live = live.into_inner().unwrap_or_else(PoisonError::into_inner);
     let Live {
         timeline,
@@ -138,12 +150,20 @@ pub fn run(cli: &Cli, request: &Request) -> u8 {
     })
 }
 
+/// A repeat signal this soon after the first is the same request:
+/// `timeout` signals the process and then its group, `kill` of a pipeline
+/// reaches it twice.
+const REPEAT_SIGNAL_GRACE: Duration = Duration::from_secs(2);
+
 /// The first Ctrl-C (or SIGTERM, SIGHUP) ends the input: the summary is
-/// printed as at its end. A second one, should the first not take, exits.
+/// printed as at its end. A repeat within `REPEAT_SIGNAL_GRACE` is ignored;
+/// one after it, should the first not take, exits 130.
 fn install_interrupt_handler(stop: &Arc<AtomicBool>) {
     let stop = stop.clone();
+    let mut first: Option<Instant> = None;
     let installed = ctrlc::set_handler(move || {
-        if stop.swap(true, Ordering::SeqCst) {
+        stop.store(true, Ordering::SeqCst);
+        if should_exit_on_signal(&mut first, Instant::now()) {
             std::process::exit(130);
         }
     });
@@ -154,30 +174,91 @@ fn install_interrupt_handler(stop: &Arc<AtomicBool>) {
     }
 }
 
+/// Whether a signal arriving `now` ends the process at once: only a repeat
+/// that comes `REPEAT_SIGNAL_GRACE` or more after the first.
+fn should_exit_on_signal(first: &mut Option<Instant>, now: Instant) -> bool {
+    match first {
+        None => {
+            *first = Some(now);
+            false
+        }
+        Some(first) => now.duration_since(*first) >= REPEAT_SIGNAL_GRACE,
+    }
+}
+
 fn scan_live(
     spec: &InputSpec,
     matcher: &Matcher,
     live: &Mutex<Live>,
     stop: &Arc<AtomicBool>,
-) -> Result<scan::Coverage, InputError> {
+    generations: &mut Vec<(InputSpec, Option<scan::Coverage>)>,
+) -> Result<(), InputError> {
     let (sender, receiver) = mpsc::sync_channel(CHANNEL_CHUNKS);
+    let receiver = Arc::new(Mutex::new(receiver));
     let source = spec.clone();
     let pump_stop = stop.clone();
     // Not joined: it may be blocked reading stdin when the scan ends (on
     // Ctrl-C, or when stdout is closed); the process exits around it.
     thread::spawn(move || pump(source, sender, pump_stop));
-    let reader = ChannelReader {
-        receiver,
-        stop: stop.clone(),
-        chunk: Vec::new(),
-        position: 0,
-        ended: false,
-    };
-    let name = spec.display_name();
-    let opened = input::open_reader(&name, Box::new(reader), None)?;
-    Ok(scan::scan(0, &name, opened, matcher, &mut |hit| {
-        lock(live).on_hit(hit)
-    }))
+    let mut current = spec.clone();
+    loop {
+        let ended = Arc::new(Mutex::new(None));
+        let reader = ChannelReader {
+            receiver: receiver.clone(),
+            stop: stop.clone(),
+            chunk: Vec::new(),
+            position: 0,
+            ended: false,
+            why: ended.clone(),
+        };
+        let name = current.display_name();
+        let opened = match input::open_reader(&name, Box::new(reader), None) {
+            Ok(opened) => opened,
+            Err(error) if generations.is_empty() => return Err(error),
+            Err(error) => {
+                generations.push((current, None));
+                return Err(error);
+            }
+        };
+        let index = generations.len();
+        let mut coverage = scan::scan(index, &name, opened, matcher, &mut |hit| {
+            lock(live).on_hit(hit)
+        });
+        let why = ended.lock().unwrap_or_else(PoisonError::into_inner).take();
+        match why {
+            Some(FileEnd::Rotated) => {
+                let next = InputSpec::File(PathBuf::from(format!(
+                    "{} (after rotation {})",
+                    spec.display_name(),
+                    index + 1
+                )));
+                let message = format!(
+                    "{} was rotated (renamed away); its lines up to the rotation are cited as {name}, \
+                     the new file's as `{}`",
+                    spec.display_name(),
+                    next.display_name()
+                );
+                crate::messages::say(&message);
+                coverage.notes.push(message);
+                lock(live)
+                    .inputs
+                    .extend(pipeline::input_infos(std::slice::from_ref(&next), &[]));
+                generations.push((current, Some(coverage)));
+                current = next;
+            }
+            Some(FileEnd::Deleted) => {
+                let message = format!("{name} was deleted while followed; stopped at its end");
+                crate::messages::say(&message);
+                coverage.notes.push(message);
+                generations.push((current, Some(coverage)));
+                return Ok(());
+            }
+            None => {
+                generations.push((current, Some(coverage)));
+                return Ok(());
+            }
+        }
+    }
 }
 
 fn lock<'a, 'r>(live: &'a Mutex<Live<'r>>) -> std::sync::MutexGuard<'a, Live<'r>> {
@@ -195,6 +276,8 @@ struct Live<'r> {
     last_hit: Option<(Timestamp, Instant)>,
     write_errors: Vec<String>,
     stop: Arc<AtomicBool>,
+    /// Rules whose first incident was printed in full.
+    reported_rules: std::collections::HashSet<usize>,
 }
 
 impl Live<'_> {
@@ -229,6 +312,13 @@ impl Live<'_> {
                 context: &self.timeline.context,
             };
             let finding = diagnoser.incident_finding(rule, incident);
+            // After a rule's first incident, the short form: output grows
+            // with the findings, not with their text.
+            let finding = if self.reported_rules.insert(rule) {
+                finding
+            } else {
+                Diagnoser::brief(finding, 1)
+            };
             for sink in &mut self.sinks {
                 if !report::is_streaming(sink.format) {
                     continue;
@@ -255,6 +345,18 @@ impl Live<'_> {
 enum Chunk {
     Data(Vec<u8>),
     End(Option<io::Error>),
+    /// The file followed was renamed away and a new one took its name:
+    /// the old one is read to its end; data from the new one follows.
+    Rotated,
+    /// The file followed was deleted: nothing more will come.
+    Deleted,
+}
+
+/// Why the stream of one file ended, other than at the source's end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FileEnd {
+    Rotated,
+    Deleted,
 }
 
 /// Reads the source into the channel until its end (stdin) or until stopped
@@ -264,17 +366,30 @@ fn pump(source: InputSpec, sender: SyncSender<Chunk>, stop: Arc<AtomicBool>) {
         InputSpec::Stdin => copy_until_end(&mut io::stdin(), &sender),
         InputSpec::File(path) => follow_file(&path, &sender, &stop),
     };
-    let _ = sender.send(Chunk::End(end.err()));
+    match end {
+        Ok(Some(FileEnd::Deleted)) => {
+            let _ = sender.send(Chunk::Deleted);
+        }
+        Ok(_) => {
+            let _ = sender.send(Chunk::End(None));
+        }
+        Err(err) => {
+            let _ = sender.send(Chunk::End(Some(err)));
+        }
+    }
 }
 
-fn copy_until_end(reader: &mut dyn Read, sender: &SyncSender<Chunk>) -> io::Result<()> {
+fn copy_until_end(
+    reader: &mut dyn Read,
+    sender: &SyncSender<Chunk>,
+) -> io::Result<Option<FileEnd>> {
     let mut buffer = vec![0; CHUNK_SIZE];
     loop {
         match reader.read(&mut buffer) {
-            Ok(0) => return Ok(()),
+            Ok(0) => return Ok(None),
             Ok(n) => {
                 if sender.send(Chunk::Data(buffer[..n].to_vec())).is_err() {
-                    return Ok(()); // the scan is over
+                    return Ok(None); // the scan is over
                 }
             }
             Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
@@ -283,17 +398,46 @@ fn copy_until_end(reader: &mut dyn Read, sender: &SyncSender<Chunk>) -> io::Resu
     }
 }
 
-/// `tail -f` from the first line: at the end of the file, wait for it to
+/// `tail -F` from the first line: at the end of the file, wait for it to
 /// grow. A file truncated in place (copytruncate rotation) is read again
-/// from its start.
-fn follow_file(path: &PathBuf, sender: &SyncSender<Chunk>, stop: &AtomicBool) -> io::Result<()> {
+/// from its start. A file renamed away and replaced by a new one of the same
+/// name is read to its end, then the new one from its start; a file deleted
+/// ends the stream.
+fn follow_file(
+    path: &PathBuf,
+    sender: &SyncSender<Chunk>,
+    stop: &AtomicBool,
+) -> io::Result<Option<FileEnd>> {
     let mut file = File::open(path)?;
     let mut position: u64 = 0;
     let mut buffer = vec![0; CHUNK_SIZE];
     while !stop.load(Ordering::Relaxed) {
         match file.read(&mut buffer) {
             Ok(0) => {
-                if file.metadata()?.len() < position {
+                let open = file.metadata()?;
+                match std::fs::metadata(path) {
+                    Ok(named) if !same_file(&open, &named) => {
+                        // Read what was written to the old file since the
+                        // last read, then switch.
+                        if file.read(&mut buffer)? > 0 {
+                            file.seek(io::SeekFrom::Start(position))?;
+                            continue;
+                        }
+                        let Ok(new) = File::open(path) else {
+                            thread::sleep(POLL_INTERVAL);
+                            continue;
+                        };
+                        if sender.send(Chunk::Rotated).is_err() {
+                            return Ok(None);
+                        }
+                        file = new;
+                        position = 0;
+                        continue;
+                    }
+                    Err(_) if is_deleted(&open) => return Ok(Some(FileEnd::Deleted)),
+                    _ => {}
+                }
+                if open.len() < position {
                     crate::messages::say(format!(
                         "{} was truncated; reading it from its start",
                         path.display()
@@ -307,24 +451,50 @@ fn follow_file(path: &PathBuf, sender: &SyncSender<Chunk>, stop: &AtomicBool) ->
             Ok(n) => {
                 position += n as u64;
                 if sender.send(Chunk::Data(buffer[..n].to_vec())).is_err() {
-                    return Ok(());
+                    return Ok(None);
                 }
             }
             Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
             Err(err) => return Err(err),
         }
     }
-    Ok(())
+    Ok(None)
+}
+
+#[cfg(unix)]
+fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    (a.dev(), a.ino()) == (b.dev(), b.ino())
+}
+
+#[cfg(not(unix))]
+fn same_file(_: &std::fs::Metadata, _: &std::fs::Metadata) -> bool {
+    true
+}
+
+/// Whether the open file has no name left (deleted, not renamed).
+#[cfg(unix)]
+fn is_deleted(open: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    open.nlink() == 0
+}
+
+#[cfg(not(unix))]
+fn is_deleted(_: &std::fs::Metadata) -> bool {
+    false
 }
 
 /// The scanner's view of the channel: a byte stream that ends at the
 /// source's end, or as soon as `stop` is set.
 struct ChannelReader {
-    receiver: Receiver<Chunk>,
+    /// Shared by the readers of successive files after a rotation.
+    receiver: Arc<Mutex<Receiver<Chunk>>>,
     stop: Arc<AtomicBool>,
     chunk: Vec<u8>,
     position: usize,
     ended: bool,
+    /// Set when the stream ended at a rotation or a deletion.
+    why: Arc<Mutex<Option<FileEnd>>>,
 }
 
 impl Read for ChannelReader {
@@ -333,10 +503,25 @@ impl Read for ChannelReader {
             if self.ended || self.stop.load(Ordering::Relaxed) {
                 return Ok(0);
             }
-            match self.receiver.recv_timeout(TICK) {
+            let received = self
+                .receiver
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .recv_timeout(TICK);
+            match received {
                 Ok(Chunk::Data(data)) => {
                     self.chunk = data;
                     self.position = 0;
+                }
+                Ok(Chunk::Rotated) => {
+                    self.ended = true;
+                    *self.why.lock().unwrap_or_else(PoisonError::into_inner) =
+                        Some(FileEnd::Rotated);
+                }
+                Ok(Chunk::Deleted) => {
+                    self.ended = true;
+                    *self.why.lock().unwrap_or_else(PoisonError::into_inner) =
+                        Some(FileEnd::Deleted);
                 }
                 Ok(Chunk::End(error)) => {
                     self.ended = true;
@@ -364,11 +549,12 @@ mod tests {
         let (sender, receiver) = mpsc::sync_channel(4);
         let stop = Arc::new(AtomicBool::new(false));
         let mut reader = ChannelReader {
-            receiver,
+            receiver: Arc::new(Mutex::new(receiver)),
             stop: stop.clone(),
             chunk: Vec::new(),
             position: 0,
             ended: false,
+            why: Arc::default(),
         };
         sender.send(Chunk::Data(b"abc".to_vec())).unwrap();
         let mut buf = [0u8; 2];
@@ -381,14 +567,30 @@ mod tests {
     }
 
     #[test]
+    fn a_second_signal_soon_after_the_first_does_not_exit() {
+        let start = Instant::now();
+        let mut first = None;
+        assert!(!should_exit_on_signal(&mut first, start));
+        assert!(!should_exit_on_signal(
+            &mut first,
+            start + Duration::from_millis(5)
+        ));
+        assert!(should_exit_on_signal(
+            &mut first,
+            start + REPEAT_SIGNAL_GRACE + Duration::from_millis(1)
+        ));
+    }
+
+    #[test]
     fn a_read_error_is_passed_on() {
         let (sender, receiver) = mpsc::sync_channel(4);
         let mut reader = ChannelReader {
-            receiver,
+            receiver: Arc::new(Mutex::new(receiver)),
             stop: Arc::new(AtomicBool::new(false)),
             chunk: Vec::new(),
             position: 0,
             ended: false,
+            why: Arc::default(),
         };
         sender
             .send(Chunk::End(Some(io::Error::other("disk on fire"))))

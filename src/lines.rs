@@ -21,7 +21,13 @@ pub struct LineBlocks<R> {
     /// Inside an over-long line whose head was already handed out.
     skipping: bool,
     pub truncated_lines: u64,
+    /// JSON lines over `MAX_LINE` kept whole but with string values over
+    /// `MAX_JSON_STRING` shortened (a `message` after a huge field is still
+    /// searched).
+    pub shortened_lines: u64,
     pub bytes_read: u64,
+    /// The over-long JSON line being shortened while the rest of it is read.
+    shortening: Option<(JsonShortener, Vec<u8>)>,
 }
 
 thread_local! {
@@ -64,7 +70,9 @@ impl<R: Read> LineBlocks<R> {
             eof: false,
             skipping: false,
             truncated_lines: 0,
+            shortened_lines: 0,
             bytes_read: 0,
+            shortening: None,
         }
     }
 
@@ -98,9 +106,23 @@ impl<R: Read> LineBlocks<R> {
                     Some(newline) => {
                         self.skipping = false;
                         start = newline + 1;
+                        if let Some((mut shortener, mut out)) = self.shortening.take() {
+                            shortener.feed(&self.buf[..newline], &mut out);
+                            if !self.emit_shortened(out, &mut on_block) {
+                                return Ok(());
+                            }
+                        }
                     }
                     None => {
+                        if let Some((shortener, out)) = &mut self.shortening {
+                            shortener.feed(&self.buf[..self.filled], out);
+                        }
                         self.filled = 0;
+                        if self.eof {
+                            if let Some((_, out)) = self.shortening.take() {
+                                self.emit_shortened(out, &mut on_block);
+                            }
+                        }
                         continue;
                     }
                 }
@@ -140,7 +162,14 @@ impl<R: Read> LineBlocks<R> {
                         continue;
                     }
                     // One line fills the whole buffer: keep its head only.
-                    self.emit_truncated(0, &mut on_block);
+                    if looks_like_json(&self.buf[..self.filled]) {
+                        let mut shortener = JsonShortener::default();
+                        let mut out = Vec::with_capacity(MAX_LINE);
+                        shortener.feed(&self.buf[..self.filled], &mut out);
+                        self.shortening = Some((shortener, out));
+                    } else {
+                        self.emit_truncated(0, &mut on_block);
+                    }
                     self.skipping = true;
                     self.filled = 0;
                 }
@@ -154,6 +183,23 @@ impl<R: Read> LineBlocks<R> {
         }
     }
 
+    /// Emits a shortened JSON line (cut at `MAX_LINE` if it is still too
+    /// long, and then counted as cut).
+    fn emit_shortened(
+        &mut self,
+        mut out: Vec<u8>,
+        on_block: &mut impl FnMut(&[u8]) -> bool,
+    ) -> bool {
+        if out.len() > MAX_LINE {
+            out.truncate(MAX_LINE);
+            self.truncated_lines += 1;
+        } else {
+            self.shortened_lines += 1;
+        }
+        out.push(b'\n');
+        on_block(&out)
+    }
+
     fn emit_truncated(&mut self, start: usize, on_block: &mut impl FnMut(&[u8]) -> bool) {
         let end = start + MAX_LINE;
         self.buf[end] = b'\n';
@@ -164,12 +210,112 @@ impl<R: Read> LineBlocks<R> {
     /// On a read error, the complete lines already buffered still count.
     fn flush_partial(&mut self, on_block: &mut impl FnMut(&[u8]) -> bool) {
         if self.skipping {
+            if let Some((_, out)) = self.shortening.take() {
+                self.emit_shortened(out, on_block);
+            }
             return;
         }
         if let Some(last_newline) = memchr::memrchr(b'\n', &self.buf[..self.filled]) {
             on_block(&self.buf[..=last_newline]);
         }
         self.filled = 0;
+    }
+}
+
+/// String values of an over-long JSON line are kept up to this many bytes.
+pub const MAX_JSON_STRING: usize = 16 * 1024;
+
+/// Whether an over-long line is a JSON object, perhaps behind a short
+/// wrapper (`kubectl logs --timestamps`, a compose prefix).
+pub fn looks_like_json(head: &[u8]) -> bool {
+    let window = &head[..head.len().min(256)];
+    memchr::memchr(b'{', window)
+        .is_some_and(|i| window[i + 1..].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'"'))
+}
+
+/// Copies a JSON line with every string value cut to `MAX_JSON_STRING`
+/// bytes (never inside an escape or a UTF-8 character), so that the line
+/// stays valid JSON and its later fields survive a huge one. Fed in pieces.
+#[derive(Debug, Default)]
+pub struct JsonShortener {
+    in_string: bool,
+    /// After a backslash in a string.
+    escaped: bool,
+    /// Hex digits still to come in a `\uXXXX` escape.
+    hex_left: u8,
+    /// Whether the escape under way is kept (it began before the cut).
+    keep_escape: bool,
+    /// Whether the last byte kept is part of a multi-byte UTF-8 character.
+    in_char: bool,
+    string_len: usize,
+}
+
+impl JsonShortener {
+    pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<u8>) {
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            i += 1;
+            if !self.in_string {
+                // Outside strings (keys are strings too): bounded by the
+                // caller's cut of the whole line.
+                if out.len() <= MAX_LINE {
+                    out.push(b);
+                }
+                if b == b'"' {
+                    self.in_string = true;
+                    self.string_len = 0;
+                    self.in_char = false;
+                }
+                continue;
+            }
+            if self.escaped || self.hex_left > 0 {
+                if self.keep_escape && out.len() <= MAX_LINE {
+                    out.push(b);
+                    self.string_len += 1;
+                }
+                if self.escaped {
+                    self.escaped = false;
+                    if b == b'u' {
+                        self.hex_left = 4;
+                    }
+                } else {
+                    self.hex_left -= 1;
+                }
+                continue;
+            }
+            let full = self.string_len >= MAX_JSON_STRING;
+            match b {
+                b'"' => {
+                    out.push(b);
+                    self.in_string = false;
+                }
+                b'\\' => {
+                    self.escaped = true;
+                    self.keep_escape = !full;
+                    if !full && out.len() <= MAX_LINE {
+                        out.push(b);
+                        self.string_len += 1;
+                    }
+                    self.in_char = false;
+                }
+                // The rest of a character begun before the cut.
+                _ if full && !(self.in_char && b & 0xC0 == 0x80) => {
+                    self.in_char = false;
+                    match memchr::memchr2(b'"', b'\\', &bytes[i..]) {
+                        Some(n) => i += n,
+                        None => return,
+                    }
+                }
+                _ => {
+                    if out.len() <= MAX_LINE {
+                        out.push(b);
+                        self.string_len += 1;
+                    }
+                    self.in_char = b >= 0x80;
+                }
+            }
+        }
     }
 }
 
@@ -209,6 +355,51 @@ mod tests {
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0].len(), MAX_LINE + 1);
         assert_eq!(lines[1], b"next\n".to_vec());
+    }
+
+    #[test]
+    fn a_json_line_too_long_keeps_its_fields_after_a_huge_one() {
+        let blob = "A\\\"é".repeat(MAX_LINE);
+        let line = format!(
+            "{{\"timestamp\":\"2024-02-11T06:05:06.386Z\",\"fields\":{{\"blob\":\"{blob}\",\"message\":\"lease 1 keep alive timeout\"}}}}\nnext\n"
+        );
+        let mut reader = LineBlocks::with_block_size(line.as_bytes(), 0);
+        let mut lines = Vec::new();
+        reader
+            .for_each_block(|block| {
+                lines.extend(block.split_inclusive(|b| *b == b'\n').map(<[u8]>::to_vec));
+                true
+            })
+            .unwrap();
+        assert_eq!((reader.truncated_lines, reader.shortened_lines), (0, 1));
+        assert_eq!(lines.len(), 2);
+        let value: serde_json::Value = serde_json::from_slice(&lines[0]).unwrap();
+        assert_eq!(value["fields"]["message"], "lease 1 keep alive timeout");
+        assert!(value["fields"]["blob"].as_str().unwrap().len() <= MAX_JSON_STRING + 4);
+        assert_eq!(lines[1], b"next\n".to_vec());
+    }
+
+    #[test]
+    fn shortened_json_stays_valid_whatever_sits_at_the_cut() {
+        // Escapes, \u escapes and multi-byte characters at every offset
+        // around the cut, fed whole and in pieces of every small size.
+        for tail in ["\\\"", "\\\\", "\\u00e9", "é", "😀", "\\n", "x"] {
+            for pad in MAX_JSON_STRING - 8..MAX_JSON_STRING + 2 {
+                let value = "a".repeat(pad) + &tail.repeat(4);
+                let line = format!("{{\"k\":\"{value}\",\"m\":\"after\",\"n\":[1,\"{tail}\"]}}");
+                for piece in [line.len(), 1, 3, 7] {
+                    let mut out = Vec::new();
+                    let mut shortener = JsonShortener::default();
+                    for chunk in line.as_bytes().chunks(piece) {
+                        shortener.feed(chunk, &mut out);
+                    }
+                    let parsed: serde_json::Value = serde_json::from_slice(&out)
+                        .unwrap_or_else(|e| panic!("{tail:?} {pad} {piece}: {e}"));
+                    assert_eq!(parsed["m"], "after");
+                    assert!(parsed["k"].as_str().unwrap().len() <= MAX_JSON_STRING + 6);
+                }
+            }
+        }
     }
 
     #[test]

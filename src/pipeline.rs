@@ -4,7 +4,7 @@
 //! time) and `--follow` (one live input, `crate::follow`). Both take the
 //! same `Request` and end in the same `finish`, so a flag or a summary
 //! field cannot work in one mode and be forgotten in the other.
-use crate::analysis::{summarise, Analysis, Tally};
+use crate::analysis::{summarise, Analysis, Tally, Window};
 use crate::context::ClusterContext;
 use crate::correlate::Correlator;
 use crate::diagnosis::{Diagnoser, InputInfo};
@@ -44,7 +44,13 @@ pub struct Inputs {
 
 impl Inputs {
     pub fn expand(paths: &[PathBuf]) -> Inputs {
-        let (specs, errors) = input::expand(paths);
+        Inputs::expand_skipping(paths, &[])
+    }
+
+    /// `expand`, leaving out of directories the files of `skip` (device and
+    /// inode): the previous reports a run replaces.
+    pub fn expand_skipping(paths: &[PathBuf], skip: &[(u64, u64)]) -> Inputs {
+        let (specs, errors) = input::expand_skipping(paths, skip);
         Inputs { specs, errors }
     }
 }
@@ -111,6 +117,7 @@ pub fn finish(
         correlator,
         mut context,
         outside_range,
+        inside_range,
         election_lines,
         ..
     } = timeline;
@@ -139,6 +146,11 @@ pub fn finish(
         rules,
         cluster: context,
         outside_time_range: outside_range,
+        window: Window {
+            since: request.since,
+            until: request.until,
+            checked: inside_range,
+        },
         fail_on: request.fail_on,
     });
     Analysis { findings, summary }
@@ -152,6 +164,8 @@ pub struct Timeline<'r> {
     since: Option<Timestamp>,
     until: Option<Timestamp>,
     pub outside_range: u64,
+    /// Matching lines inside the window (all of them without one).
+    pub inside_range: u64,
     /// Per input: lines about the election (campaigns, wins, lease trouble).
     pub election_lines: Vec<u64>,
 }
@@ -165,6 +179,7 @@ impl<'r> Timeline<'r> {
             since: request.since,
             until: request.until,
             outside_range: 0,
+            inside_range: 0,
             election_lines: Vec::new(),
         }
     }
@@ -201,6 +216,7 @@ impl<'r> Timeline<'r> {
                 return false;
             }
         }
+        self.inside_range += 1;
         self.correlator.push(Arc::new(hit));
         true
     }

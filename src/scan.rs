@@ -71,12 +71,19 @@ pub struct Coverage {
     pub last_timestamp: Option<Timestamp>,
     /// Lines over `MAX_LINE` bytes, cut there.
     pub truncated_lines: u64,
+    /// JSON lines over `MAX_LINE` bytes kept whole, string values over
+    /// `lines::MAX_JSON_STRING` shortened.
+    pub shortened_lines: u64,
     /// Assumptions made while reading (e.g. the year of journalctl lines).
     pub notes: Vec<String>,
     /// First line of the input (cut), to show when nothing was recognised.
     pub first_line: Option<String>,
     /// A read error that ended the input early, e.g. a truncated gzip stream.
     pub read_error: Option<String>,
+    /// Bytes of a plain file that were there when it was opened and were
+    /// gone when the scan reached them (the file shrank: rotation by
+    /// truncation).
+    pub unread_bytes: u64,
     #[serde(skip)]
     pub pending_pretty_lines: u64,
     /// Whether the part ends inside a pretty event; `None` when it held
@@ -104,6 +111,7 @@ impl Coverage {
             self.last_event = Some(last);
         }
         self.bytes += next.bytes;
+        self.unread_bytes += next.unread_bytes;
         self.lines += next.lines;
         self.recognised += next.recognised;
         for (shape, n) in next.shapes {
@@ -120,6 +128,7 @@ impl Coverage {
         self.first_timestamp = earliest(self.first_timestamp, next.first_timestamp);
         self.last_timestamp = latest(self.last_timestamp, next.last_timestamp);
         self.truncated_lines += next.truncated_lines;
+        self.shortened_lines += next.shortened_lines;
         for note in next.notes {
             if !self.notes.contains(&note) {
                 self.notes.push(note);
@@ -140,6 +149,8 @@ struct ScanState {
     /// Lines over `MAX_LINE` cut by the scanner (the line reader cuts those
     /// too long for its buffer).
     cut_lines: u64,
+    /// JSON lines over `MAX_LINE` whose long strings were shortened.
+    shortened_lines: u64,
     seen_event: bool,
     earliest: Option<Timestamp>,
     latest: Option<Timestamp>,
@@ -284,6 +295,7 @@ fn scan_part_with(
     let mut st = ScanState {
         line_no: 0,
         cut_lines: 0,
+        shortened_lines: 0,
         seen_event: false,
         earliest: None,
         latest: None,
@@ -326,6 +338,7 @@ fn scan_part_with(
     coverage.lines = st.line_no;
     coverage.bytes = blocks.bytes_read;
     coverage.truncated_lines = blocks.truncated_lines + st.cut_lines;
+    coverage.shortened_lines = blocks.shortened_lines + st.shortened_lines;
     coverage.recognised = st.recognised;
     let year = st
         .year
@@ -392,6 +405,18 @@ fn scan_block(
         let mut raw = &block[start..newline];
         if let [head @ .., b'\r'] = raw {
             raw = head;
+        }
+        // A JSON line too long keeps its later fields (a `message` after a
+        // huge one) with its long strings shortened; any other is cut.
+        let shortened;
+        if raw.len() > crate::lines::MAX_LINE && crate::lines::looks_like_json(raw) {
+            let mut out = Vec::with_capacity(crate::lines::MAX_LINE);
+            crate::lines::JsonShortener::default().feed(raw, &mut out);
+            if out.len() <= crate::lines::MAX_LINE {
+                shortened = out;
+                raw = &shortened;
+                st.shortened_lines += 1;
+            }
         }
         if raw.len() > crate::lines::MAX_LINE {
             raw = &raw[..crate::lines::MAX_LINE];

@@ -396,6 +396,15 @@ pub fn scan_merged(
             coverage.read_error.get_or_insert_with(|| error.clone());
         }
     }
+    for coverage in scans.iter_mut().filter_map(|s| s.coverage.as_mut()) {
+        if coverage.unread_bytes > 0 {
+            coverage.notes.push(format!(
+                "shrank while being read (rotated by truncation?): {} of the {} bytes it had when opened were scanned",
+                coverage.bytes,
+                coverage.bytes + coverage.unread_bytes
+            ));
+        }
+    }
     scans
 }
 
@@ -598,7 +607,13 @@ fn run_work(
                 mid_input: item.range.is_some_and(|(start, _)| start > 0),
                 year: item.year,
             };
-            let coverage = scan::scan_part(item.input, &name, opened, matcher, part, on_hit);
+            // A plain file's size at open (or its range's): what it should
+            // give unless it shrinks while read.
+            let expected = (!opened.gzip).then_some(opened.size).flatten();
+            let mut coverage = scan::scan_part(item.input, &name, opened, matcher, part, on_hit);
+            if let Some(expected) = expected {
+                coverage.unread_bytes = expected.saturating_sub(coverage.bytes);
+            }
             InputScan {
                 coverage: Some(coverage),
                 error: None,
@@ -628,4 +643,40 @@ fn open_range(
         gzip: false,
         size: Some(end - start),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::RuleSet;
+    use std::io::Write;
+
+    #[test]
+    fn a_file_that_shrinks_while_read_counts_the_bytes_it_lost() {
+        // A range planned while the file was 100 bytes longer: what was
+        // there at open and is gone is counted, and the stitched scan notes
+        // it with what was scanned.
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        let text = "2024-02-11T06:00:00.000000Z  INFO risingwave_meta: started\n".repeat(10);
+        file.write_all(text.as_bytes()).unwrap();
+        let len = text.len() as u64;
+        let spec = InputSpec::File(file.path().to_path_buf());
+        let rules = RuleSet::load(&[]);
+        let matcher = Matcher::new(&rules);
+        let item = Work {
+            input: 0,
+            range: Some((0, len + 100)),
+            year: None,
+        };
+        let scan = run_work(
+            &item,
+            &spec,
+            &matcher,
+            None,
+            GzipDecoding::OwnThread,
+            &mut |_| {},
+        );
+        let coverage = scan.coverage.unwrap();
+        assert_eq!((coverage.bytes, coverage.unread_bytes), (len, 100));
+    }
 }

@@ -3,6 +3,7 @@
 //! the one way to run the binary.
 mod common;
 
+mod all_clear;
 mod ci_formats;
 mod cli;
 mod diagnosis;

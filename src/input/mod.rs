@@ -7,7 +7,7 @@ mod decode_thread;
 mod gzip;
 mod walk;
 
-pub use walk::expand;
+pub use walk::{expand, expand_skipping};
 
 use crate::text::describe_io_error;
 use decode_thread::{DecodedBlocks, WhileBusy};
@@ -32,6 +32,19 @@ impl InputSpec {
             InputSpec::File(path) => path.display().to_string(),
         }
     }
+}
+
+/// The metadata of the file, pipe or terminal behind stdin.
+#[cfg(unix)]
+pub fn stdin_metadata() -> Option<std::fs::Metadata> {
+    use std::os::fd::AsFd;
+    let fd = io::stdin().as_fd().try_clone_to_owned().ok()?;
+    File::from(fd).metadata().ok()
+}
+
+#[cfg(not(unix))]
+pub fn stdin_metadata() -> Option<std::fs::Metadata> {
+    None
 }
 
 /// An input that could not be read (missing file, permission, loop...).
@@ -130,6 +143,15 @@ fn open_reader_with(
             }
         }
     };
+    if head.is_empty() {
+        // Ended before its first byte. A terminal gives one end of input per
+        // Ctrl-D: reading it again would wait for a second one.
+        return Ok(OpenInput {
+            reader: Box::new(io::empty()),
+            gzip: false,
+            size,
+        });
+    }
     if head.starts_with(&GZIP_MAGIC) {
         Ok(OpenInput {
             reader: match decoding {

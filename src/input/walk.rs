@@ -12,9 +12,21 @@ use std::path::{Path, PathBuf};
 /// arguments, so that the report does not depend on it; a file reached twice
 /// (named twice, or through a symbolic link) is scanned once.
 pub fn expand(paths: &[PathBuf]) -> (Vec<InputSpec>, Vec<InputError>) {
+    expand_skipping(paths, &[])
+}
+
+/// `expand`, leaving out the files of `skip` (device and inode) when found
+/// in a directory: previous reports that this run will replace.
+pub fn expand_skipping(
+    paths: &[PathBuf],
+    skip: &[(u64, u64)],
+) -> (Vec<InputSpec>, Vec<InputError>) {
     let mut specs = Vec::new();
     let mut errors = Vec::new();
-    let mut walked = Walked::default();
+    let mut walked = Walked {
+        skip: skip.to_vec(),
+        ..Walked::default()
+    };
     if paths.is_empty() {
         specs.push(InputSpec::Stdin);
     }
@@ -25,6 +37,17 @@ pub fn expand(paths: &[PathBuf]) -> (Vec<InputSpec>, Vec<InputError>) {
         }
         match std::fs::metadata(path) {
             Ok(meta) if meta.is_dir() => walk_dir(path, &mut walked, &mut specs, &mut errors),
+            // `/dev/zero` or `/dev/urandom` (or a link to one) would be read
+            // forever; the terminal or file behind stdin (`/dev/stdin`) is
+            // what the user means.
+            Ok(meta) if is_char_device(&meta) && !is_stdin(&meta) => errors.push(InputError {
+                name: path.display().to_string(),
+                message: format!(
+                    "is a character device, not a log file; not read (pipe it in if you mean it: \
+                     `head -c 100M {} | rwdoctor`)",
+                    path.display()
+                ),
+            }),
             Ok(_) => specs.push(InputSpec::File(path.clone())),
             Err(err) => errors.push(InputError {
                 name: path.display().to_string(),
@@ -38,6 +61,40 @@ pub fn expand(paths: &[PathBuf]) -> (Vec<InputSpec>, Vec<InputError>) {
     errors.sort_by(|a, b| a.name.cmp(&b.name));
     errors.dedup();
     (specs, errors)
+}
+
+#[cfg(unix)]
+fn is_skipped(meta: &std::fs::Metadata, skip: &[(u64, u64)]) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    skip.contains(&(meta.dev(), meta.ino()))
+}
+
+#[cfg(not(unix))]
+fn is_skipped(_: &std::fs::Metadata, _: &[(u64, u64)]) -> bool {
+    false
+}
+
+#[cfg(unix)]
+fn is_char_device(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    meta.file_type().is_char_device()
+}
+
+#[cfg(not(unix))]
+fn is_char_device(_: &std::fs::Metadata) -> bool {
+    false
+}
+
+/// Whether `meta` is the file behind this process's stdin.
+#[cfg(unix)]
+fn is_stdin(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    super::stdin_metadata().is_some_and(|s| (s.dev(), s.ino()) == (meta.dev(), meta.ino()))
+}
+
+#[cfg(not(unix))]
+fn is_stdin(_: &std::fs::Metadata) -> bool {
+    false
 }
 
 /// What makes two inputs the same: the file itself (device and inode), not
@@ -74,6 +131,8 @@ struct Walked {
     /// Every directory walked: one reached again through another link holds
     /// nothing new (and walking it again could take exponential time).
     done: HashSet<PathBuf>,
+    /// Files not to take from directories (previous reports).
+    skip: Vec<(u64, u64)>,
 }
 
 fn walk_dir(
@@ -127,6 +186,7 @@ fn walk_dir(
     for child in children {
         match std::fs::metadata(&child) {
             Ok(meta) if meta.is_dir() => walk_dir(&child, walked, specs, errors),
+            Ok(meta) if meta.is_file() && is_skipped(&meta, &walked.skip) => {}
             Ok(meta) if meta.is_file() => specs.push(InputSpec::File(child)),
             // FIFOs, sockets and devices inside a directory are not logs;
             // named explicitly on the command line they are read.

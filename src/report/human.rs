@@ -35,6 +35,24 @@ pub fn render(analysis: &Analysis, color: bool) -> String {
 pub fn render_live_finding(finding: &Finding, color: bool) -> String {
     colored::control::set_override(color);
     let mut out = String::new();
+    if let (Some(first), Some(e)) = (finding.same_as_incident, finding.evidence.first()) {
+        let when = finding.first_seen.as_deref().unwrap_or("(no time)");
+        let text = format!(
+            "{} again at {when}: {} line{}, first {}:{}; causes and remedies as incident {first}",
+            finding.rule,
+            finding.matched_lines,
+            plural(finding.matched_lines as usize),
+            printable(&e.source),
+            e.line
+        );
+        wrap_hanging(
+            &mut out,
+            &format!("{} {text}", badge(finding.severity)),
+            "",
+            "  ",
+        );
+        return guard_report(out, color);
+    }
     render_finding(&mut out, finding);
     out.push('\n');
     guard_report(out, color)
@@ -60,6 +78,8 @@ fn render_headline(out: &mut String, analysis: &Analysis) {
             "{}",
             "Nothing to diagnose: no RisingWave or etcd log lines found.".bold()
         );
+    } else if analysis.findings.is_empty() && analysis.summary.exit_code == 3 {
+        let _ = writeln!(out, "{}", "Not checked: see the verdict below.".bold());
     } else if analysis.findings.is_empty() {
         let _ = writeln!(out, "{}", "No known failure found.".bold());
     } else {
@@ -669,7 +689,7 @@ fn render_summary(out: &mut String, analysis: &Analysis) {
     for input in &summary.inputs {
         render_coverage(out, input);
     }
-    if analysis.findings.is_empty() && summary.lines_recognised > 0 {
+    if analysis.findings.is_empty() && summary.lines_recognised > 0 && summary.exit_code != 3 {
         render_silence(out, analysis);
     }
     for error in &summary.errors {

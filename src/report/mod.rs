@@ -134,7 +134,7 @@ pub fn write_all(
     sinks.sort_by_key(Sink::is_stdout);
     for sink in sinks.iter_mut() {
         let text = render(sink, analysis);
-        if let Err(error) = sink.write(&text) {
+        if let Err(error) = sink.write(&text).and_then(|_| sink.commit()) {
             crate::messages::say(&error);
             add_errors(&mut analysis.summary, vec![error]);
         }
