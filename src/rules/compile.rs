@@ -1,6 +1,8 @@
 //! Validates a `RuleDef` and turns it into a `Rule` whose signals are compiled
 //! regexes and whose names are resolved to indices.
-use super::schema::{Component, MatchKind, RemedyDef, RuleDef, RuleTests, WeightedSignal};
+use super::schema::{
+    Component, MatchDef, MatchKind, RemedyDef, RuleDef, RuleTests, WeightedSignal,
+};
 use crate::model::{parse_duration, Level, Severity};
 use regex::Regex;
 use std::collections::BTreeSet;
@@ -219,93 +221,19 @@ const DEFAULT_GRACE_SECS: i64 = 10;
 
 impl Rule {
     /// Every problem is reported, not just the first, as `(rule id, problem)`.
+    /// A short sequence of named steps: the signals, the names the rule
+    /// uses resolved to them, the checks of each part, then the pattern.
     pub fn compile(def: RuleDef, source: RuleSource) -> Result<Rule, Vec<(String, String)>> {
-        let mut problems = Vec::new();
-        let id = def.id.clone();
-        let mut problem = |text: String| problems.push((id.clone(), text));
-
-        if !is_valid_id(&def.id) {
-            problem(format!(
-                "id `{}` must be lowercase letters, digits and dashes",
-                def.id
-            ));
-        }
-        if def.signals.is_empty() {
-            problem("has no signals".into());
-        }
-        if def.signals.len() > MAX_SIGNALS_PER_RULE {
-            problem(format!(
-                "has {} signals; at most {MAX_SIGNALS_PER_RULE} are allowed",
-                def.signals.len()
-            ));
-        }
-
-        let mut signals = Vec::with_capacity(def.signals.len());
-        for (name, signal) in &def.signals {
-            let checked = match source {
-                // Built-in patterns ship with the binary and are compiled
-                // by `cargo test` (rules::tests): no need to at every start.
-                RuleSource::Builtin => Ok(LazyRegex::new(&signal.regex)),
-                RuleSource::File(_) => {
-                    LazyRegex::validated(&signal.regex).map_err(|e| e.to_string())
-                }
-            };
-            let regex = match checked {
-                Ok(regex) => regex,
-                Err(err) => {
-                    problem(format!(
-                        "signal `{name}`: invalid regex: {}",
-                        one_line(&err.to_string())
-                    ));
-                    continue;
-                }
-            };
-            let mut levels = Vec::new();
-            for level in &signal.levels {
-                match level.parse::<Level>() {
-                    Ok(level) => levels.push(level),
-                    Err(err) => problem(format!("signal `{name}`: {err}")),
-                }
-            }
-            let target = match signal.target.as_deref().map(Regex::new).transpose() {
-                Ok(target) => target,
-                Err(err) => {
-                    problem(format!(
-                        "signal `{name}`: invalid target regex: {}",
-                        one_line(&err.to_string())
-                    ));
-                    None
-                }
-            };
-            signals.push(Signal {
-                name: name.clone(),
-                regex,
-                levels,
-                target,
-                describe: signal.describe.clone(),
-                from: signal.from,
-            });
-        }
+        let mut problems = Problems {
+            id: def.id.clone(),
+            list: Vec::new(),
+        };
+        check_header(&def, &mut problems);
+        let signals = compile_signals(&def, &source, &mut problems);
 
         let names: Vec<&str> = def.signals.keys().map(String::as_str).collect();
-        let mut resolve = |list: &[String], context: &str| -> Vec<usize> {
-            list.iter()
-                .filter_map(|name| match names.iter().position(|known| known == name) {
-                    Some(index) => Some(index),
-                    None => {
-                        problems.push((
-                            def.id.clone(),
-                            format!(
-                                "{context} names unknown signal `{name}` (known: {})",
-                                names.join(", ")
-                            ),
-                        ));
-                        None
-                    }
-                })
-                .collect()
-        };
-
+        let mut resolve =
+            |list: &[String], context: &str| resolve(&names, list, context, &mut problems);
         let when = &def.when;
         let steps: Vec<Vec<usize>> = match when.kind {
             MatchKind::Sequence => when
@@ -329,136 +257,23 @@ impl Rule {
             .map(|cause| weighted(&mut resolve, &cause.refuted_by, &cause.id, "refuted_by"))
             .collect();
 
-        let mut duration = |field: &str, value: &Option<String>| -> Option<chrono::Duration> {
-            value
-                .as_deref()
-                .and_then(|text| match parse_duration(text) {
-                    Ok(d) => Some(d),
-                    Err(err) => {
-                        problems.push((def.id.clone(), format!("{field}: {err}")));
-                        None
-                    }
-                })
-        };
-        let within = duration("match.within", &when.within);
-        let grace = duration("match.grace", &when.grace);
+        let within = problems.duration("match.within", &when.within);
+        let grace = problems.duration("match.grace", &when.grace);
         let (cause_window, lease_margin) = match def.cause_window.as_deref() {
             Some(text) if text.starts_with("lease+") => (
                 None,
-                duration("cause_window", &Some(text["lease+".len()..].to_string())),
+                problems.duration("cause_window", &Some(text["lease+".len()..].to_string())),
             ),
-            _ => (duration("cause_window", &def.cause_window), None),
+            _ => (problems.duration("cause_window", &def.cause_window), None),
         };
-
-        let mut problem = |text: String| problems.push((def.id.clone(), text));
-        match when.kind {
-            MatchKind::Any => {}
-            MatchKind::Sequence => {
-                if when.steps.len() < 2 {
-                    problem("match type `sequence` needs at least two steps".into());
-                }
-                if when.steps.iter().any(Vec::is_empty) {
-                    problem("match.steps has an empty step".into());
-                }
-                if when.within.is_none() && when.not_between.is_empty() {
-                    problem("match type `sequence` needs `within` (or `not_between`)".into());
-                }
-            }
-            MatchKind::Count => {
-                if when.at_least.unwrap_or(0) < 2 {
-                    problem("match type `count` needs `at_least` of 2 or more".into());
-                }
-                if when.within.is_none() {
-                    problem("match type `count` needs `within`".into());
-                }
-            }
-            MatchKind::NotFollowedBy => {
-                if when.not_followed_by.is_empty() || when.within.is_none() {
-                    problem(
-                        "match type `not_followed_by` needs `not_followed_by` and `within`".into(),
-                    );
-                }
-            }
-        }
-        if when.kind != MatchKind::Sequence && when.signals.is_empty() {
-            problem("match.signals is empty".into());
-        }
-        if when.kind != MatchKind::Sequence
-            && (!when.not_between.is_empty() || when.same_source || when.same_signal)
-        {
-            problem(
-                "`not_between`, `same_source` and `same_signal` are for match type `sequence`"
-                    .into(),
-            );
-        }
-        if let Some(escalate) = &def.escalate {
-            if escalate.incidents < 2 || escalate.severity <= def.severity {
-                problem(
-                    "escalate needs `incidents` of 2 or more and a severity above the rule's"
-                        .into(),
-                );
-            }
-        }
-        if when.kind == MatchKind::Sequence && !when.signals.is_empty() {
-            problem("match type `sequence` takes `steps`, not `signals`".into());
-        }
-        for cause in &def.causes {
-            for ws in cause.supported_by.iter().chain(&cause.refuted_by) {
-                if !(0.0..=1.0).contains(&ws.weight) {
-                    problem(format!(
-                        "cause `{}`: weight {} of signal `{}` is not between 0 and 1",
-                        cause.id, ws.weight, ws.signal
-                    ));
-                }
-            }
-        }
-        for cause in &def.causes {
-            if cause.needs_log.is_some_and(|log| log != Component::Etcd) {
-                problem(format!("cause `{}`: needs_log must be `etcd`", cause.id));
-            }
-        }
-        let cause_ids: BTreeSet<&str> = def.causes.iter().map(|c| c.id.as_str()).collect();
-        for remedy in &def.remedies {
-            if let Some(cause) = &remedy.cause {
-                if !cause_ids.contains(cause.as_str()) {
-                    problem(format!("remedy names unknown cause `{cause}`"));
-                }
-            }
+        check_match(&def, &mut problems);
+        check_causes(&def, &mut problems);
+        check_remedies(&def, &mut problems);
+        if !problems.list.is_empty() {
+            return Err(problems.list);
         }
 
-        if !problems.is_empty() {
-            return Err(problems);
-        }
-
-        let (pattern, within) = match when.kind {
-            MatchKind::NotFollowedBy => (
-                Pattern {
-                    steps,
-                    at_least: 1,
-                    within: None,
-                    unless,
-                    grace: within.unwrap_or_default(),
-                    not_between,
-                    same_source: when.same_source,
-                    same_signal: when.same_signal,
-                },
-                None,
-            ),
-            _ => (
-                Pattern {
-                    steps,
-                    at_least: when.at_least.unwrap_or(1).max(1),
-                    within,
-                    unless,
-                    grace: grace.unwrap_or_else(|| chrono::Duration::seconds(DEFAULT_GRACE_SECS)),
-                    not_between,
-                    same_source: when.same_source,
-                    same_signal: when.same_signal,
-                },
-                within,
-            ),
-        };
-        let _ = within;
+        let pattern = build_pattern(when, steps, unless, not_between, within, grace);
         let mut triggers: Vec<usize> = pattern.steps.iter().flatten().copied().collect();
         triggers.extend(&pattern.unless);
         triggers.extend(&pattern.not_between);
@@ -528,6 +343,230 @@ impl Rule {
     /// Signals used only as cause evidence, never in the pattern.
     pub fn is_trigger(&self, signal: usize) -> bool {
         self.triggers.binary_search(&signal).is_ok()
+    }
+}
+
+/// Every problem met while compiling one rule, each with the rule's id.
+struct Problems {
+    id: String,
+    list: Vec<(String, String)>,
+}
+
+impl Problems {
+    fn add(&mut self, text: String) {
+        self.list.push((self.id.clone(), text));
+    }
+
+    /// A duration field, or None with the problem noted.
+    fn duration(&mut self, field: &str, value: &Option<String>) -> Option<chrono::Duration> {
+        let text = value.as_deref()?;
+        match parse_duration(text) {
+            Ok(duration) => Some(duration),
+            Err(err) => {
+                self.add(format!("{field}: {err}"));
+                None
+            }
+        }
+    }
+}
+
+/// The id and the number of signals.
+fn check_header(def: &RuleDef, problems: &mut Problems) {
+    if !is_valid_id(&def.id) {
+        problems.add(format!(
+            "id `{}` must be lowercase letters, digits and dashes",
+            def.id
+        ));
+    }
+    if def.signals.is_empty() {
+        problems.add("has no signals".into());
+    }
+    if def.signals.len() > MAX_SIGNALS_PER_RULE {
+        problems.add(format!(
+            "has {} signals; at most {MAX_SIGNALS_PER_RULE} are allowed",
+            def.signals.len()
+        ));
+    }
+}
+
+/// Each signal's regex (checked now for a user's rule file), levels and
+/// target; a signal with a bad regex is left out, and said.
+fn compile_signals(def: &RuleDef, source: &RuleSource, problems: &mut Problems) -> Vec<Signal> {
+    let mut signals = Vec::with_capacity(def.signals.len());
+    for (name, signal) in &def.signals {
+        let checked = match source {
+            // Built-in patterns ship with the binary and are compiled
+            // by `cargo test` (rules::tests): no need to at every start.
+            RuleSource::Builtin => Ok(LazyRegex::new(&signal.regex)),
+            RuleSource::File(_) => LazyRegex::validated(&signal.regex).map_err(|e| e.to_string()),
+        };
+        let regex = match checked {
+            Ok(regex) => regex,
+            Err(err) => {
+                problems.add(format!(
+                    "signal `{name}`: invalid regex: {}",
+                    one_line(&err.to_string())
+                ));
+                continue;
+            }
+        };
+        let mut levels = Vec::new();
+        for level in &signal.levels {
+            match level.parse::<Level>() {
+                Ok(level) => levels.push(level),
+                Err(err) => problems.add(format!("signal `{name}`: {err}")),
+            }
+        }
+        let target = match signal.target.as_deref().map(Regex::new).transpose() {
+            Ok(target) => target,
+            Err(err) => {
+                problems.add(format!(
+                    "signal `{name}`: invalid target regex: {}",
+                    one_line(&err.to_string())
+                ));
+                None
+            }
+        };
+        signals.push(Signal {
+            name: name.clone(),
+            regex,
+            levels,
+            target,
+            describe: signal.describe.clone(),
+            from: signal.from,
+        });
+    }
+    signals
+}
+
+/// Signal names → their indexes; an unknown name is a problem.
+fn resolve(names: &[&str], list: &[String], context: &str, problems: &mut Problems) -> Vec<usize> {
+    list.iter()
+        .filter_map(|name| match names.iter().position(|known| known == name) {
+            Some(index) => Some(index),
+            None => {
+                problems.add(format!(
+                    "{context} names unknown signal `{name}` (known: {})",
+                    names.join(", ")
+                ));
+                None
+            }
+        })
+        .collect()
+}
+
+/// What each match type needs, and the fields only some types take.
+fn check_match(def: &RuleDef, problems: &mut Problems) {
+    let when = &def.when;
+    match when.kind {
+        MatchKind::Any => {}
+        MatchKind::Sequence => {
+            if when.steps.len() < 2 {
+                problems.add("match type `sequence` needs at least two steps".into());
+            }
+            if when.steps.iter().any(Vec::is_empty) {
+                problems.add("match.steps has an empty step".into());
+            }
+            if when.within.is_none() && when.not_between.is_empty() {
+                problems.add("match type `sequence` needs `within` (or `not_between`)".into());
+            }
+            if !when.signals.is_empty() {
+                problems.add("match type `sequence` takes `steps`, not `signals`".into());
+            }
+        }
+        MatchKind::Count => {
+            if when.at_least.unwrap_or(0) < 2 {
+                problems.add("match type `count` needs `at_least` of 2 or more".into());
+            }
+            if when.within.is_none() {
+                problems.add("match type `count` needs `within`".into());
+            }
+        }
+        MatchKind::NotFollowedBy => {
+            if when.not_followed_by.is_empty() || when.within.is_none() {
+                problems.add(
+                    "match type `not_followed_by` needs `not_followed_by` and `within`".into(),
+                );
+            }
+        }
+    }
+    if when.kind != MatchKind::Sequence && when.signals.is_empty() {
+        problems.add("match.signals is empty".into());
+    }
+    if when.kind != MatchKind::Sequence
+        && (!when.not_between.is_empty() || when.same_source || when.same_signal)
+    {
+        problems.add(
+            "`not_between`, `same_source` and `same_signal` are for match type `sequence`".into(),
+        );
+    }
+    if let Some(escalate) = &def.escalate {
+        if escalate.incidents < 2 || escalate.severity <= def.severity {
+            problems.add(
+                "escalate needs `incidents` of 2 or more and a severity above the rule's".into(),
+            );
+        }
+    }
+}
+
+/// Weights between 0 and 1; `needs_log` names a log the diagnosis can cover.
+fn check_causes(def: &RuleDef, problems: &mut Problems) {
+    for cause in &def.causes {
+        for ws in cause.supported_by.iter().chain(&cause.refuted_by) {
+            if !(0.0..=1.0).contains(&ws.weight) {
+                problems.add(format!(
+                    "cause `{}`: weight {} of signal `{}` is not between 0 and 1",
+                    cause.id, ws.weight, ws.signal
+                ));
+            }
+        }
+        if cause.needs_log.is_some_and(|log| log != Component::Etcd) {
+            problems.add(format!("cause `{}`: needs_log must be `etcd`", cause.id));
+        }
+    }
+}
+
+/// A remedy's cause is one of the rule's.
+fn check_remedies(def: &RuleDef, problems: &mut Problems) {
+    let cause_ids: BTreeSet<&str> = def.causes.iter().map(|c| c.id.as_str()).collect();
+    for remedy in &def.remedies {
+        if let Some(cause) = &remedy.cause {
+            if !cause_ids.contains(cause.as_str()) {
+                problems.add(format!("remedy names unknown cause `{cause}`"));
+            }
+        }
+    }
+}
+
+/// The pattern the correlator runs. For `not_followed_by`, `within` is how
+/// long to wait for the line that clears the incident (its grace).
+fn build_pattern(
+    when: &MatchDef,
+    steps: Vec<Vec<usize>>,
+    unless: Vec<usize>,
+    not_between: Vec<usize>,
+    within: Option<chrono::Duration>,
+    grace: Option<chrono::Duration>,
+) -> Pattern {
+    let (within, grace) = match when.kind {
+        MatchKind::NotFollowedBy => (None, within.unwrap_or_default()),
+        _ => (
+            within,
+            grace.unwrap_or_else(|| chrono::Duration::seconds(DEFAULT_GRACE_SECS)),
+        ),
+    };
+    Pattern {
+        steps,
+        at_least: match when.kind {
+            MatchKind::NotFollowedBy => 1,
+            _ => when.at_least.unwrap_or(1).max(1),
+        },
+        within,
+        unless,
+        grace,
+        not_between,
+        same_source: when.same_source,
+        same_signal: when.same_signal,
     }
 }
 
