@@ -117,6 +117,15 @@ pub struct Cli {
     )]
     pub color: ColorChoice,
 
+    /// The human report in full: every timeline, every cause with what was
+    /// looked for, every input's statistics.
+    #[arg(short, long, conflicts_with = "quiet")]
+    pub verbose: bool,
+
+    /// The human report's closing verdict only.
+    #[arg(short, long)]
+    pub quiet: bool,
+
     /// Where each report goes, from the --format/--output pairs.
     #[arg(skip)]
     pub outputs: Vec<OutputSpec>,
@@ -239,6 +248,16 @@ impl ColorChoice {
 
 /// One report: a format and where it goes.
 impl Cli {
+    /// How much the human report says (`-q`, default, `-v`).
+    pub fn detail(&self) -> crate::report::human::Detail {
+        use crate::report::human::Detail;
+        match (self.quiet, self.verbose) {
+            (true, _) => Detail::Quiet,
+            (_, true) => Detail::Verbose,
+            _ => Detail::Default,
+        }
+    }
+
     /// Parses the process arguments; on a usage error prints it and exits 2.
     pub fn from_env() -> Cli {
         Cli::try_from_args(std::env::args_os()).unwrap_or_else(|err| err.exit())
@@ -285,6 +304,24 @@ impl Cli {
             min_split_bytes: None,
         })
     }
+}
+
+/// The width of the human report: `COLUMNS` when set, else the terminal's
+/// (stdout's) when it is one, else 80 (the report never goes below 80).
+pub fn report_width() -> usize {
+    use std::io::IsTerminal;
+    let from_env = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok());
+    let from_tty = || {
+        std::io::stdout()
+            .is_terminal()
+            .then(|| terminal_size::terminal_size().map(|(w, _)| usize::from(w.0)))
+            .flatten()
+    };
+    from_env
+        .or_else(from_tty)
+        .unwrap_or(crate::report::human::WIDTH)
 }
 
 /// `--since`/`--until`: RFC 3339, or a duration (`2h`, `30m`) back from now.

@@ -202,7 +202,7 @@ fn cluster_facts_are_read_from_the_logs() {
     assert_eq!(doc["summary"]["cluster"]["version"], "v0.1.16–v1.2");
     // SQL backend from v2.1: the report says etcd is gone.
     let out = rwdoctor()
-        .arg("testdata/sql-election-lost.log")
+        .args(["-v", "testdata/sql-election-lost.log"])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout)

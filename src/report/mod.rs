@@ -1,6 +1,7 @@
 //! Analysis → text. Each format is one module; none does any analysis.
 //! Every format renders a whole analysis; the streaming ones (human, jsonl,
 //! github) can also render one finding at a time for `--follow`.
+pub mod brief;
 pub mod github;
 pub mod human;
 pub mod json;
@@ -21,7 +22,7 @@ use std::path::PathBuf;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
-    /// Readable report for a terminal (80 columns).
+    /// Readable report for a terminal (-v for every detail, -q for the verdict).
     Human,
     /// One JSON document: {"findings": [...], "summary": {...}}.
     Json,
