@@ -61,7 +61,9 @@ TERM=dumb turn it off, CLICOLOR_FORCE (non-empty, not 0) forces it on.";
 failure patterns (a meta leader that lost its etcd lease and exited, election retries, \
 oversized etcd requests, a full or slow etcd...), and explains what happened, the likely \
 causes with the evidence for each, and what to change.",
-    after_help = AFTER_HELP
+    after_help = "Exit codes: 0 nothing at or above --fail-on, 1 a finding, 2 an error, 3 nothing \
+could be checked. More (reports, --follow, examples): --help.",
+    after_long_help = AFTER_HELP
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -75,9 +77,16 @@ pub struct Cli {
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub format: Vec<Format>,
 
-    /// Write the report of the --format just before it to FILE (`-`: stdout).
+    /// Write the report of the --format just before it to FILE (`-`: stdout);
+    /// alone, the format is taken from FILE's extension (.json, .jsonl, .xml
+    /// for JUnit, .md, .txt).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Vec<PathBuf>,
+
+    /// Like --output, but add the report to the end of FILE instead of
+    /// replacing it (`$GITHUB_STEP_SUMMARY`).
+    #[arg(long, value_name = "FILE")]
+    pub output_append: Vec<PathBuf>,
 
     /// Exit 1 when a finding is at least this severe.
     #[arg(long, value_enum, default_value_t = FailOn::Error, value_name = "SEVERITY")]
@@ -258,9 +267,29 @@ impl Cli {
         }
     }
 
-    /// Parses the process arguments; on a usage error prints it and exits 2.
+    /// Parses the process arguments; on a usage error prints it (prefixed
+    /// `rwdoctor: `, as every other message) and exits 2.
     pub fn from_env() -> Cli {
-        Cli::try_from_args(std::env::args_os()).unwrap_or_else(|err| err.exit())
+        Cli::try_from_args(std::env::args_os()).unwrap_or_else(|err| {
+            if err.use_stderr() {
+                let text = err.render().to_string();
+                let text = text.strip_prefix("error: ").unwrap_or(&text);
+                eprint!("rwdoctor: {text}");
+                std::process::exit(2);
+            }
+            err.exit()
+        })
+    }
+
+    /// The command, with the version naming the built-in rule pack.
+    pub fn command_with_version() -> clap::Command {
+        let rules = crate::rules::builtin_rule_files().len();
+        let version = format!(
+            "{} (built-in rule pack: {rules} rules)",
+            env!("CARGO_PKG_VERSION")
+        );
+        // Built once per process: leaking it is what `&'static str` asks.
+        Cli::command().version(&*Box::leak(version.into_boxed_str()))
     }
 
     pub fn try_from_args<I, T>(args: I) -> Result<Cli, clap::Error>
@@ -268,9 +297,14 @@ impl Cli {
         I: IntoIterator<Item = T>,
         T: Into<OsString> + Clone,
     {
-        let mut command = Cli::command();
+        let mut command = Cli::command_with_version();
         let matches = command.try_get_matches_from_mut(args)?;
         let mut cli = Cli::from_arg_matches(&matches)?;
+        if cli.command.is_none() {
+            if let Some(message) = mistyped_subcommand(&cli.paths) {
+                return Err(command.error(ErrorKind::InvalidSubcommand, message));
+            }
+        }
         if let Some(sub) = &cli.command {
             if let Some(flag) = diagnosis_only_flag(&matches) {
                 return Err(command.error(
@@ -356,6 +390,9 @@ fn diagnosis_only_flag(matches: &ArgMatches) -> Option<&'static str> {
     [
         ("format", "--format"),
         ("output", "--output"),
+        ("output_append", "--output-append"),
+        ("verbose", "--verbose"),
+        ("quiet", "--quiet"),
         ("fail_on", "--fail-on"),
         ("follow", "--follow"),
         ("since", "--since"),
@@ -373,7 +410,7 @@ fn diagnosis_only_flag(matches: &ArgMatches) -> Option<&'static str> {
 fn pair_outputs(matches: &ArgMatches) -> Result<Vec<OutputSpec>, String> {
     enum Item {
         Format(Format),
-        Output(PathBuf),
+        Output(PathBuf, bool),
     }
     let mut items: Vec<(usize, Item)> = Vec::new();
     if let (Some(values), Some(indices)) = (
@@ -386,7 +423,13 @@ fn pair_outputs(matches: &ArgMatches) -> Result<Vec<OutputSpec>, String> {
         matches.get_many::<PathBuf>("output"),
         matches.indices_of("output"),
     ) {
-        items.extend(indices.zip(values.map(|p| Item::Output(p.clone()))));
+        items.extend(indices.zip(values.map(|p| Item::Output(p.clone(), false))));
+    }
+    if let (Some(values), Some(indices)) = (
+        matches.get_many::<PathBuf>("output_append"),
+        matches.indices_of("output_append"),
+    ) {
+        items.extend(indices.zip(values.map(|p| Item::Output(p.clone(), true))));
     }
     items.sort_by_key(|(index, _)| *index);
 
@@ -400,11 +443,16 @@ fn pair_outputs(matches: &ArgMatches) -> Result<Vec<OutputSpec>, String> {
                     to_stdout.push(previous);
                 }
             }
-            Item::Output(path) => {
-                let Some(format) = pending.take() else {
+            Item::Output(path, append) => {
+                let flag = if append {
+                    "--output-append"
+                } else {
+                    "--output"
+                };
+                let Some(format) = pending.take().or_else(|| format_of(&path)) else {
                     return Err(format!(
-                        "--output {} has no --format just before it to write \
-                         (e.g. `--format junit --output {}`)",
+                        "{flag} {} has no --format just before it, and its name does not \
+                         say one (.json, .jsonl, .xml, .md, .txt): e.g. `--format junit {flag} {}`",
                         path.display(),
                         path.display()
                     ));
@@ -412,14 +460,17 @@ fn pair_outputs(matches: &ArgMatches) -> Result<Vec<OutputSpec>, String> {
                 let target = if path.as_os_str() == "-" {
                     to_stdout.push(format);
                     continue;
+                } else if append {
+                    OutputTarget::Append(path)
                 } else {
                     OutputTarget::File(path)
                 };
-                if outputs.iter().any(|o| o.target == target) {
+                if outputs.iter().any(|o| o.target.path() == target.path()) {
                     return Err(format!(
                         "--output {} is given twice",
                         match &target {
-                            OutputTarget::File(p) => p.display().to_string(),
+                            OutputTarget::File(p) | OutputTarget::Append(p) =>
+                                p.display().to_string(),
                             OutputTarget::Stdout => "-".into(),
                         }
                     ));
@@ -435,7 +486,8 @@ fn pair_outputs(matches: &ArgMatches) -> Result<Vec<OutputSpec>, String> {
             .map(|f| format!("--format {}", f.name()))
             .collect();
         return Err(format!(
-            "only one report can go to stdout, but {} have no --output FILE after them",
+            "only one report can go to stdout, but {} would all go there: give each but \
+             one an --output FILE after it",
             names.join(" and ")
         ));
     }
@@ -454,6 +506,64 @@ fn pair_outputs(matches: &ArgMatches) -> Result<Vec<OutputSpec>, String> {
     Ok(outputs)
 }
 
+/// The format a file's extension names, for `-o report.json` alone.
+fn format_of(path: &std::path::Path) -> Option<Format> {
+    let extension = path.extension()?.to_str()?.to_ascii_lowercase();
+    Some(match extension.as_str() {
+        "json" => Format::Json,
+        "jsonl" | "ndjson" => Format::Jsonl,
+        "xml" => Format::Junit,
+        "md" | "markdown" => Format::Markdown,
+        "txt" => Format::Human,
+        _ => return None,
+    })
+}
+
+/// The subcommands, as typed.
+const SUBCOMMANDS: [&str; 5] = ["rules", "explain", "completions", "man", "help"];
+
+/// A first path that does not exist and is spelt almost like a subcommand
+/// (`rwdoctor rule list`, `rwdoctor version`): a message suggesting it,
+/// rather than "no such file".
+fn mistyped_subcommand(paths: &[PathBuf]) -> Option<String> {
+    let first = paths.first()?;
+    let word = first.to_str()?;
+    if word.contains(['/', '.']) || word == "-" || first.exists() {
+        return None;
+    }
+    if word == "version" {
+        return Some("there is no subcommand `version`; did you mean `rwdoctor --version`?".into());
+    }
+    let lower = word.to_ascii_lowercase();
+    let (best, distance) = SUBCOMMANDS
+        .iter()
+        .map(|name| (*name, edit_distance(&lower, name)))
+        .min_by_key(|(_, d)| *d)?;
+    let close = distance <= 2 && distance * 3 <= best.len().max(lower.len());
+    close.then(|| {
+        format!(
+            "there is no subcommand or file `{word}`; did you mean `rwdoctor {best}`? \
+             (A log file with that name: `rwdoctor ./{word}`.)"
+        )
+    })
+}
+
+/// Levenshtein distance, in characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = previous + usize::from(ca != *cb);
+            previous = row[j + 1];
+            row[j + 1] = substitute.min(row[j] + 1).min(previous + 1);
+        }
+    }
+    row[b.len()]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -468,6 +578,7 @@ mod tests {
                         let target = match o.target {
                             OutputTarget::Stdout => "-".to_string(),
                             OutputTarget::File(p) => p.display().to_string(),
+                            OutputTarget::Append(p) => format!(">>{}", p.display()),
                         };
                         (o.format, target)
                     })

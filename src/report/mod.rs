@@ -60,6 +60,18 @@ pub struct OutputSpec {
 pub enum OutputTarget {
     Stdout,
     File(PathBuf),
+    /// `--output-append`: added to the end of the file.
+    Append(PathBuf),
+}
+
+impl OutputTarget {
+    /// The file, if the report goes to one.
+    pub fn path(&self) -> Option<&std::path::Path> {
+        match self {
+            OutputTarget::Stdout => None,
+            OutputTarget::File(path) | OutputTarget::Append(path) => Some(path),
+        }
+    }
 }
 
 /// What a report needs besides the analysis.

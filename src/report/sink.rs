@@ -42,8 +42,9 @@ impl Sink {
                     output.format,
                     color(io::stdout().is_terminal()),
                 )),
-                OutputTarget::File(path) => {
-                    match Sink::file(output.format, path, color(false), inputs) {
+                OutputTarget::File(path) | OutputTarget::Append(path) => {
+                    let append = matches!(output.target, OutputTarget::Append(_));
+                    match Sink::file(output.format, path, append, color(false), inputs) {
                         Ok(sink) => sinks.push(sink),
                         Err(message) => errors.push(message),
                     }
@@ -62,7 +63,13 @@ impl Sink {
         }
     }
 
-    fn file(format: Format, path: &Path, color: bool, inputs: &[PathBuf]) -> Result<Sink, String> {
+    fn file(
+        format: Format,
+        path: &Path,
+        append: bool,
+        color: bool,
+        inputs: &[PathBuf],
+    ) -> Result<Sink, String> {
         let name = path.display();
         // Truncating an input to write the report over it would lose the log.
         if let Ok(target) = path.canonicalize() {
@@ -75,7 +82,12 @@ impl Sink {
                 ));
             }
         }
-        let file = File::create(path).map_err(|err| {
+        let file = if append {
+            File::options().append(true).create(true).open(path)
+        } else {
+            File::create(path)
+        };
+        let file = file.map_err(|err| {
             format!(
                 "--output {name}: cannot create: {}",
                 crate::text::describe_io_error(&err)
