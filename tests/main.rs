@@ -11,6 +11,7 @@ mod fuzz_smoke;
 mod layers;
 mod many_rules;
 mod reference_scan;
+mod report;
 mod robustness;
 mod rule_tools;
 mod shapes;

@@ -333,6 +333,9 @@ pub fn render_block(out: &mut String, finding: &Finding, includes: &[&Finding]) 
                 let _ = writeln!(out, "{LABEL}     {}", line.cyan());
             }
         }
+        if let Some(doc) = remedy.docs.first() {
+            let _ = writeln!(out, "{LABEL}   {}", doc.underline());
+        }
     }
 
     for (number, line) in finding.evidence.iter().take(EVIDENCE_SHOWN).enumerate() {
@@ -503,7 +506,7 @@ fn render_seen(out: &mut String, label: &str, line: &EvidenceLine) {
     let time = line.timestamp.as_deref().map_or(String::new(), |t| {
         format!(" {}", clock(t, Precision::Seconds))
     });
-    let location = format!("{}:{}{time}", short_source(&line.source), line.line);
+    let location = format!("{}:{}{time}", printable(&line.source), line.line);
     let first = format!("  {label:<6} ");
     let (text, highlight) = printable_with_span(&line.message, line.highlight);
     let text = text.as_str();

@@ -49,7 +49,28 @@ pub fn detail() -> Detail {
 
 /// The width reports and rule tools wrap to.
 pub fn width() -> usize {
+    if CLASSIC.get() {
+        return WIDTH;
+    }
     COLUMNS.load(Ordering::Relaxed)
+}
+
+thread_local! {
+    /// Rendering for JUnit: the full finding exactly as it has always been
+    /// written there (80 columns, times as logged, the evidence cut as
+    /// before), whatever the terminal and `-v`/`-q`.
+    static CLASSIC: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// One finding in full, as the JUnit report embeds it.
+pub fn render_finding_classic(finding: &Finding) -> String {
+    colored::control::set_override(false);
+    CLASSIC.set(true);
+    let mut out = String::new();
+    render_finding(&mut out, finding);
+    out.push('\n');
+    CLASSIC.set(false);
+    guard_report(out, false)
 }
 /// Evidence lines shown per finding; JSON lists more.
 const EVIDENCE_SHOWN: usize = 6;
@@ -391,6 +412,9 @@ fn render_timelines(out: &mut String, finding: &Finding) {
 /// them (JSON lists some, and counts the rest in `evidence_omitted`).
 pub(crate) fn evidence_hidden(finding: &Finding, shown: u64) -> u64 {
     let listed = finding.evidence.len() as u64 + finding.evidence_omitted;
+    if CLASSIC.get() {
+        return listed.saturating_sub(shown); // JUnit, as before
+    }
     finding.matched_lines.max(listed).saturating_sub(shown)
 }
 
@@ -447,10 +471,13 @@ pub fn section(out: &mut String, title: &str) {
 /// `source:line  time LEVEL` then the message, cut to the width around the
 /// matched part, which is highlighted.
 fn render_evidence(out: &mut String, line: &EvidenceLine, indent: &str) {
-    let time = line
-        .timestamp
-        .as_deref()
-        .map_or(String::new(), |t| clock(t, Precision::Millis));
+    let time = line.timestamp.as_deref().map_or(String::new(), |t| {
+        if CLASSIC.get() {
+            t.get(11..23).or(t.get(11..19)).unwrap_or("").to_string()
+        } else {
+            clock(t, Precision::Millis)
+        }
+    });
     let time = time.as_str();
     let level = line.level.map_or("", |l| l.as_str());
     // A pod or service name; a wrapper-looking prefix can make it long.
@@ -484,7 +511,11 @@ fn render_evidence(out: &mut String, line: &EvidenceLine, indent: &str) {
     let (text, highlight) = printable_with_span(&line.message, line.highlight);
     let text = text.as_str();
     let (hl_start, hl_end) = highlight.unwrap_or((0, 0));
-    let (mut start, mut end) = cut_around(text, room, hl_start, hl_end);
+    let (mut start, mut end) = if CLASSIC.get() {
+        classic_cut(text, room, hl_start, hl_end)
+    } else {
+        cut_around(text, room, hl_start, hl_end)
+    };
     while !text.is_char_boundary(start) {
         start -= 1;
     }
@@ -521,7 +552,12 @@ pub fn wrap_hanging(out: &mut String, text: &str, first: &str, rest: &str) {
 pub fn wrap_to(out: &mut String, text: &str, first: &str, rest: &str, width: usize) {
     let mut line = String::from(first);
     let mut empty = true;
-    for word in words(text, width.saturating_sub(rest.chars().count())) {
+    let room = if CLASSIC.get() {
+        0 // code spans split as before
+    } else {
+        width.saturating_sub(rest.chars().count())
+    };
+    for word in words(text, room) {
         // Measured as shown: control characters escaped (our colours kept).
         let word = guard_report(word, true);
         let word = word.as_str();
@@ -579,6 +615,16 @@ fn words(text: &str, room: usize) -> Vec<String> {
 /// `2024-02-11T06:05:06.387Z → 06:05:07.900Z`: milliseconds throughout,
 /// the date not repeated, one time when both are the same.
 fn span_text(first: &str, last: Option<&str>) -> String {
+    if CLASSIC.get() {
+        return match last {
+            Some(last) if last != first => {
+                let same_day = first.get(..11).is_some() && first.get(..11) == last.get(..11);
+                let last = if same_day { &last[11..] } else { last };
+                format!("{first} → {last}")
+            }
+            _ => first.to_string(),
+        };
+    }
     let first = stamp(first, Precision::Millis);
     match last.map(|l| stamp(l, Precision::Millis)) {
         Some(last) if last != first => {
@@ -621,6 +667,24 @@ pub(crate) fn clock(time: &str, precision: Precision) -> String {
         }
         _ => full,
     }
+}
+
+/// The evidence cut of the JUnit report, as it always was: from the start
+/// when the match ends in the room, else a quarter of the room before it.
+fn classic_cut(text: &str, room: usize, hl_start: usize, hl_end: usize) -> (usize, usize) {
+    let mut start = if text.len() <= room || hl_end <= room - 2 {
+        0
+    } else {
+        hl_start.saturating_sub(room / 4)
+    };
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    let mut end = text.len().min(start + room - usize::from(start > 0));
+    if end < text.len() {
+        end -= 1;
+    }
+    (start, end)
 }
 
 /// The part of `text` shown in `room` characters, the ellipses included:
