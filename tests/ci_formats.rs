@@ -307,10 +307,11 @@ fn output_files_take_the_format_before_them() {
     let (_, err, code) = run(&["--format", "human", "--format", "json", "x.log"]);
     assert_eq!(code, 2);
     assert!(err.contains("only one report can go to stdout"), "{err}");
-    let (_, err, code) = run(&["--output", "a.json", "--format", "json", "x.log"]);
+    // (`-o a.json` alone takes its format from the name: report::output_alone…)
+    let (_, err, code) = run(&["--output", "a.bin", "--format", "json", "x.log"]);
     assert_eq!(code, 2);
     assert!(
-        err.contains("--output a.json has no --format just before it"),
+        err.contains("--output a.bin has no --format just before it"),
         "{err}"
     );
 }
@@ -439,7 +440,7 @@ fn readme_and_help_document_ci_use_and_one_exit_code_table() {
     assert_eq!(readme.matches("| code | meaning |").count(), 1);
     for needle in [
         "## Use in CI",
-        "--format markdown --output \"$GITHUB_STEP_SUMMARY\"",
+        "--format markdown --output-append \"$GITHUB_STEP_SUMMARY\"",
         "--format junit --output rwdoctor-junit.xml",
         "reports:\n      junit: rwdoctor-junit.xml",
         "docs/writing-rules.md",

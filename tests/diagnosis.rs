@@ -375,7 +375,7 @@ fn sql_election_exits_tell_leader_from_follower() {
     // The human report says the exit is on purpose, with code 0, and names
     // the version the log comes from.
     let out = rwdoctor()
-        .arg("testdata/sql-election-timeout-follower-v2.6.log")
+        .args(["-v", "testdata/sql-election-timeout-follower-v2.6.log"])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout)
@@ -395,7 +395,7 @@ fn sql_election_exits_tell_leader_from_follower() {
 #[test]
 fn a_start_up_panic_reads_its_cause_from_the_message() {
     let out = rwdoctor()
-        .arg("testdata/meta-startup-migration-v2.1.log")
+        .args(["-v", "testdata/meta-startup-migration-v2.1.log"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));

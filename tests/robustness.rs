@@ -700,9 +700,11 @@ fn control_bytes_in_matching_lines_are_shown_escaped() {
         "lease 7587003312299851199 keep alive timeout \u{0}\u{7}\u{9b}2J\u{202e}evil\r",
     );
     std::fs::write(&path, text).unwrap();
-    let out = rwdoctor().arg(&path).output().unwrap();
+    let out = rwdoctor().arg("-v").arg(&path).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert_clean_text("human", &out.stdout, Some(80));
+    let brief = rwdoctor().arg(&path).output().unwrap();
+    assert_clean_text("human", &brief.stdout, Some(80));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains("\\x00\\x07\\u{9b}2J\\u{202e}evil"),

@@ -333,8 +333,14 @@ pub fn render_block(out: &mut String, finding: &Finding, includes: &[&Finding]) 
                 let _ = writeln!(out, "{LABEL}     {}", line.cyan());
             }
         }
+        // The first link, where it fits (`-v` has them all).
         if let Some(doc) = remedy.docs.first() {
-            let _ = writeln!(out, "{LABEL}   {}", doc.underline());
+            let length = doc.chars().count();
+            if LABEL.len() + 3 + length <= width() {
+                let _ = writeln!(out, "{LABEL}   {}", doc.underline());
+            } else if LABEL.len() + length <= width() {
+                let _ = writeln!(out, "{LABEL}{}", doc.underline());
+            }
         }
     }
 
@@ -506,8 +512,14 @@ fn render_seen(out: &mut String, label: &str, line: &EvidenceLine) {
     let time = line.timestamp.as_deref().map_or(String::new(), |t| {
         format!(" {}", clock(t, Precision::Seconds))
     });
-    let location = format!("{}:{}{time}", printable(&line.source), line.line);
+    let mut location = format!("{}:{}{time}", printable(&line.source), line.line);
     let first = format!("  {label:<6} ");
+    let fits = width().saturating_sub(first.len());
+    if location.chars().count() > fits {
+        // Keep the end: the file name, the line number and the time.
+        let skip = location.chars().count() + 1 - fits;
+        location = format!("…{}", location.chars().skip(skip).collect::<String>());
+    }
     let (text, highlight) = printable_with_span(&line.message, line.highlight);
     let text = text.as_str();
     let (hl_start, hl_end) = highlight.unwrap_or((0, 0));
