@@ -77,12 +77,16 @@ pub struct Cli {
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub format: Vec<Format>,
 
+    /// Write the report of the --format before it to FILE (`-`: stdout).
+    ///
     /// Write the report of the --format just before it to FILE (`-`: stdout);
     /// alone, the format is taken from FILE's extension (.json, .jsonl, .xml
     /// for JUnit, .md, .txt).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Vec<PathBuf>,
 
+    /// Like --output, but add to the end of FILE.
+    ///
     /// Like --output, but add the report to the end of FILE instead of
     /// replacing it (`$GITHUB_STEP_SUMMARY`).
     #[arg(long, value_name = "FILE")]
@@ -92,6 +96,8 @@ pub struct Cli {
     #[arg(long, value_enum, default_value_t = FailOn::Error, value_name = "SEVERITY")]
     pub fail_on: FailOn,
 
+    /// Keep reading one input as it grows; print findings as they happen.
+    ///
     /// Keep reading one input as it grows (a pipe, or a file like `tail -f`);
     /// print findings as soon as they are certain.
     #[arg(long)]
@@ -101,6 +107,8 @@ pub struct Cli {
     #[arg(long = "rules", value_name = "DIR", global = true)]
     pub rules_dirs: Vec<PathBuf>,
 
+    /// Only lines at or after TIME (RFC 3339, or `2h` back from now).
+    ///
     /// Only consider lines at or after this time: RFC 3339, or a duration
     /// back from now like `2h` (as `kubectl logs --since`).
     #[arg(long, value_name = "TIME")]
@@ -110,6 +118,8 @@ pub struct Cli {
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
 
+    /// Threads to scan with (default: the cores available).
+    ///
     /// Threads to scan with (default: the cores available). A gzip input
     /// is decoded on a thread of its own only when a core would otherwise
     /// be idle (with 1, never). Output does not depend on it.
@@ -126,6 +136,8 @@ pub struct Cli {
     )]
     pub color: ColorChoice,
 
+    /// The full human report: timelines, every cause, every input.
+    ///
     /// The human report in full: every timeline, every cause with what was
     /// looked for, every input's statistics.
     #[arg(short, long, conflicts_with = "quiet")]
@@ -620,10 +632,43 @@ mod tests {
     fn ambiguous_pairings_are_refused() {
         let err = outputs("--format human --format json x.log").unwrap_err();
         assert!(err.contains("only one report can go to stdout"), "{err}");
-        let err = outputs("--output a.json --format json").unwrap_err();
-        assert!(err.contains("--output a.json has no --format"), "{err}");
+        let err = outputs("--output a.bin --format json").unwrap_err();
+        assert!(err.contains("--output a.bin has no --format"), "{err}");
+        let err = outputs("--format json --output - --format junit --output -").unwrap_err();
+        assert!(err.contains("would all go there"), "{err}");
         let err = outputs("--format json --output a --format junit --output a").unwrap_err();
         assert!(err.contains("given twice"), "{err}");
+    }
+
+    #[test]
+    fn an_output_alone_takes_the_format_its_name_says() {
+        let err = outputs("-o -").unwrap_err();
+        assert!(err.contains("its name does not say one"), "{err}");
+        assert_eq!(
+            outputs("-o r.JSON --output-append s.md x.log"),
+            Ok(vec![
+                (Format::Json, "r.JSON".into()),
+                (Format::Markdown, ">>s.md".into())
+            ])
+        );
+    }
+
+    #[test]
+    fn mistyped_subcommands_are_suggested_not_read() {
+        for (typed, meant) in [
+            ("rule", "rules"),
+            ("explian", "explain"),
+            ("completion", "completions"),
+        ] {
+            let message = mistyped_subcommand(&[PathBuf::from(typed)]).unwrap();
+            assert!(
+                message.contains(&format!("`rwdoctor {meant}`")),
+                "{message}"
+            );
+        }
+        for path in ["logs", "./rule", "meta.log", "-"] {
+            assert_eq!(mistyped_subcommand(&[PathBuf::from(path)]), None, "{path}");
+        }
     }
 
     #[test]
