@@ -454,7 +454,7 @@ fn the_man_page_has_the_sections_and_no_dangling_references() {
         if let Some(request) = line.strip_prefix('.') {
             let name = request.split_whitespace().next().unwrap_or("");
             assert!(
-                ["TH", "SH", "PP", "TP", "B", "br", "nf", "fi", "RS", "RE"].contains(&name),
+                ["TH", "SH", "PP", "TP", "B", "br", "nf", "fi", "RS", "RE", "nh"].contains(&name),
                 "unexpected request: {line}"
             );
         }

@@ -15,7 +15,8 @@ pub fn page(command: &Command) -> String {
         ".TH RWDOCTOR 1 \"\" \"rwdoctor {}\" \"User Commands\"",
         escape(version)
     );
-    out.push_str(".SH NAME\n");
+    // No hyphenation: commands and flags are copied from the page.
+    out.push_str(".nh\n.SH NAME\n");
     let about = command
         .get_about()
         .map(|a| a.to_string())
