@@ -288,7 +288,7 @@ fn output_files_take_the_format_before_them() {
         "testdata/sample-incident.log",
     ]);
     assert_eq!(code, 1);
-    assert!(out.starts_with("rwdoctor: 1 critical problem"), "{out}");
+    assert!(out.starts_with("rwdoctor: 1 problem (critical)"), "{out}");
     roxmltree::Document::parse(&std::fs::read_to_string(&junit).unwrap()).unwrap();
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(doc["findings"][0]["rule"], "meta-leader-lease-lost");

@@ -114,7 +114,7 @@ fn badge(severity: Severity) -> ColoredString {
     }
 }
 
-/// `1 critical problem`, `3 problems (1 critical, 2 warning)`.
+/// `1 problem (critical)`, `3 problems (1 critical, 2 warning)`.
 fn problem_count(problems: &[Problem]) -> String {
     let mut by_severity: Vec<String> = Vec::new();
     for severity in Severity::ALL.iter().rev() {
@@ -127,7 +127,12 @@ fn problem_count(problems: &[Problem]) -> String {
         }
     }
     if by_severity.len() == 1 {
-        format!("{} problem{}", by_severity[0], plural(problems.len()))
+        format!(
+            "{} problem{} ({})",
+            problems.len(),
+            plural(problems.len()),
+            problems[0].finding.severity
+        )
     } else {
         format!("{} problems ({})", problems.len(), by_severity.join(", "))
     }
@@ -300,7 +305,12 @@ pub fn render_block(out: &mut String, finding: &Finding, includes: &[&Finding]) 
             reason(finding, cause)
         );
         if let Some(second) = causes.get(1) {
-            let _ = write!(why, " Also {}: {}.", second.verdict, second.title);
+            let _ = write!(
+                why,
+                " Also {}: {}.",
+                second.verdict,
+                lowercase_first(&second.title)
+            );
         }
         labelled(out, "Why", &why);
     } else if !finding.causes.is_empty() {
@@ -329,8 +339,17 @@ pub fn render_block(out: &mut String, finding: &Finding, includes: &[&Finding]) 
         );
         if let Some(config) = &remedy.config {
             let _ = writeln!(out, "{LABEL}   {}", format!("in {}:", config.file).dimmed());
-            for line in config.snippet.lines() {
+            // At most 4 lines of it (`-v` has it whole).
+            let lines: Vec<&str> = config
+                .snippet
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .collect();
+            for line in lines.iter().take(4) {
                 let _ = writeln!(out, "{LABEL}     {}", line.cyan());
+            }
+            if lines.len() > 4 {
+                let _ = writeln!(out, "{LABEL}     {}", "…".dimmed());
             }
         }
         // The first link, where it fits (`-v` has them all).
@@ -415,18 +434,25 @@ fn labelled(out: &mut String, label: &str, text: &str) {
 fn reason(finding: &Finding, cause: &CauseReport) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut earliest: Option<&EvidenceLine> = None;
-    for evidence in cause
+    let supporting: Vec<_> = cause
         .evidence
         .iter()
         .filter(|e| e.direction == Direction::For)
-    {
+        .collect();
+    for (index, evidence) in supporting.iter().enumerate() {
         let meaning = evidence.meaning.as_deref().unwrap_or(&evidence.signal);
-        parts.push(format!(
-            "{} line{} say {}",
-            evidence.count,
-            plural(evidence.count as usize),
-            meaning
-        ));
+        if index < 2 {
+            parts.push(format!(
+                "{} line{} {} {}",
+                evidence.count,
+                plural(evidence.count as usize),
+                if evidence.count == 1 { "says" } else { "say" },
+                meaning
+            ));
+        } else if index == 2 {
+            let more = supporting.len() - 2;
+            parts.push(format!("{more} more sign{} (-v)", plural(more)));
+        }
         let example = &evidence.example;
         if earliest.is_none_or(|e| {
             (example.timestamp.as_deref(), example.line) < (e.timestamp.as_deref(), e.line)
@@ -629,12 +655,10 @@ fn action(remedy: &RemedyReport) -> String {
             .map(str::trim)
             .filter(|l| !l.is_empty() && !l.starts_with('[') && !l.starts_with('#'))
             .collect();
-        let joined = settings.join(" ");
-        if !settings.is_empty() && joined.chars().count() <= 50 {
-            return format!("`{joined}`");
-        }
-        if let Some(first) = settings.first() {
-            return format!("`{first}` …");
+        match settings.as_slice() {
+            [] => {}
+            [one] => return format!("`{one}`"),
+            [first, ..] => return format!("`{first}` …"),
         }
     }
     let sentence = first_sentence(&remedy.text).trim_end_matches('.');
