@@ -61,7 +61,9 @@ TERM=dumb turn it off, CLICOLOR_FORCE (non-empty, not 0) forces it on.";
 failure patterns (a meta leader that lost its etcd lease and exited, election retries, \
 oversized etcd requests, a full or slow etcd...), and explains what happened, the likely \
 causes with the evidence for each, and what to change.",
-    after_help = AFTER_HELP
+    after_help = "Exit codes: 0 nothing at or above --fail-on, 1 a finding, 2 an error, 3 nothing \
+could be checked. More (reports, --follow, examples): --help.",
+    after_long_help = AFTER_HELP
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -75,14 +77,27 @@ pub struct Cli {
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub format: Vec<Format>,
 
-    /// Write the report of the --format just before it to FILE (`-`: stdout).
+    /// Write the report of the --format before it to FILE (`-`: stdout).
+    ///
+    /// Write the report of the --format just before it to FILE (`-`: stdout);
+    /// alone, the format is taken from FILE's extension (.json, .jsonl, .xml
+    /// for JUnit, .md, .txt).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Vec<PathBuf>,
+
+    /// Like --output, but add to the end of FILE.
+    ///
+    /// Like --output, but add the report to the end of FILE instead of
+    /// replacing it (`$GITHUB_STEP_SUMMARY`).
+    #[arg(long, value_name = "FILE")]
+    pub output_append: Vec<PathBuf>,
 
     /// Exit 1 when a finding is at least this severe.
     #[arg(long, value_enum, default_value_t = FailOn::Error, value_name = "SEVERITY")]
     pub fail_on: FailOn,
 
+    /// Keep reading one input as it grows; print findings as they happen.
+    ///
     /// Keep reading one input as it grows (a pipe, or a file like `tail -f`);
     /// print findings as soon as they are certain.
     #[arg(long)]
@@ -92,6 +107,8 @@ pub struct Cli {
     #[arg(long = "rules", value_name = "DIR", global = true)]
     pub rules_dirs: Vec<PathBuf>,
 
+    /// Only lines at or after TIME (RFC 3339, or `2h` back from now).
+    ///
     /// Only consider lines at or after this time: RFC 3339, or a duration
     /// back from now like `2h` (as `kubectl logs --since`).
     #[arg(long, value_name = "TIME")]
@@ -101,6 +118,8 @@ pub struct Cli {
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
 
+    /// Threads to scan with (default: the cores available).
+    ///
     /// Threads to scan with (default: the cores available). A gzip input
     /// is decoded on a thread of its own only when a core would otherwise
     /// be idle (with 1, never). Output does not depend on it.
@@ -116,6 +135,17 @@ pub struct Cli {
         global = true
     )]
     pub color: ColorChoice,
+
+    /// The full human report: timelines, every cause, every input.
+    ///
+    /// The human report in full: every timeline, every cause with what was
+    /// looked for, every input's statistics.
+    #[arg(short, long, conflicts_with = "quiet")]
+    pub verbose: bool,
+
+    /// The human report's closing verdict only.
+    #[arg(short, long)]
+    pub quiet: bool,
 
     /// Where each report goes, from the --format/--output pairs.
     #[arg(skip)]
@@ -239,9 +269,39 @@ impl ColorChoice {
 
 /// One report: a format and where it goes.
 impl Cli {
-    /// Parses the process arguments; on a usage error prints it and exits 2.
+    /// How much the human report says (`-q`, default, `-v`).
+    pub fn detail(&self) -> crate::report::human::Detail {
+        use crate::report::human::Detail;
+        match (self.quiet, self.verbose) {
+            (true, _) => Detail::Quiet,
+            (_, true) => Detail::Verbose,
+            _ => Detail::Default,
+        }
+    }
+
+    /// Parses the process arguments; on a usage error prints it (prefixed
+    /// `rwdoctor: `, as every other message) and exits 2.
     pub fn from_env() -> Cli {
-        Cli::try_from_args(std::env::args_os()).unwrap_or_else(|err| err.exit())
+        Cli::try_from_args(std::env::args_os()).unwrap_or_else(|err| {
+            if err.use_stderr() {
+                let text = err.render().to_string();
+                let text = text.strip_prefix("error: ").unwrap_or(&text);
+                eprint!("rwdoctor: {text}");
+                std::process::exit(2);
+            }
+            err.exit()
+        })
+    }
+
+    /// The command, with the version naming the built-in rule pack.
+    pub fn command_with_version() -> clap::Command {
+        let rules = crate::rules::builtin_rule_files().len();
+        let version = format!(
+            "{} (built-in rule pack: {rules} rules)",
+            env!("CARGO_PKG_VERSION")
+        );
+        // Built once per process: leaking it is what `&'static str` asks.
+        Cli::command().version(&*Box::leak(version.into_boxed_str()))
     }
 
     pub fn try_from_args<I, T>(args: I) -> Result<Cli, clap::Error>
@@ -249,9 +309,14 @@ impl Cli {
         I: IntoIterator<Item = T>,
         T: Into<OsString> + Clone,
     {
-        let mut command = Cli::command();
+        let mut command = Cli::command_with_version();
         let matches = command.try_get_matches_from_mut(args)?;
         let mut cli = Cli::from_arg_matches(&matches)?;
+        if cli.command.is_none() {
+            if let Some(message) = mistyped_subcommand(&cli.paths) {
+                return Err(command.error(ErrorKind::InvalidSubcommand, message));
+            }
+        }
         if let Some(sub) = &cli.command {
             if let Some(flag) = diagnosis_only_flag(&matches) {
                 return Err(command.error(
@@ -297,6 +362,24 @@ impl Cli {
     }
 }
 
+/// The width of the human report: `COLUMNS` when set, else the terminal's
+/// (stdout's) when it is one, else 80 (the report never goes below 80).
+pub fn report_width() -> usize {
+    use std::io::IsTerminal;
+    let from_env = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok());
+    let from_tty = || {
+        std::io::stdout()
+            .is_terminal()
+            .then(|| terminal_size::terminal_size().map(|(w, _)| usize::from(w.0)))
+            .flatten()
+    };
+    from_env
+        .or_else(from_tty)
+        .unwrap_or(crate::report::human::WIDTH)
+}
+
 /// `--since`/`--until`: RFC 3339, or a duration (`2h`, `30m`) back from now.
 /// A time without a zone is refused: taking it as UTC, or as the local
 /// zone, would shift the window by hours without a word.
@@ -338,6 +421,9 @@ fn diagnosis_only_flag(matches: &ArgMatches) -> Option<&'static str> {
     [
         ("format", "--format"),
         ("output", "--output"),
+        ("output_append", "--output-append"),
+        ("verbose", "--verbose"),
+        ("quiet", "--quiet"),
         ("fail_on", "--fail-on"),
         ("follow", "--follow"),
         ("since", "--since"),
@@ -355,7 +441,7 @@ fn diagnosis_only_flag(matches: &ArgMatches) -> Option<&'static str> {
 fn pair_outputs(matches: &ArgMatches) -> Result<Vec<OutputSpec>, String> {
     enum Item {
         Format(Format),
-        Output(PathBuf),
+        Output(PathBuf, bool),
     }
     let mut items: Vec<(usize, Item)> = Vec::new();
     if let (Some(values), Some(indices)) = (
@@ -368,7 +454,13 @@ fn pair_outputs(matches: &ArgMatches) -> Result<Vec<OutputSpec>, String> {
         matches.get_many::<PathBuf>("output"),
         matches.indices_of("output"),
     ) {
-        items.extend(indices.zip(values.map(|p| Item::Output(p.clone()))));
+        items.extend(indices.zip(values.map(|p| Item::Output(p.clone(), false))));
+    }
+    if let (Some(values), Some(indices)) = (
+        matches.get_many::<PathBuf>("output_append"),
+        matches.indices_of("output_append"),
+    ) {
+        items.extend(indices.zip(values.map(|p| Item::Output(p.clone(), true))));
     }
     items.sort_by_key(|(index, _)| *index);
 
@@ -382,11 +474,16 @@ fn pair_outputs(matches: &ArgMatches) -> Result<Vec<OutputSpec>, String> {
                     to_stdout.push(previous);
                 }
             }
-            Item::Output(path) => {
-                let Some(format) = pending.take() else {
+            Item::Output(path, append) => {
+                let flag = if append {
+                    "--output-append"
+                } else {
+                    "--output"
+                };
+                let Some(format) = pending.take().or_else(|| format_of(&path)) else {
                     return Err(format!(
-                        "--output {} has no --format just before it to write \
-                         (e.g. `--format junit --output {}`)",
+                        "{flag} {} has no --format just before it, and its name does not \
+                         say one (.json, .jsonl, .xml, .md, .txt): e.g. `--format junit {flag} {}`",
                         path.display(),
                         path.display()
                     ));
@@ -394,14 +491,17 @@ fn pair_outputs(matches: &ArgMatches) -> Result<Vec<OutputSpec>, String> {
                 let target = if path.as_os_str() == "-" {
                     to_stdout.push(format);
                     continue;
+                } else if append {
+                    OutputTarget::Append(path)
                 } else {
                     OutputTarget::File(path)
                 };
-                if outputs.iter().any(|o| o.target == target) {
+                if outputs.iter().any(|o| o.target.path() == target.path()) {
                     return Err(format!(
                         "--output {} is given twice",
                         match &target {
-                            OutputTarget::File(p) => p.display().to_string(),
+                            OutputTarget::File(p) | OutputTarget::Append(p) =>
+                                p.display().to_string(),
                             OutputTarget::Stdout => "-".into(),
                         }
                     ));
@@ -417,7 +517,8 @@ fn pair_outputs(matches: &ArgMatches) -> Result<Vec<OutputSpec>, String> {
             .map(|f| format!("--format {}", f.name()))
             .collect();
         return Err(format!(
-            "only one report can go to stdout, but {} have no --output FILE after them",
+            "only one report can go to stdout, but {} would all go there: give each but \
+             one an --output FILE after it",
             names.join(" and ")
         ));
     }
@@ -436,6 +537,65 @@ fn pair_outputs(matches: &ArgMatches) -> Result<Vec<OutputSpec>, String> {
     Ok(outputs)
 }
 
+/// The format a file's extension names, for `-o report.json` alone.
+fn format_of(path: &std::path::Path) -> Option<Format> {
+    let extension = path.extension()?.to_str()?.to_ascii_lowercase();
+    Some(match extension.as_str() {
+        "json" => Format::Json,
+        "jsonl" | "ndjson" => Format::Jsonl,
+        "xml" => Format::Junit,
+        "md" | "markdown" => Format::Markdown,
+        "html" | "htm" => Format::Html,
+        "txt" => Format::Human,
+        _ => return None,
+    })
+}
+
+/// The subcommands, as typed.
+const SUBCOMMANDS: [&str; 5] = ["rules", "explain", "completions", "man", "help"];
+
+/// A first path that does not exist and is spelt almost like a subcommand
+/// (`rwdoctor rule list`, `rwdoctor version`): a message suggesting it,
+/// rather than "no such file".
+fn mistyped_subcommand(paths: &[PathBuf]) -> Option<String> {
+    let first = paths.first()?;
+    let word = first.to_str()?;
+    if word.contains(['/', '.']) || word == "-" || first.exists() {
+        return None;
+    }
+    if word == "version" {
+        return Some("there is no subcommand `version`; did you mean `rwdoctor --version`?".into());
+    }
+    let lower = word.to_ascii_lowercase();
+    let (best, distance) = SUBCOMMANDS
+        .iter()
+        .map(|name| (*name, edit_distance(&lower, name)))
+        .min_by_key(|(_, d)| *d)?;
+    let close = distance <= 2 && distance * 3 <= best.len().max(lower.len());
+    close.then(|| {
+        format!(
+            "there is no subcommand or file `{word}`; did you mean `rwdoctor {best}`? \
+             (A log file with that name: `rwdoctor ./{word}`.)"
+        )
+    })
+}
+
+/// Levenshtein distance, in characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = previous + usize::from(ca != *cb);
+            previous = row[j + 1];
+            row[j + 1] = substitute.min(row[j] + 1).min(previous + 1);
+        }
+    }
+    row[b.len()]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -450,6 +610,7 @@ mod tests {
                         let target = match o.target {
                             OutputTarget::Stdout => "-".to_string(),
                             OutputTarget::File(p) => p.display().to_string(),
+                            OutputTarget::Append(p) => format!(">>{}", p.display()),
                         };
                         (o.format, target)
                     })
@@ -491,10 +652,43 @@ mod tests {
     fn ambiguous_pairings_are_refused() {
         let err = outputs("--format human --format json x.log").unwrap_err();
         assert!(err.contains("only one report can go to stdout"), "{err}");
-        let err = outputs("--output a.json --format json").unwrap_err();
-        assert!(err.contains("--output a.json has no --format"), "{err}");
+        let err = outputs("--output a.bin --format json").unwrap_err();
+        assert!(err.contains("--output a.bin has no --format"), "{err}");
+        let err = outputs("--format json --output - --format junit --output -").unwrap_err();
+        assert!(err.contains("would all go there"), "{err}");
         let err = outputs("--format json --output a --format junit --output a").unwrap_err();
         assert!(err.contains("given twice"), "{err}");
+    }
+
+    #[test]
+    fn an_output_alone_takes_the_format_its_name_says() {
+        let err = outputs("-o -").unwrap_err();
+        assert!(err.contains("its name does not say one"), "{err}");
+        assert_eq!(
+            outputs("-o r.JSON --output-append s.md x.log"),
+            Ok(vec![
+                (Format::Json, "r.JSON".into()),
+                (Format::Markdown, ">>s.md".into())
+            ])
+        );
+    }
+
+    #[test]
+    fn mistyped_subcommands_are_suggested_not_read() {
+        for (typed, meant) in [
+            ("rule", "rules"),
+            ("explian", "explain"),
+            ("completion", "completions"),
+        ] {
+            let message = mistyped_subcommand(&[PathBuf::from(typed)]).unwrap();
+            assert!(
+                message.contains(&format!("`rwdoctor {meant}`")),
+                "{message}"
+            );
+        }
+        for path in ["logs", "./rule", "meta.log", "-"] {
+            assert_eq!(mistyped_subcommand(&[PathBuf::from(path)]), None, "{path}");
+        }
     }
 
     #[test]

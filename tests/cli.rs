@@ -272,8 +272,24 @@ fn crash_samples_name_their_cause_and_first_remedy() {
         message,
         "thread 'rw-main' (11) panicked at src/meta/src/barrier/info.rs:1293:30:\nshould exist"
     );
+    // The default report shows where and why; -v the whole diagnosis.
     let out = rwdoctor()
         .arg("testdata/compute-panic-v2.5.log")
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let text = unwrapped(&out);
+    for needle in [
+        "src/compute/src/observer/observer_manager.rs:62:21:",
+        "error type notification",
+        "RUST_BACKTRACE=1",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+    let out = rwdoctor()
+        .args(["-v", "testdata/compute-panic-v2.5.log"])
         .assert()
         .code(1)
         .get_output()

@@ -202,7 +202,7 @@ fn cluster_facts_are_read_from_the_logs() {
     assert_eq!(doc["summary"]["cluster"]["version"], "v0.1.16–v1.2");
     // SQL backend from v2.1: the report says etcd is gone.
     let out = rwdoctor()
-        .arg("testdata/sql-election-lost.log")
+        .args(["-v", "testdata/sql-election-lost.log"])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout)
@@ -376,7 +376,7 @@ fn sql_election_exits_tell_leader_from_follower() {
     // The human report says the exit is on purpose, with code 0, and names
     // the version the log comes from.
     let out = rwdoctor()
-        .arg("testdata/sql-election-timeout-follower-v2.6.log")
+        .args(["-v", "testdata/sql-election-timeout-follower-v2.6.log"])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout)
@@ -396,7 +396,7 @@ fn sql_election_exits_tell_leader_from_follower() {
 #[test]
 fn a_start_up_panic_reads_its_cause_from_the_message() {
     let out = rwdoctor()
-        .arg("testdata/meta-startup-migration-v2.1.log")
+        .args(["-v", "testdata/meta-startup-migration-v2.1.log"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));

@@ -77,7 +77,7 @@ fn readme_and_help_document_ci_use_and_one_exit_code_table() {
     }
     for needle in [
         "## Use in CI",
-        "--format markdown --output \"$GITHUB_STEP_SUMMARY\"",
+        "--format markdown --output-append \"$GITHUB_STEP_SUMMARY\"",
         "--format junit --output rwdoctor-junit.xml",
         "reports:\n      junit: rwdoctor-junit.xml",
         "Jenkins: `junit 'rwdoctor-junit.xml'`",

@@ -14,6 +14,7 @@ mod html;
 mod layers;
 mod many_rules;
 mod reference_scan;
+mod report;
 mod robustness;
 mod rule_tools;
 mod shapes;

@@ -700,9 +700,11 @@ fn control_bytes_in_matching_lines_are_shown_escaped() {
         "lease 7587003312299851199 keep alive timeout \u{0}\u{7}\u{9b}2J\u{202e}evil\r",
     );
     std::fs::write(&path, text).unwrap();
-    let out = rwdoctor().arg(&path).output().unwrap();
+    let out = rwdoctor().arg("-v").arg(&path).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert_clean_text("human", &out.stdout, Some(80));
+    let brief = rwdoctor().arg(&path).output().unwrap();
+    assert_clean_text("human", &brief.stdout, Some(80));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains("\\x00\\x07\\u{9b}2J\\u{202e}evil"),
@@ -873,13 +875,24 @@ fn millions_of_matching_lines_keep_memory_bounded_and_counts_exact() {
 #[test]
 fn the_human_report_says_how_many_matching_lines_it_does_not_list() {
     let out = rwdoctor()
+        .arg("-v")
         .write_stdin("lease keeper failed\n".repeat(1000))
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("· 1 incident · 1000 lines"), "{text}");
+    // The true count, and what JSON lists of it (its list is capped too).
     assert!(
-        text.contains("… 994 more lines (--format json lists them)"),
+        text.contains("… 994 more lines (--format json lists the first"),
+        "{text}"
+    );
+    let out = rwdoctor()
+        .write_stdin("lease keeper failed\n".repeat(1000))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("… 998 more lines (--format json lists the first"),
         "{text}"
     );
 }

@@ -369,11 +369,11 @@ fn completions_and_man_page_come_from_the_cli_definition() {
     let (out, _, code) = run(&["man"]);
     assert_eq!(code, 0);
     assert!(
-        out.contains(".TH rwdoctor"),
+        out.contains(".TH RWDOCTOR 1"),
         "{}",
         &out[..200.min(out.len())]
     );
-    assert!(out.contains("EXIT CODES"));
+    assert!(out.contains(".SH EXIT STATUS"));
     assert!(out.contains("\\-\\-follow"));
 }
 

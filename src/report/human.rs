@@ -1,4 +1,7 @@
-//! The human report: readable at 80 columns, coloured on a terminal.
+//! The human report: readable at 80 columns (or the terminal's width when
+//! wider), coloured on a terminal. Three levels of detail: the default
+//! (the verdict, a short block per problem, the verdict again), `-v` (every
+//! timeline, cause and input) and `-q` (the closing verdict only).
 use crate::analysis::{Analysis, TimeRange};
 use crate::context::LeaseSource;
 use crate::diagnosis::{Direction, EvidenceLine, Finding, Role, Verdict};
@@ -8,8 +11,67 @@ use crate::text::printable::{guard_report, printable, printable_with_span};
 use colored::{ColoredString, Colorize};
 use std::borrow::Cow;
 use std::fmt::Write;
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
+/// The narrowest report; a wider terminal gets its own width.
 pub const WIDTH: usize = 80;
+/// The widest report, however wide the terminal.
+pub const MAX_WIDTH: usize = 200;
+
+/// How much the human report says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// The closing verdict only (`-q`).
+    Quiet,
+    /// The verdict, a short block per problem, the verdict again.
+    Default,
+    /// Everything: timelines, every cause, every input (`-v`).
+    Verbose,
+}
+
+static DETAIL: AtomicU8 = AtomicU8::new(1);
+static COLUMNS: AtomicUsize = AtomicUsize::new(WIDTH);
+
+/// Set once by the command line, before any report is rendered: the detail
+/// and the width (at least 80, at most 200).
+pub fn set_layout(detail: Detail, width: usize) {
+    DETAIL.store(detail as u8, Ordering::Relaxed);
+    COLUMNS.store(width.clamp(WIDTH, MAX_WIDTH), Ordering::Relaxed);
+}
+
+pub fn detail() -> Detail {
+    match DETAIL.load(Ordering::Relaxed) {
+        0 => Detail::Quiet,
+        2 => Detail::Verbose,
+        _ => Detail::Default,
+    }
+}
+
+/// The width reports and rule tools wrap to.
+pub fn width() -> usize {
+    if CLASSIC.get() {
+        return WIDTH;
+    }
+    COLUMNS.load(Ordering::Relaxed)
+}
+
+thread_local! {
+    /// Rendering for JUnit: the full finding exactly as it has always been
+    /// written there (80 columns, times as logged, the evidence cut as
+    /// before), whatever the terminal and `-v`/`-q`.
+    static CLASSIC: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// One finding in full, as the JUnit report embeds it.
+pub fn render_finding_classic(finding: &Finding) -> String {
+    colored::control::set_override(false);
+    CLASSIC.set(true);
+    let mut out = String::new();
+    render_finding(&mut out, finding);
+    out.push('\n');
+    CLASSIC.set(false);
+    guard_report(out, false)
+}
 /// Evidence lines shown per finding; JSON lists more.
 const EVIDENCE_SHOWN: usize = 6;
 /// Characters of an evidence line's origin shown.
@@ -18,6 +80,17 @@ const ORIGIN_SHOWN: usize = 32;
 pub fn render(analysis: &Analysis, color: bool) -> String {
     colored::control::set_override(color);
     let mut out = String::new();
+    match detail() {
+        Detail::Quiet => {
+            crate::report::brief::render_footer(&mut out, analysis);
+            return guard_report(out, color);
+        }
+        Detail::Default => {
+            crate::report::brief::render(&mut out, analysis);
+            return guard_report(out, color);
+        }
+        Detail::Verbose => {}
+    }
     render_headline(&mut out, analysis);
     if !analysis.findings.is_empty() {
         render_cluster(&mut out, &analysis.summary.cluster);
@@ -35,6 +108,9 @@ pub fn render(analysis: &Analysis, color: bool) -> String {
 pub fn render_live_finding(finding: &Finding, color: bool) -> String {
     colored::control::set_override(color);
     let mut out = String::new();
+    if detail() == Detail::Quiet {
+        return String::new();
+    }
     if let (Some(first), Some(e)) = (finding.same_as_incident, finding.evidence.first()) {
         let when = finding.first_seen.as_deref().unwrap_or("(no time)");
         let text = format!(
@@ -53,7 +129,11 @@ pub fn render_live_finding(finding: &Finding, color: bool) -> String {
         );
         return guard_report(out, color);
     }
-    render_finding(&mut out, finding);
+    match detail() {
+        Detail::Quiet => {}
+        Detail::Default => crate::report::brief::render_block(&mut out, finding, &[]),
+        Detail::Verbose => render_finding(&mut out, finding),
+    }
     out.push('\n');
     guard_report(out, color)
 }
@@ -63,6 +143,10 @@ pub fn render_live_finding(finding: &Finding, color: bool) -> String {
 pub fn render_live_end(analysis: &Analysis, color: bool) -> String {
     colored::control::set_override(color);
     let mut out = String::new();
+    if detail() != Detail::Verbose {
+        crate::report::brief::render_footer(&mut out, analysis);
+        return guard_report(out, color);
+    }
     if analysis.findings.is_empty() {
         render_headline(&mut out, analysis);
         out.push('\n');
@@ -129,15 +213,16 @@ pub fn render_finding(out: &mut String, finding: &Finding) {
     for line in finding.evidence.iter().take(EVIDENCE_SHOWN) {
         render_evidence(out, line, "    ");
     }
-    let hidden =
-        finding.evidence.len().saturating_sub(EVIDENCE_SHOWN) as u64 + finding.evidence_omitted;
+    let shown = finding.evidence.len().min(EVIDENCE_SHOWN) as u64;
+    let hidden = evidence_hidden(finding, shown);
     if hidden > 0 {
         let _ = writeln!(
             out,
             "    {}",
             format!(
-                "… {hidden} more line{} (--format json lists them)",
-                plural(hidden as usize)
+                "… {hidden} more line{}{}",
+                plural(hidden as usize),
+                json_lists(finding.evidence.len() as u64, shown, shown + hidden, "line")
             )
             .dimmed()
         );
@@ -311,7 +396,7 @@ fn render_timelines(out: &mut String, finding: &Finding) {
             } else {
                 String::new()
             };
-            let room = WIDTH.saturating_sub(4 + 8 + 1 + 14 + 1 + count.len());
+            let room = width().saturating_sub(4 + 8 + 1 + 14 + 1 + count.len());
             let message = printable(&entry.message);
             let message = if message.chars().count() > room {
                 message
@@ -330,16 +415,41 @@ fn render_timelines(out: &mut String, finding: &Finding) {
             let _ = writeln!(out, "    {offset:>8} {who:<14} {marker}{}", count.dimmed());
         }
     }
-    if total > SHOWN {
+    let shown = total.min(SHOWN) as u64;
+    let more = finding.count.max(total as u64).saturating_sub(shown);
+    if more > 0 {
         let _ = writeln!(
             out,
             "    {}",
             format!(
-                "… {} more incidents (--format json lists them)",
-                total - SHOWN
+                "… {more} more incident{}{}",
+                plural(more as usize),
+                json_lists(total as u64, shown, shown + more, "incident")
             )
             .dimmed()
         );
+    }
+}
+
+/// Lines of a finding not shown when `shown` are: every matched line past
+/// them (JSON lists some, and counts the rest in `evidence_omitted`).
+pub(crate) fn evidence_hidden(finding: &Finding, shown: u64) -> u64 {
+    let listed = finding.evidence.len() as u64 + finding.evidence_omitted;
+    if CLASSIC.get() {
+        return listed.saturating_sub(shown); // JUnit, as before
+    }
+    finding.matched_lines.max(listed).saturating_sub(shown)
+}
+
+/// What `--format json` adds to the `shown` of `total`, when it lists
+/// `listed` of them: said only when it adds some, and true.
+pub(crate) fn json_lists(listed: u64, shown: u64, total: u64, what: &str) -> String {
+    if listed <= shown {
+        String::new()
+    } else if listed >= total {
+        " (--format json lists them)".to_string()
+    } else {
+        format!(" (--format json lists the first {listed} {what}s)")
     }
 }
 
@@ -384,11 +494,14 @@ pub fn section(out: &mut String, title: &str) {
 /// `source:line  time LEVEL` then the message, cut to the width around the
 /// matched part, which is highlighted.
 fn render_evidence(out: &mut String, line: &EvidenceLine, indent: &str) {
-    let time = line
-        .timestamp
-        .as_deref()
-        .and_then(|t| t.get(11..23).or(t.get(11..19)))
-        .unwrap_or("");
+    let time = line.timestamp.as_deref().map_or(String::new(), |t| {
+        if CLASSIC.get() {
+            t.get(11..23).or(t.get(11..19)).unwrap_or("").to_string()
+        } else {
+            clock(t, Precision::Millis)
+        }
+    });
+    let time = time.as_str();
     let level = line.level.map_or("", |l| l.as_str());
     // A pod or service name; a wrapper-looking prefix can make it long.
     let origin = line.origin.as_deref().map_or(String::new(), |o| {
@@ -397,7 +510,7 @@ fn render_evidence(out: &mut String, line: &EvidenceLine, indent: &str) {
     let mut location = format!("{}:{}", printable(&line.source), line.line);
     let mut when = format!("{time} {level}").trim_end().to_string();
     let fits = |location: &str, when: &str| {
-        indent.len() + location.chars().count() + origin.chars().count() + 1 + when.len() <= WIDTH
+        indent.len() + location.chars().count() + origin.chars().count() + 1 + when.len() <= width()
     };
     if !fits(&location, &when) {
         when = time.to_string(); // the level is the least useful part
@@ -406,7 +519,7 @@ fn render_evidence(out: &mut String, line: &EvidenceLine, indent: &str) {
         // Keep the end of the path: the file name and line number.
         let excess =
             indent.len() + location.chars().count() + origin.chars().count() + 2 + when.len()
-                - WIDTH;
+                - width();
         let keep: String = location.chars().skip(excess + 1).collect();
         location = format!("…{keep}");
     }
@@ -417,7 +530,7 @@ fn render_evidence(out: &mut String, line: &EvidenceLine, indent: &str) {
         origin.magenta(),
         when.dimmed(),
     );
-    let room = WIDTH.saturating_sub(indent.len() + 2).max(20);
+    let room = width().saturating_sub(indent.len() + 2).max(20);
     // A folded event (a panic: header, then its message) shows its first
     // lines one under the other, wrapped rather than cut: the end of a
     // panic's header is its line and column.
@@ -430,7 +543,7 @@ fn render_evidence(out: &mut String, line: &EvidenceLine, indent: &str) {
             .take(1 + EVENT_LINES_SHOWN)
         {
             let hanging = format!("{inner}  ");
-            let text = break_long_words(&printable(part), WIDTH.saturating_sub(hanging.len()));
+            let text = break_long_words(&printable(part), width().saturating_sub(hanging.len()));
             wrap_hanging(out, &text, &inner, &hanging);
         }
         return;
@@ -441,7 +554,7 @@ fn render_evidence(out: &mut String, line: &EvidenceLine, indent: &str) {
 /// `text` with every word longer than `room` cut into pieces of `room`
 /// characters, so that wrapping keeps a long URL in a panic message within
 /// the width (its pieces, one under the other, still read as one).
-fn break_long_words(text: &str, room: usize) -> String {
+pub(crate) fn break_long_words(text: &str, room: usize) -> String {
     let room = room.max(10);
     text.split(' ')
         .map(|word| {
@@ -473,21 +586,13 @@ fn render_evidence_text(
     let (text, highlight) = printable_with_span(message, highlight);
     let text = text.as_str();
     let (hl_start, hl_end) = highlight.unwrap_or((0, 0));
-    let message_start = 0;
-    let mut start =
-        if text.len() - message_start <= room || hl_end.saturating_sub(message_start) <= room - 2 {
-            message_start
-        } else {
-            hl_start.saturating_sub(room / 4).max(message_start)
-        };
+    let (mut start, mut end) = if CLASSIC.get() {
+        classic_cut(text, room, hl_start, hl_end)
+    } else {
+        cut_around(text, room, hl_start, hl_end)
+    };
     while !text.is_char_boundary(start) {
         start -= 1;
-    }
-    let mut end = text
-        .len()
-        .min(start + room - if start > message_start { 1 } else { 0 });
-    if end < text.len() {
-        end -= 1;
     }
     while !text.is_char_boundary(end) {
         end -= 1;
@@ -500,7 +605,7 @@ fn render_evidence_text(
     let _ = writeln!(
         out,
         "{indent}  {}{}{}{}{}",
-        if start > message_start { "…" } else { "" },
+        if start > 0 { "…" } else { "" },
         clip(start, hl_start),
         clip(hl_start, hl_end).bold().red(),
         clip(hl_end, end),
@@ -513,17 +618,23 @@ pub fn wrap_into(out: &mut String, text: &str, indent: &str) {
 }
 
 pub fn wrap_hanging(out: &mut String, text: &str, first: &str, rest: &str) {
-    wrap_to(out, text, first, rest, WIDTH);
+    wrap_to(out, text, first, rest, width());
 }
 
 /// Wraps `text` into lines of at most `width` characters (a longer word
 /// stands alone), the first starting with `first`, the others with `rest`.
+/// A code span (`` `like this` ``) is kept on one line when it fits in one.
 pub fn wrap_to(out: &mut String, text: &str, first: &str, rest: &str, width: usize) {
     let mut line = String::from(first);
     let mut empty = true;
-    for word in text.split_whitespace() {
+    let room = if CLASSIC.get() {
+        0 // code spans split as before
+    } else {
+        width.saturating_sub(rest.chars().count())
+    };
+    for word in words(text, room) {
         // Measured as shown: control characters escaped (our colours kept).
-        let word = guard_report(word.to_string(), true);
+        let word = guard_report(word, true);
         let word = word.as_str();
         if !empty && line.chars().count() + 1 + word.chars().count() > width {
             out.push_str(&line);
@@ -543,16 +654,154 @@ pub fn wrap_to(out: &mut String, text: &str, first: &str, rest: &str, width: usi
     }
 }
 
-/// `2024-02-11T06:05:06.387Z → 06:05:06.9Z`: the date is not repeated.
+/// The words of `text`; the words of a code span are one, unless the span
+/// is longer than `room`.
+fn words(text: &str, room: usize) -> Vec<String> {
+    let mut words: Vec<String> = Vec::new();
+    let mut pieces = text.split_whitespace().peekable();
+    while let Some(word) = pieces.next() {
+        let opens = word.matches('`').count() % 2 == 1;
+        if !opens {
+            words.push(word.to_string());
+            continue;
+        }
+        // Join up to the word that closes the span, if it fits in a line.
+        let rest: Vec<&str> = pieces.clone().collect();
+        let close = rest.iter().position(|w| w.matches('`').count() % 2 == 1);
+        let joined = close.map(|at| {
+            std::iter::once(word)
+                .chain(rest[..=at].iter().copied())
+                .collect::<Vec<_>>()
+                .join(" ")
+        });
+        match (close, joined) {
+            (Some(at), Some(joined)) if joined.chars().count() <= room => {
+                for _ in 0..=at {
+                    pieces.next();
+                }
+                words.push(joined);
+            }
+            _ => words.push(word.to_string()),
+        }
+    }
+    words
+}
+
+/// `2024-02-11T06:05:06.387Z → 06:05:07.900Z`: milliseconds throughout,
+/// the date not repeated, one time when both are the same.
 fn span_text(first: &str, last: Option<&str>) -> String {
-    match last {
+    if CLASSIC.get() {
+        return match last {
+            Some(last) if last != first => {
+                let same_day = first.get(..11).is_some() && first.get(..11) == last.get(..11);
+                let last = if same_day { &last[11..] } else { last };
+                format!("{first} → {last}")
+            }
+            _ => first.to_string(),
+        };
+    }
+    let first = stamp(first, Precision::Millis);
+    match last.map(|l| stamp(l, Precision::Millis)) {
         Some(last) if last != first => {
             let same_day = first.get(..11).is_some() && first.get(..11) == last.get(..11);
-            let last = if same_day { &last[11..] } else { last };
+            let last = if same_day { &last[11..] } else { &last[..] };
             format!("{first} → {last}")
         }
-        _ => first.to_string(),
+        _ => first,
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Precision {
+    Seconds,
+    Millis,
+}
+
+/// An RFC 3339 time in UTC at one precision: `2024-02-11T06:05:06.387Z`
+/// (or `…06:05:06Z`); a time that does not parse is shown as given.
+pub(crate) fn stamp(time: &str, precision: Precision) -> String {
+    match chrono::DateTime::parse_from_rfc3339(time) {
+        Ok(t) => {
+            let t = t.with_timezone(&chrono::Utc);
+            match precision {
+                Precision::Millis => t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+                Precision::Seconds => t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            }
+        }
+        Err(_) => printable(time).into_owned(),
+    }
+}
+
+/// The time of day of an RFC 3339 time, in UTC: `06:05:06.387` or
+/// `06:05:06`.
+pub(crate) fn clock(time: &str, precision: Precision) -> String {
+    let full = stamp(time, precision);
+    match full.get(11..) {
+        Some(rest) if full.as_bytes().get(10) == Some(&b'T') => {
+            rest.trim_end_matches('Z').to_string()
+        }
+        _ => full,
+    }
+}
+
+/// The evidence cut of the JUnit report, as it always was: from the start
+/// when the match ends in the room, else a quarter of the room before it.
+fn classic_cut(text: &str, room: usize, hl_start: usize, hl_end: usize) -> (usize, usize) {
+    let mut start = if text.len() <= room || hl_end <= room - 2 {
+        0
+    } else {
+        hl_start.saturating_sub(room / 4)
+    };
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    let mut end = text.len().min(start + room - usize::from(start > 0));
+    if end < text.len() {
+        end -= 1;
+    }
+    (start, end)
+}
+
+/// The part of `text` shown in `room` characters, the ellipses included:
+/// all of it when it fits, else a window centred on the highlighted bytes
+/// `hl_start..hl_end` (from their start when they are longer than the
+/// window; from the text's start when they are near it). Byte offsets.
+pub(crate) fn cut_around(
+    text: &str,
+    room: usize,
+    hl_start: usize,
+    hl_end: usize,
+) -> (usize, usize) {
+    let chars: Vec<usize> = text.char_indices().map(|(b, _)| b).collect();
+    let n = chars.len();
+    let room = room.max(3);
+    if n <= room {
+        return (0, text.len());
+    }
+    let char_at = |byte: usize| chars.partition_point(|b| *b < byte);
+    let hs = char_at(hl_start);
+    let he = char_at(hl_end).max(hs);
+    let inner = room - 2; // between two ellipses
+    let mut start = if he < room {
+        0
+    } else if he - hs >= inner {
+        hs
+    } else {
+        hs - (inner - (he - hs)) / 2
+    };
+    if start > 0 && n - start < room {
+        start = n - (room - 1); // the end is shown: one ellipsis only
+    }
+    let shown = if start == 0 {
+        room - 1
+    } else if n - start < room {
+        n - start
+    } else {
+        inner
+    };
+    let end = (start + shown).min(n);
+    let byte = |i: usize| chars.get(i).copied().unwrap_or(text.len());
+    (byte(start), byte(end))
 }
 
 fn range_text(range: &Option<TimeRange>) -> String {
@@ -620,9 +869,46 @@ fn render_coverage(out: &mut String, input: &crate::analysis::InputSummary) {
     }
 }
 
+/// Inputs listed one by one, at most `INPUTS_SHOWN`; empty inputs without
+/// a note or an error are counted on one line, not listed (100,000 empty
+/// files are one line; JSON lists them all).
+fn render_inputs(out: &mut String, inputs: &[crate::analysis::InputSummary]) {
+    const INPUTS_SHOWN: usize = 20;
+    let quiet_empty =
+        |i: &crate::analysis::InputSummary| i.lines == 0 && i.notes.is_empty() && i.error.is_none();
+    let mut listed = 0;
+    for input in inputs.iter().filter(|i| !quiet_empty(i)) {
+        if listed == INPUTS_SHOWN {
+            break;
+        }
+        render_coverage(out, input);
+        listed += 1;
+    }
+    let empty = inputs.iter().filter(|i| quiet_empty(i)).count();
+    let more = inputs.len() - empty - listed;
+    let mut folded = Vec::new();
+    if more > 0 {
+        folded.push(format!("{more} more input{}", plural(more)));
+    }
+    if empty > 0 {
+        folded.push(format!("{empty} empty input{}", plural(empty)));
+    }
+    if !folded.is_empty() {
+        wrap_hanging(
+            out,
+            &format!(
+                "… {} (--format json lists every input)",
+                folded.join(" and ")
+            ),
+            "  ",
+            "    ",
+        );
+    }
+}
+
 /// Nothing found: say what was scanned and where the failure may be instead.
 fn render_silence(out: &mut String, analysis: &Analysis) {
-    for input in &analysis.summary.inputs {
+    for input in analysis.summary.inputs.iter().take(20) {
         let meta_events: u64 = input
             .shapes
             .iter()
@@ -686,9 +972,7 @@ fn render_summary(out: &mut String, analysis: &Analysis) {
         counts.join(", ")
     );
     wrap_into(out, &text, "");
-    for input in &summary.inputs {
-        render_coverage(out, input);
-    }
+    render_inputs(out, &summary.inputs);
     if analysis.findings.is_empty() && summary.lines_recognised > 0 && summary.exit_code != 3 {
         render_silence(out, analysis);
     }

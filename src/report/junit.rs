@@ -53,7 +53,7 @@ pub fn render(analysis: &Analysis, context: &Context) -> String {
             rule.severity
         );
         if let Some(finding) = analysis.findings.iter().find(|f| f.rule == rule.id) {
-            let body = text(&human::render_live_finding(finding, false));
+            let body = text(&human::render_finding_classic(finding));
             let failing = context.fail_on.is_some_and(|t| finding.severity >= t);
             if failing {
                 failures += 1;

@@ -1,6 +1,7 @@
 //! Analysis → text. Each format is one module; none does any analysis.
 //! Every format renders a whole analysis; the streaming ones (human, jsonl,
 //! github) can also render one finding at a time for `--follow`.
+pub mod brief;
 pub mod github;
 pub mod html;
 pub mod human;
@@ -22,7 +23,7 @@ use std::path::PathBuf;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
-    /// Readable report for a terminal (80 columns).
+    /// Readable report for a terminal (-v for every detail, -q for the verdict).
     Human,
     /// One JSON document: {"findings": [...], "summary": {...}}.
     Json,
@@ -63,6 +64,18 @@ pub struct OutputSpec {
 pub enum OutputTarget {
     Stdout,
     File(PathBuf),
+    /// `--output-append`: added to the end of the file.
+    Append(PathBuf),
+}
+
+impl OutputTarget {
+    /// The file, if the report goes to one.
+    pub fn path(&self) -> Option<&std::path::Path> {
+        match self {
+            OutputTarget::Stdout => None,
+            OutputTarget::File(path) | OutputTarget::Append(path) => Some(path),
+        }
+    }
 }
 
 /// What a report needs besides the analysis.

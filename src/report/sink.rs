@@ -14,6 +14,17 @@ use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
+/// How a report file is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// To a temporary file beside it, renamed over it when complete.
+    Whole,
+    /// `--follow`: renamed at once, so that `tail -f` on it sees findings.
+    Live,
+    /// `--output-append`: added to the end of the file as it is.
+    Append,
+}
+
 pub struct Sink {
     pub format: Format,
     /// Whether human output to this sink is coloured.
@@ -151,8 +162,16 @@ impl Sink {
                     output.format,
                     color(io::stdout().is_terminal()),
                 )),
-                OutputTarget::File(path) => {
-                    match Sink::file(output.format, path, color(false), &identities, live) {
+                OutputTarget::File(path) | OutputTarget::Append(path) => {
+                    let append = matches!(output.target, OutputTarget::Append(_));
+                    let mode = if append {
+                        Mode::Append
+                    } else if live {
+                        Mode::Live
+                    } else {
+                        Mode::Whole
+                    };
+                    match Sink::file(output.format, path, color(false), &identities, mode) {
                         Ok(sink) => sinks.push(sink),
                         Err(message) => errors.push(message),
                     }
@@ -176,7 +195,7 @@ impl Sink {
         path: &Path,
         color: bool,
         inputs: &[(u64, u64, String)],
-        live: bool,
+        mode: Mode,
     ) -> Result<Sink, String> {
         let name = path.display();
         // Writing the report over an input would lose the log: compared by
@@ -193,6 +212,16 @@ impl Sink {
                 return Err(format!("--output {name}: {what}; not overwriting it"));
             }
         }
+        // Appended to as it is (`$GITHUB_STEP_SUMMARY`): a temporary file
+        // renamed over it would replace what others wrote there.
+        if mode == Mode::Append {
+            let file = std::fs::OpenOptions::new()
+                .append(true)
+                .create(true)
+                .open(path)
+                .map_err(|err| cannot_create(path, &err))?;
+            return Ok(Sink::file_sink(format, color, path, None, file));
+        }
         // Devices and FIFOs (`/dev/stdout`, `/dev/full`) are written as they are.
         if target.as_ref().is_some_and(|m| !m.is_file()) {
             let file = std::fs::OpenOptions::new()
@@ -208,7 +237,7 @@ impl Sink {
             .open(&temp)
             .map_err(|err| cannot_create(path, &err))?;
         let mut sink = Sink::file_sink(format, color, path, Some(temp), file);
-        if live {
+        if mode == Mode::Live {
             sink.commit()?;
         }
         Ok(sink)

@@ -36,7 +36,9 @@ pub fn list(cli: &Cli) -> u8 {
     let rules = RuleSet::load(&cli.rules_dirs);
     let id_width = rules.rules.iter().map(|r| r.id.len()).max().unwrap_or(2);
     let title_at = 2 + id_width + 2 + 8 + 2;
-    let room = crate::report::human::WIDTH.saturating_sub(title_at).max(20);
+    let room = crate::report::human::width()
+        .saturating_sub(title_at)
+        .max(20);
     let mut groups: BTreeMap<(bool, String), Vec<&crate::rules::Rule>> = BTreeMap::new();
     for rule in &rules.rules {
         let key = match &rule.source {

@@ -15,6 +15,7 @@ pub fn rwdoctor() -> Command {
         .env_remove("NO_COLOR")
         .env_remove("CLICOLOR_FORCE")
         .env_remove("CI")
+        .env_remove("COLUMNS")
         .timeout(TIMEOUT);
     cmd
 }
