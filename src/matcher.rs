@@ -142,7 +142,7 @@ impl Matcher {
                 None
             }
         };
-        let scan = Prefilter::new(rare_windows(&literals));
+        let scan = Prefilter::for_literals(literals.clone(), rare_windows(&literals));
         Matcher {
             scan,
             overlap,
