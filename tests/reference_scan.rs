@@ -295,9 +295,9 @@ fn fast_path_and_reference_scan_agree_with_a_thousand_more_literals() {
             let time = time.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
             writeln!(log, "{time} {rest}").unwrap();
             k += 1;
-            if k % 5 == 0 {
+            if k.is_multiple_of(5) {
                 let literal = &literals[(k * 7919) % literals.len()];
-                let shown = if k % 15 == 0 {
+                let shown = if k.is_multiple_of(15) {
                     &literal[..literal.len() / 2]
                 } else {
                     &literal[..]
