@@ -409,7 +409,7 @@ const MIN_WINDOW_LEN: usize = 8;
 /// so a pattern starting with common bytes (`meta_leader_lease_secs` starts
 /// with `meta`, which every `risingwave_meta::` target contains) costs a
 /// verification on most lines.
-pub(crate) fn byte_commonness(byte: u8) -> u32 {
+fn byte_commonness(byte: u8) -> u32 {
     match byte {
         b' ' => 255,
         b'e' | b't' | b'a' | b'o' | b'i' | b'n' | b's' | b'r' => 200,

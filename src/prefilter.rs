@@ -391,7 +391,7 @@ fn window_cover_of(
         }
     }
     // Estimated hits per sample: counted, plus what the bytes' frequencies
-    // predict (with no sample, a generic log text's).
+    // predict.
     let mut counts = vec![0f64; grams.len()];
     let mut byte_freq = [0f64; 256];
     if sample.len() >= width {
@@ -407,9 +407,9 @@ fn window_cover_of(
             *f = (*f + 0.5) / (sample.len() as f64 + 128.0);
         }
     } else {
-        for (b, f) in byte_freq.iter_mut().enumerate() {
-            *f = f64::from(crate::literals::byte_commonness(b as u8)) / 20_000.0;
-        }
+        // No sample (not reached: windows are chosen only on one): every
+        // byte alike.
+        byte_freq = [1.0 / 64.0; 256];
     }
     let positions = (SAMPLE_BYTES as f64).max(sample.len() as f64);
     let estimates: Vec<f64> = grams
