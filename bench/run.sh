@@ -20,6 +20,10 @@
 #   STRICT [0]                     1: exit 3 when a target is missed
 #   INTERLEAVE [1]                 alternate the two commands run by run
 #                                  (0: hyperfine, one command after the other)
+#   RULES []                       a rule dir: rwdoctor runs with --rules DIR
+#                                  (a grown pack, bench/literal_rules.py)
+#   PATTERNS [bench/patterns.txt]  the baseline's literals (with RULES: the
+#                                  pack's literals too, so rg searches them)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -38,7 +42,10 @@ STRICT="${STRICT:-0}"
 INTERLEAVE="${INTERLEAVE:-1}"
 BENCH_DIR="${BENCH_DIR:-/tmp/rwdoctor-bench}"
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
-PATTERNS="$ROOT/bench/patterns.txt"
+PATTERNS="${PATTERNS:-$ROOT/bench/patterns.txt}"
+RULES="${RULES:-}"
+RULES_ARGS=()
+[[ -n $RULES ]] && RULES_ARGS=(--rules "$RULES")
 SAMPLE="$ROOT/testdata/sample-incident.log"
 RWDOCTOR="${RWDOCTOR:-}"
 
@@ -159,7 +166,7 @@ preflight() {
     local name=$1 expect=$2
     shift 2
     local out="$BENCH_DIR/preflight-$name.json" err="$BENCH_DIR/preflight-$name.err" rc=0
-    "$RWDOCTOR" --format json "$@" >"$out" 2>"$err" || rc=$?
+    "$RWDOCTOR" "${RULES_ARGS[@]}" --format json "$@" >"$out" 2>"$err" || rc=$?
     if ((rc > 1)); then
         sed -n '1,20p' "$err" >&2
         die "rwdoctor exited $rc on case '$name': $RWDOCTOR --format json $*
@@ -312,14 +319,14 @@ rss() {
         set +e
         # a pipe on purpose: stdin must not be a seekable file
         # shellcheck disable=SC2002
-        cat "$1" | /usr/bin/time -f %M -o "$f" "$RWDOCTOR" --format json >"$out" 2>"$err"
+        cat "$1" | /usr/bin/time -f %M -o "$f" "$RWDOCTOR" "${RULES_ARGS[@]}" --format json >"$out" 2>"$err"
         local st=("${PIPESTATUS[@]}")
         set -e
         rc=${st[1]}
         ((st[0] == 0)) || warn "cat exited ${st[0]} in the stdin case (rwdoctor did not read all of stdin?)"
     else
         rc=0
-        /usr/bin/time -f %M -o "$f" "$RWDOCTOR" --format json "$@" >"$out" 2>"$err" || rc=$?
+        /usr/bin/time -f %M -o "$f" "$RWDOCTOR" "${RULES_ARGS[@]}" --format json "$@" >"$out" 2>"$err" || rc=$?
     fi
     if ((rc > 1)); then
         sed -n '1,20p' "$err" >&2
@@ -365,6 +372,7 @@ else
 fi
 
 R=$(q "$RWDOCTOR")
+[[ -n $RULES ]] && R="$R --rules $(q "$RULES")"
 P=$(q "$PATTERNS")
 O="$BENCH_DIR/out"
 mkdir -p "$O"

@@ -142,7 +142,7 @@ impl Matcher {
                 None
             }
         };
-        let scan = Prefilter::new(rare_windows(&literals));
+        let scan = Prefilter::for_literals(literals.clone(), rare_windows(&literals));
         Matcher {
             scan,
             overlap,
@@ -248,9 +248,25 @@ mod tests {
             0,
             "every built-in signal has a literal"
         );
-        // The tuned Teddy prefilter takes at most 64 anchors; past that
-        // Aho-Corasick falls back to a far slower automaton.
-        assert!(matcher.anchors().len() <= 64, "{:?}", matcher.anchors());
+        // The pack searches with SIMD Teddy on a real log: its anchors (64
+        // at most), or past that windows they share (64 at most); never the
+        // far slower automaton.
+        let sample = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata/sample-incident.log"
+        ))
+        .unwrap();
+        let mut log = Vec::new();
+        while log.len() < 1 << 20 {
+            log.extend_from_slice(&sample);
+        }
+        matcher.scan.find(&log, 0);
+        assert!(
+            matcher.scan.searches_with_teddy(),
+            "{} anchors, no Teddy: {:?}",
+            matcher.anchors().len(),
+            matcher.anchors()
+        );
         let generic = ["error", "request", "timeout", "meta", "lease "];
         for anchor in matcher.anchors() {
             let anchor = String::from_utf8_lossy(anchor);

@@ -21,7 +21,10 @@
 //! changed, the grouping would be lost, but never a match, since every
 //! anchor is searched for whatever its bucket.
 use aho_corasick::packed;
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::{
+    AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Anchored, MatchKind, StartKind,
+};
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 /// Teddy's bucket count in its "slim" form (32 bytes per step with AVX2,
@@ -49,6 +52,9 @@ pub struct Prefilter {
 enum Searcher {
     /// Teddy with the patterns in bucket order (fillers included).
     Teddy(packed::Searcher),
+    /// More anchors than Teddy takes: Teddy over short windows the anchors
+    /// share, each hit verified.
+    Windows(Windows),
     /// No SIMD Teddy on this CPU, or too many anchors for it.
     Automaton(AhoCorasick),
     /// No anchors at all: no candidates.
@@ -58,12 +64,40 @@ enum Searcher {
 }
 
 impl Prefilter {
+    /// After a search of a big enough haystack: whether it runs on SIMD
+    /// Teddy (over the anchors, or over windows they share), not an
+    /// automaton. For the tests that keep the built-in pack fast.
+    #[cfg(test)]
+    pub(crate) fn searches_with_teddy(&self) -> bool {
+        matches!(
+            self.tuned.get(),
+            Some(Searcher::Teddy(_) | Searcher::Windows(_))
+        )
+    }
+
     pub fn new(anchors: Vec<Vec<u8>>) -> Prefilter {
         Prefilter {
             anchors: drop_containing(anchors),
             tuned: OnceLock::new(),
             untuned: OnceLock::new(),
         }
+    }
+
+    /// A prefilter for `literals`, searched for by their `windows` (a
+    /// substring of each, as `literals::rare_windows` cuts them) when those
+    /// fit in Teddy, else by the whole literals: past 64, Teddy searches
+    /// for windows shared between the anchors (`Windows`), and a whole
+    /// literal offers more to share than a window already cut short.
+    pub fn for_literals(literals: Vec<Vec<u8>>, windows: Vec<Vec<u8>>) -> Prefilter {
+        let windows = drop_containing(windows);
+        if windows.len() <= WINDOWS_MAX {
+            return Prefilter {
+                anchors: windows,
+                tuned: OnceLock::new(),
+                untuned: OnceLock::new(),
+            };
+        }
+        Prefilter::new(literals)
     }
 
     /// The anchors searched for (an anchor containing another is dropped:
@@ -89,6 +123,7 @@ impl Prefilter {
         let span = from..haystack.len();
         match searcher {
             Searcher::Teddy(teddy) => teddy.find_in(haystack, span.into()).map(|m| m.start()),
+            Searcher::Windows(windows) => windows.find(haystack, from),
             Searcher::Automaton(automaton) => automaton
                 .find(aho_corasick::Input::new(haystack).span(span))
                 .map(|m| m.start()),
@@ -118,6 +153,12 @@ impl Searcher {
             builder.extend(&ordered);
             if let Some(teddy) = builder.build() {
                 return Searcher::Teddy(teddy);
+            }
+        } else if let Some(haystack) = haystack {
+            // Only for a large haystack: choosing windows costs a few ms
+            // with hundreds of anchors, more than a small input's search.
+            if let Some(windows) = Windows::build(anchors, Some(sample_of(haystack))) {
+                return Searcher::Windows(windows);
             }
         }
         // A contiguous NFA builds far faster than a DFA (start-up time);
@@ -193,6 +234,278 @@ fn drop_containing_pairwise(anchors: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
         .zip(keep)
         .filter_map(|(anchor, keep)| keep.then_some(anchor))
         .collect()
+}
+
+/// Windows Teddy searches for when the anchors outnumber its 64 patterns.
+const WINDOWS_MAX: usize = BUCKETS * BUCKET_CAP;
+/// The windows' Teddy is the "fat" one: 16 buckets (16 bytes per step
+/// with AVX2), so 4 windows a bucket. With 64 windows of common words'
+/// bytes, slim Teddy's 8 buckets of 8 fired on so many positions that the
+/// fat form ran faster (300-literal pack, 256 MiB: 0.37 against 0.48 s).
+const FAT_BUCKETS: usize = 16;
+
+/// Past 64 anchors (a grown rule pack: hundreds of literals), Teddy
+/// searches for at most 64 short windows instead: each anchor is assigned
+/// one `width`-byte substring of it (four bytes, or the shortest anchor's
+/// length), chosen so that many anchors share one, and a window Teddy finds
+/// is verified by looking for an anchor at each offset the window has in the
+/// anchors assigned to it (one anchored automaton of all the anchors). The
+/// windows are a greedy weighted set cover: each round takes the substring
+/// covering the most anchors not yet covered per estimated hit, hits counted
+/// on the sample of the input (plus an estimate from its byte frequencies,
+/// for substrings a 16 KiB sample does not hold); a window's hits cost more
+/// the more offsets it verifies. A window is then extended to the right as
+/// far as all its anchors agree, so Teddy's own check of it is stricter.
+///
+/// Windows are distinct in their first `width` bytes, so at most one matches
+/// at any position: visiting every window occurrence from `from` on visits
+/// every anchor occurrence.
+struct Windows {
+    teddy: packed::Searcher,
+    /// Teddy pattern id (fillers included) → window.
+    window_of: Vec<u32>,
+    /// Per window: the offsets it has in its anchors, ascending.
+    offsets: Vec<Vec<u32>>,
+    /// The largest of all offsets.
+    max_offset: usize,
+    /// All the anchors, searched anchored at a window's offsets.
+    verify: AhoCorasick,
+}
+
+impl Windows {
+    /// `None` when the anchors need more than 64 windows (or Teddy cannot
+    /// run on this CPU).
+    fn build(anchors: &[Vec<u8>], sample: Option<Vec<u8>>) -> Option<Windows> {
+        let sample = sample.unwrap_or_default();
+        let cover = window_cover(anchors, &sample)?;
+        let windows: Vec<Vec<u8>> = cover.iter().map(|(w, _)| w.clone()).collect();
+        let ordered = if sample.is_empty() {
+            windows.clone()
+        } else {
+            bucket_order_in(&windows, &sample, FAT_BUCKETS, WINDOWS_MAX / FAT_BUCKETS)
+        };
+        let index: HashMap<&[u8], u32> = windows
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (&w[..], i as u32))
+            .collect();
+        let window_of = ordered.iter().map(|w| index[&w[..]]).collect();
+        let mut builder = packed::Config::new()
+            .match_kind(packed::MatchKind::LeftmostFirst)
+            .only_teddy(true)
+            .only_teddy_fat(Some(true))
+            .heuristic_pattern_limits(false)
+            .builder();
+        builder.extend(&ordered);
+        let teddy = builder.build()?;
+        let verify = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::LeftmostFirst)
+            .start_kind(StartKind::Anchored)
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
+            .build(anchors)
+            .ok()?;
+        let offsets: Vec<Vec<u32>> = cover.into_iter().map(|(_, o)| o).collect();
+        let max_offset = offsets.iter().flatten().max().copied().unwrap_or(0) as usize;
+        Some(Windows {
+            teddy,
+            window_of,
+            offsets,
+            max_offset,
+            verify,
+        })
+    }
+
+    /// Offset of the first anchor starting at or after `from`.
+    fn find(&self, haystack: &[u8], from: usize) -> Option<usize> {
+        let mut best: Option<usize> = None;
+        let mut at = from;
+        while at < haystack.len() {
+            let Some(found) = self.teddy.find_in(haystack, (at..haystack.len()).into()) else {
+                break;
+            };
+            let p = found.start();
+            // An anchor starting before `best` has its window before
+            // `best + max_offset`.
+            if best.is_some_and(|b| p >= b + self.max_offset) {
+                break;
+            }
+            let window = self.window_of[found.pattern().as_usize()] as usize;
+            for &offset in &self.offsets[window] {
+                let offset = offset as usize;
+                if offset > p || p - offset < from {
+                    break;
+                }
+                let start = p - offset;
+                if best.is_some_and(|b| start >= b) {
+                    continue;
+                }
+                let input = aho_corasick::Input::new(haystack)
+                    .span(start..haystack.len())
+                    .anchored(Anchored::Yes);
+                if self.verify.find(input).is_some() {
+                    best = Some(start);
+                }
+            }
+            at = p + 1;
+        }
+        best
+    }
+}
+
+/// A window key: its bytes, big-endian in a `u32`.
+fn gram(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0u32, |key, &b| key << 8 | u32::from(b))
+}
+
+/// The windows of `window_cover`, each with its offsets (ascending), or
+/// `None` past 64 windows.
+#[allow(clippy::type_complexity)]
+fn window_cover(anchors: &[Vec<u8>], sample: &[u8]) -> Option<Vec<(Vec<u8>, Vec<u32>)>> {
+    let shortest = anchors.iter().map(Vec::len).min()?.clamp(1, 4);
+    // Four-byte windows fire least, three share more: the cover with the
+    // fewer estimated hits (a three-byte fingerprint's count 1.5 times:
+    // Teddy's nibble masks accept more), four bytes on a tie.
+    (1..=shortest)
+        .rev()
+        .take(2)
+        .filter_map(|width| {
+            let (cover, cost) = window_cover_of(anchors, sample, width)?;
+            let weight = if width < shortest { 1.5 } else { 1.0 };
+            Some((cover, cost * weight))
+        })
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(cover, _)| cover)
+}
+
+#[allow(clippy::type_complexity)]
+fn window_cover_of(
+    anchors: &[Vec<u8>],
+    sample: &[u8],
+    width: usize,
+) -> Option<(Vec<(Vec<u8>, Vec<u32>)>, f64)> {
+    // Candidate windows: every `width`-byte substring, with the anchors
+    // holding it (the first offset in each).
+    let mut by_gram: HashMap<u32, usize> = HashMap::new();
+    let mut members: Vec<Vec<(u32, u32)>> = Vec::new();
+    let mut grams: Vec<u32> = Vec::new();
+    for (a, anchor) in anchors.iter().enumerate() {
+        for (offset, bytes) in anchor.windows(width).enumerate() {
+            let key = gram(bytes);
+            let c = *by_gram.entry(key).or_insert_with(|| {
+                members.push(Vec::new());
+                grams.push(key);
+                members.len() - 1
+            });
+            if members[c].last().map(|&(last, _)| last) != Some(a as u32) {
+                members[c].push((a as u32, offset as u32));
+            }
+        }
+    }
+    // Estimated hits per sample: counted, plus what the bytes' frequencies
+    // predict.
+    let mut counts = vec![0f64; grams.len()];
+    let mut byte_freq = [0f64; 256];
+    if sample.len() >= width {
+        for bytes in sample.windows(width) {
+            if let Some(&c) = by_gram.get(&gram(bytes)) {
+                counts[c] += 1.0;
+            }
+        }
+        for &b in sample {
+            byte_freq[usize::from(b)] += 1.0;
+        }
+        for f in &mut byte_freq {
+            *f = (*f + 0.5) / (sample.len() as f64 + 128.0);
+        }
+    } else {
+        // No sample (not reached: windows are chosen only on one): every
+        // byte alike.
+        byte_freq = [1.0 / 64.0; 256];
+    }
+    let positions = (SAMPLE_BYTES as f64).max(sample.len() as f64);
+    let estimates: Vec<f64> = grams
+        .iter()
+        .zip(&counts)
+        .map(|(&key, &count)| {
+            let predicted: f64 = (0..width)
+                .map(|j| byte_freq[((key >> (8 * j)) & 0xff) as usize])
+                .product();
+            count + predicted * positions
+        })
+        .collect();
+    for list in &mut members {
+        list.sort_by_key(|&(_, offset)| offset);
+    }
+    // A fixed cost per window (it widens Teddy's fingerprints), the least
+    // of these with which the cover fits in 64 windows.
+    [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 512.0, 1e12]
+        .into_iter()
+        .find_map(|base| greedy_cover(anchors, &members, &estimates, base, width))
+}
+
+#[allow(clippy::type_complexity)]
+fn greedy_cover(
+    anchors: &[Vec<u8>],
+    members: &[Vec<(u32, u32)>],
+    estimates: &[f64],
+    base: f64,
+    width: usize,
+) -> Option<(Vec<(Vec<u8>, Vec<u32>)>, f64)> {
+    let mut covered = vec![false; anchors.len()];
+    let mut left = anchors.len();
+    let mut cover = Vec::new();
+    let mut cost = 0.0;
+    while left > 0 {
+        if cover.len() == WINDOWS_MAX {
+            return None;
+        }
+        let mut best: Option<(f64, usize)> = None;
+        for (c, list) in members.iter().enumerate() {
+            let (mut new, mut offsets, mut last) = (0usize, 0usize, None);
+            for &(a, offset) in list {
+                if !covered[a as usize] {
+                    new += 1;
+                    if last != Some(offset) {
+                        offsets += 1;
+                        last = Some(offset);
+                    }
+                }
+            }
+            if new == 0 {
+                continue;
+            }
+            let score = new as f64 / (base + estimates[c] * (1.0 + 0.5 * offsets as f64));
+            if best.is_none_or(|(s, _)| score > s) {
+                best = Some((score, c));
+            }
+        }
+        let (_, c) = best?;
+        let assigned: Vec<(u32, u32)> = members[c]
+            .iter()
+            .copied()
+            .filter(|&(a, _)| !covered[a as usize])
+            .collect();
+        // Extend to the right while every assigned anchor agrees.
+        let (a0, o0) = assigned[0];
+        let first = &anchors[a0 as usize][o0 as usize..];
+        let mut len = first.len();
+        for &(a, offset) in &assigned[1..] {
+            let tail = &anchors[a as usize][offset as usize..];
+            len = len.min(first.iter().zip(tail).take_while(|(x, y)| x == y).count());
+        }
+        let window = first[..len.max(width)].to_vec();
+        let mut offsets: Vec<u32> = Vec::new();
+        for &(a, offset) in &assigned {
+            covered[a as usize] = true;
+            left -= 1;
+            if offsets.last() != Some(&offset) {
+                offsets.push(offset);
+            }
+        }
+        cost += 1.0 + estimates[c] * (1.0 + 0.5 * offsets.len() as f64);
+        cover.push((window, offsets));
+    }
+    Some((cover, cost))
 }
 
 fn sample_of(haystack: &[u8]) -> Vec<u8> {
@@ -293,6 +606,17 @@ struct Scratch {
 /// fillers (copies of the first pattern, which join its bucket) where a
 /// bucket has fewer patterns than the fullest.
 fn bucket_order(anchors: &[Vec<u8>], sample: &[u8]) -> Vec<Vec<u8>> {
+    bucket_order_in(anchors, sample, BUCKETS, BUCKET_CAP)
+}
+
+/// `bucket_order` for a Teddy of `bucket_count` buckets (8 slim, 16 fat)
+/// of `cap` patterns each.
+fn bucket_order_in(
+    anchors: &[Vec<u8>],
+    sample: &[u8],
+    bucket_count: usize,
+    cap: usize,
+) -> Vec<Vec<u8>> {
     if anchors.is_empty() {
         return Vec::new();
     }
@@ -326,15 +650,15 @@ fn bucket_order(anchors: &[Vec<u8>], sample: &[u8]) -> Vec<Vec<u8>> {
     // The most often firing first, each where it adds the least.
     let mut by_cost: Vec<(f64, usize)> = (0..units.len()).map(|u| (cost(&[u]), u)).collect();
     by_cost.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-    let mut buckets: Vec<Vec<usize>> = vec![Vec::new(); BUCKETS];
-    let mut bucket_costs = [0.0f64; BUCKETS];
+    let mut buckets: Vec<Vec<usize>> = vec![Vec::new(); bucket_count];
+    let mut bucket_costs = vec![0.0f64; bucket_count];
     for &(_, u) in &by_cost {
         let mut best: Option<(f64, usize, f64)> = None;
         let bucket_size =
             |bucket: &[usize]| -> usize { bucket.iter().map(|&v| units[v].len()).sum() };
-        for b in 0..BUCKETS {
+        for b in 0..bucket_count {
             let size = bucket_size(&buckets[b]);
-            if size > 0 && size + units[u].len() > BUCKET_CAP {
+            if size > 0 && size + units[u].len() > cap {
                 continue;
             }
             let mut members = buckets[b].clone();
@@ -354,7 +678,7 @@ fn bucket_order(anchors: &[Vec<u8>], sample: &[u8]) -> Vec<Vec<u8>> {
         let (b, total) = match best {
             Some((_, b, total)) => (b, total),
             None => {
-                let b = (0..BUCKETS)
+                let b = (0..bucket_count)
                     .min_by(|&x, &y| bucket_costs[x].total_cmp(&bucket_costs[y]))
                     .unwrap_or(0);
                 let mut members = buckets[b].clone();
@@ -367,17 +691,19 @@ fn bucket_order(anchors: &[Vec<u8>], sample: &[u8]) -> Vec<Vec<u8>> {
     }
     // Fillers join the bucket of the first pattern added: make that the
     // bucket that fires least.
-    let mut order: Vec<usize> = (0..BUCKETS).filter(|&b| !buckets[b].is_empty()).collect();
+    let mut order: Vec<usize> = (0..bucket_count)
+        .filter(|&b| !buckets[b].is_empty())
+        .collect();
     order.sort_by(|&x, &y| bucket_costs[x].total_cmp(&bucket_costs[y]).then(x.cmp(&y)));
     let buckets: Vec<&Vec<usize>> = order.iter().map(|&b| &buckets[b]).collect();
-    // Pattern `i` goes to bucket `7 - i % 8`: one unit's first anchor per
+    // Pattern `i` goes to bucket `7 - i % 8` (fat: `15 - i % 16`): one unit's first anchor per
     // bucket per round; buckets[k] is dealt at slots k, k + 8, ... The
     // rest of each unit follows at the end, where its key decides.
     let rounds = buckets.iter().map(|b| b.len()).max().unwrap_or(0);
-    let mut ordered: Vec<Vec<u8>> = Vec::with_capacity(rounds * BUCKETS + anchors.len());
+    let mut ordered: Vec<Vec<u8>> = Vec::with_capacity(rounds * bucket_count + anchors.len());
     let mut dealt = 0;
     for round in 0..rounds {
-        for slot in 0..BUCKETS {
+        for slot in 0..bucket_count {
             if dealt == units.len() {
                 break;
             }
@@ -532,6 +858,157 @@ mod tests {
                     Some(p) => from = p + 1 + next(50) as usize,
                     None => break,
                 }
+            }
+        }
+    }
+
+    /// Random anchors drawn from words, `count` of them, and text made of
+    /// the same words with some anchors in it.
+    fn worded(
+        next: &mut impl FnMut(u64) -> u64,
+        count: usize,
+        len: usize,
+    ) -> (Vec<Vec<u8>>, Vec<u8>) {
+        let words: Vec<&[u8]> = [
+            "failed",
+            "lease",
+            "keeper",
+            "error",
+            "to",
+            "the",
+            "meta",
+            "node",
+            "barrier",
+            "timeout",
+            "etcd",
+            "sql",
+            "connection",
+            "ERROR",
+            "x9",
+            "compaction",
+            "worker",
+            "\u{e9}q",
+            "pool",
+            "a",
+            "recovery",
+            "panicked",
+            "at",
+            "{",
+            "}",
+            "= 3",
+        ]
+        .iter()
+        .map(|w| w.as_bytes())
+        .collect();
+        let phrase = |next: &mut dyn FnMut(u64) -> u64, words_max: u64| -> Vec<u8> {
+            let mut out = Vec::new();
+            for k in 0..1 + next(words_max) {
+                if k > 0 {
+                    out.push(if next(5) == 0 { b'_' } else { b' ' });
+                }
+                out.extend_from_slice(words[next(words.len() as u64) as usize]);
+                if next(3) == 0 {
+                    out.extend_from_slice(format!("{:x}", next(1 << 12)).as_bytes());
+                }
+            }
+            out
+        };
+        let anchors: Vec<Vec<u8>> = (0..count)
+            .map(|_| [phrase(&mut *next, 2), phrase(&mut *next, 2)].join(&b' '))
+            .collect();
+        let mut text = Vec::new();
+        while text.len() < len {
+            if next(4) == 0 {
+                text.extend_from_slice(&anchors[next(count as u64) as usize]);
+            } else {
+                text.extend_from_slice(&phrase(&mut *next, 6));
+            }
+            text.push(if next(8) == 0 { b'\n' } else { b' ' });
+        }
+        (anchors, text)
+    }
+
+    #[test]
+    fn hundreds_and_thousands_of_anchors_agree_with_a_naive_search() {
+        // Past 64 anchors: shared windows verified (or, when no 64
+        // windows cover them, the automaton); tuned and untuned.
+        let mut next = crate::fuzzing::xorshift(0x0123_4567_89ab_cdef);
+        for (round, count) in [65, 100, 300, 700, 1000, 1500, 3000]
+            .into_iter()
+            .enumerate()
+        {
+            let len = if round % 2 == 0 {
+                SAMPLE_BYTES + 20_000
+            } else {
+                9000
+            };
+            let (anchors, text) = worded(&mut next, count, len);
+            let prefilter = Prefilter::new(anchors);
+            assert!(
+                prefilter.anchors().len() > 64 || count < 300,
+                "round {round}: {}",
+                prefilter.anchors().len()
+            );
+            let mut from = 0;
+            loop {
+                let expected = naive_next(prefilter.anchors(), &text, from);
+                assert_eq!(
+                    prefilter.find(&text, from),
+                    expected,
+                    "round {round} from {from}"
+                );
+                match expected {
+                    Some(p) => from = p + 1 + next(30) as usize,
+                    None => break,
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_grown_pack_is_searched_by_shared_windows() {
+        // The benchmark's 300 catalogue literals with the built-in ones:
+        // past 64 anchors, still one Teddy (of windows), not the automaton.
+        let mut literals: Vec<Vec<u8>> = Vec::new();
+        for file in ["bench/patterns.txt", "bench/grown-literals.txt"] {
+            let text =
+                std::fs::read_to_string(format!("{}/{file}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+            literals.extend(
+                text.lines()
+                    .filter(|l| l.len() >= 3)
+                    .map(|l| l.as_bytes().to_vec()),
+            );
+        }
+        let prefilter = Prefilter::new(literals);
+        assert!(
+            prefilter.anchors().len() > 200,
+            "{}",
+            prefilter.anchors().len()
+        );
+        let text = std::fs::read(format!(
+            "{}/testdata/sample-incident.log",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        let mut big = Vec::new();
+        while big.len() < 2 * SAMPLE_BYTES {
+            big.extend_from_slice(&text);
+        }
+        for haystack in [&text[..], &big[..]] {
+            prefilter.find(haystack, 0);
+        }
+        assert!(matches!(prefilter.tuned.get(), Some(Searcher::Windows(_))));
+        assert!(matches!(
+            prefilter.untuned.get(),
+            Some(Searcher::Automaton(_))
+        ));
+        let mut from = 0;
+        loop {
+            let expected = naive_next(prefilter.anchors(), &big, from);
+            assert_eq!(prefilter.find(&big, from), expected, "from {from}");
+            match expected {
+                Some(p) => from = p + 1,
+                None => break,
             }
         }
     }

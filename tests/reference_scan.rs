@@ -240,3 +240,97 @@ fn gzip_inputs_decoded_inline_on_their_own_thread_or_switching_find_the_same() {
         assert_eq!(got.summary.lines_read, expected.summary.lines_read);
     }
 }
+
+/// The built-ins plus the benchmark's grown pack (300 catalogue phrases,
+/// `bench/grown-literals.txt`) and 700 distinct literals: past 64 anchors,
+/// so the prefilter searches shared windows (or its automaton).
+fn grown_rules(dir: &std::path::Path) -> Vec<String> {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/bench/grown-literals.txt"
+    ))
+    .unwrap();
+    let mut literals: Vec<String> = text.lines().map(str::to_string).collect();
+    literals.extend((0..700u64).map(|i| {
+        let x = i.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x5851_f42d_4c95_7f2d;
+        format!("rule {:016x} failed", x.wrapping_mul(0xbf58_476d_1ce4_e5b9))
+    }));
+    for (i, literal) in literals.iter().enumerate() {
+        let rule = serde_json::json!({
+            "id": format!("grown-{i:04}"),
+            "severity": "error",
+            "title": "t",
+            "diagnosis": "d",
+            "docs": ["https://example.com"],
+            "signals": {"s1": {"regex": regex::escape(literal), "describe": "d"}},
+            "match": {"type": "any", "signals": ["s1"]},
+            "causes": [],
+            "remedies": [{"text": "t", "docs": ["https://example.com"]}],
+            "tests": {"match": [], "no_match": [], "scenarios": []}
+        });
+        std::fs::write(dir.join(format!("g{i:04}.json")), rule.to_string()).unwrap();
+    }
+    literals
+}
+
+#[test]
+fn fast_path_and_reference_scan_agree_with_a_thousand_more_literals() {
+    let dir = tempfile::tempdir().unwrap();
+    let literals = grown_rules(dir.path());
+    let rules = RuleSet::load(&[dir.path().to_path_buf()]);
+    assert!(rules.errors.is_empty(), "{:?}", rules.errors);
+    // The sample incident (its clock moved on), with some lines carrying a
+    // pack literal (whole, cut short, or inside other text); over 16 KiB,
+    // so the prefilter is tuned on a sample of it.
+    let sample = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/testdata/sample-incident.log"
+    ))
+    .unwrap();
+    let mut log = Vec::new();
+    let mut k = 0usize;
+    for repeat in 0..24 {
+        for line in sample.lines() {
+            let (ts, rest) = line.split_once(' ').unwrap();
+            let time = chrono::DateTime::parse_from_rfc3339(ts).unwrap()
+                + chrono::Duration::minutes(10 * repeat as i64);
+            let time = time.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+            writeln!(log, "{time} {rest}").unwrap();
+            k += 1;
+            if k.is_multiple_of(5) {
+                let literal = &literals[(k * 7919) % literals.len()];
+                let shown = if k.is_multiple_of(15) {
+                    &literal[..literal.len() / 2]
+                } else {
+                    &literal[..]
+                };
+                writeln!(
+                    log,
+                    "{time} ERROR risingwave_meta::barrier: x{shown}y {}",
+                    k % 3
+                )
+                .unwrap();
+            }
+        }
+    }
+    assert!(log.len() > 64 << 10, "{}", log.len());
+    let file = tempfile::Builder::new().suffix(".log").tempfile().unwrap();
+    std::fs::write(file.path(), &log).unwrap();
+    let expected = reference_findings(&log, &rules);
+    assert!(expected.as_array().unwrap().len() >= 20, "{expected}");
+    for threads in [1, 2] {
+        let analysis = pipeline::analyse(
+            &Request {
+                paths: vec![file.path().to_path_buf()],
+                fail_on: None,
+                since: None,
+                until: None,
+                threads: Some(threads),
+                min_split_bytes: Some(16 << 10),
+            },
+            &rules,
+        );
+        let got = comparable(&serde_json::to_value(&analysis.findings).unwrap());
+        assert_eq!(got, expected, "threads {threads}");
+    }
+}

@@ -7,7 +7,8 @@ use crate::analysis::{Analysis, Summary};
 use crate::diagnosis::{CauseReport, Direction, EvidenceLine, Finding, RemedyReport, Verdict};
 use crate::model::Severity;
 use crate::report::human::{
-    break_long_words, clock, cut_around, evidence_hidden, json_lists, stamp, width, wrap_hanging, Precision,
+    break_long_words, clock, cut_around, evidence_hidden, json_lists, stamp, width, wrap_hanging,
+    Precision,
 };
 use crate::text::plural;
 use crate::text::printable::{printable, printable_with_span};
