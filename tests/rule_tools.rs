@@ -4,7 +4,8 @@ use crate::common::{run, rwdoctor};
 use serde_json::Value;
 use std::path::Path;
 
-const BUILTIN_IDS: [&str; 10] = [
+const BUILTIN_IDS: [&str; 17] = [
+    "deployment-problems",
     "etcd-db-space-exceeded",
     "etcd-request-too-large",
     "etcd-slow-disk",
@@ -15,6 +16,12 @@ const BUILTIN_IDS: [&str; 10] = [
     "meta-sql-election-lost",
     "meta-startup-failed",
     "meta-store-unreachable",
+    "node-lost",
+    "object-store-errors",
+    "out-of-memory",
+    "recovery-loop",
+    "sink-errors",
+    "source-errors",
 ];
 
 /// A rule for a compute node killed for using too much memory, with its
