@@ -488,12 +488,12 @@ impl Diagnoser<'_> {
                             ));
                         }
                         None if !given => {
-                            let names: Vec<&str> = logs.iter().map(|l| l.log_name()).collect();
+                            let names: Vec<&str> = logs.iter().map(|l| l.as_str()).collect();
                             let pod = pod_hint(incidents);
                             let how: Vec<String> = logs.iter().map(|l| l.how_to_get(&pod)).collect();
                             reasoning = Some(format!(
-                                "the proof would be in {}, and none was given: only RisingWave's side was seen",
-                                names.join(" or ")
+                                "no {} log given: only RisingWave's side was seen",
+                                names.join(", ")
                             ));
                             to_check = Some(format!(
                                 "pass {} to confirm or rule out: {}",

@@ -245,11 +245,11 @@ impl Component {
     pub fn how_to_get(self, pod: &str) -> String {
         match self {
             Component::Meta => format!("`kubectl logs {pod}`"),
-            Component::Etcd => "`kubectl logs etcd-0`".to_string(),
-            Component::Postgres => "PostgreSQL's server log (`kubectl logs postgres-0`, or the files in its `log_directory`)".to_string(),
-            Component::Kubernetes => format!("`kubectl describe pod {pod}` (or `kubectl get events`)"),
-            Component::Kernel => "the node's kernel log (`journalctl -k` or `dmesg -T`)".to_string(),
-            Component::Docker => format!("`docker inspect {pod}` (or `docker compose ps -a`)"),
+            Component::Etcd => "etcd's log (`kubectl logs etcd-0`)".to_string(),
+            Component::Postgres => "PostgreSQL's server log".to_string(),
+            Component::Kubernetes => format!("`kubectl describe pod {pod}`"),
+            Component::Kernel => "`journalctl -k`".to_string(),
+            Component::Docker => format!("`docker inspect {pod}`"),
         }
     }
 }
