@@ -5,11 +5,13 @@ mod common;
 
 mod ci_formats;
 mod cli;
+mod cluster;
 mod diagnosis;
 mod follow;
 mod fuzz_smoke;
 mod layers;
 mod many_rules;
+mod postgres_capture;
 mod reference_scan;
 mod robustness;
 mod rule_tools;
