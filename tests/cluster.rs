@@ -43,9 +43,12 @@ fn run(files: &[&str]) -> (Value, i32) {
     json_of(&args)
 }
 
+/// A sample, its exit code and its (rule, incidents).
+type Case = (&'static str, i32, &'static [(&'static str, u64)]);
+
 #[test]
 fn every_cluster_sample_gives_its_findings() {
-    let cases: &[(&str, i32, &[(&str, u64)])] = &[
+    let cases: &[Case] = &[
         ("cluster/node-lost-meta-v2.5.log", 1, &[("node-lost", 1)]),
         (
             "cluster/node-lost-describe-oom.txt",
