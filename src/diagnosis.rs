@@ -4,6 +4,7 @@
 use crate::context::ClusterContext;
 use crate::correlate::{Incident, RuleOutcome};
 use crate::model::{Level, Severity, Timestamp};
+use crate::record::Shape;
 use crate::rules::{Cause, Component, ConfigSnippet, Rule, RuleSet};
 use crate::scan::Hit;
 use chrono::SecondsFormat;
@@ -210,8 +211,8 @@ pub fn format_time(ts: Option<Timestamp>) -> Option<String> {
 #[derive(Debug, Clone)]
 pub struct InputInfo {
     pub name: String,
-    /// The input holds etcd's own log lines.
-    pub has_etcd: bool,
+    /// The second logs the input holds (etcd's, PostgreSQL's, ...).
+    pub components: Vec<Component>,
     pub first: Option<Timestamp>,
     pub last: Option<Timestamp>,
 }
@@ -409,11 +410,7 @@ impl Diagnoser<'_> {
                 source: self.source(hit),
                 line: hit.line,
                 origin: hit.origin.clone(),
-                component: if is_line_of(hit, Component::Etcd) {
-                    Component::Etcd
-                } else {
-                    Component::Meta
-                },
+                component: component_of(hit),
                 signal,
                 role,
                 message: hit.message.clone(),
@@ -495,24 +492,26 @@ impl Diagnoser<'_> {
                 let mut absent_from_covering_log = false;
                 let (mut confidence, mut reasoning, mut to_check) =
                     (support * (1.0 - against), None, cause.when_no_evidence.clone());
-                if let Some(log) = cause.needs_log {
+                let logs = &cause.needs_log;
+                if !logs.is_empty() {
                     // What the component's own log said: meta-side symptoms
                     // (timeouts) do not count as the component confirming it.
                     let seen_in_log = incidents.iter().flat_map(|i| &i.context).any(|hit| {
-                        is_line_of(hit, log)
+                        logs.contains(&component_of(hit))
                             && hit.signals.iter().any(|s| {
                                 self.rules.rules[s.rule as usize].id == rule.id
                                     && cause.supported_by.iter().any(|(i, _)| *i == s.signal as usize)
                             })
                     });
-                    match self.covering_log(log, incidents, window) {
+                    let given = self.inputs.iter().any(|i| logs.iter().any(|l| i.components.contains(l)));
+                    match self.covering_log(logs, incidents, window) {
                         Some(name) if !seen_in_log => {
                             // Absence in a log that covers the incident is
                             // evidence of absence.
                             let own: Vec<String> = cause
                                 .supported_by
                                 .iter()
-                                .filter(|(signal, _)| rule.signals[*signal].from == Some(log))
+                                .filter(|(signal, _)| rule.signals[*signal].from.is_some_and(|f| logs.contains(&f)))
                                 .map(|(signal, _)| describe(rule, *signal))
                                 .collect();
                             let looked = if own.is_empty() { not_found.join("; ") } else { own.join("; ") };
@@ -526,18 +525,31 @@ impl Diagnoser<'_> {
                             absent_from_covering_log = true;
                         }
                         Some(_) => to_check = None,
-                        None if !self.inputs.iter().any(|i| i.has_etcd) => {
+                        None if !given && logs == &[Component::Etcd] => {
+                            reasoning = Some("no etcd log given: only the meta node's side was seen".to_string());
+                            to_check = Some(format!(
+                                "pass etcd's log too (e.g. `kubectl logs etcd-0`) to confirm or rule out: {}",
+                                cause.title
+                            ));
+                        }
+                        None if !given => {
+                            let names: Vec<&str> = logs.iter().map(|l| l.as_str()).collect();
+                            let pod = pod_hint(incidents);
+                            let how: Vec<String> = logs.iter().map(|l| l.how_to_get(&pod)).collect();
                             reasoning = Some(format!(
-                                "no {log} log given: only the meta node's side was seen"
+                                "no {} log given: only RisingWave's side was seen",
+                                names.join(", ")
                             ));
                             to_check = Some(format!(
-                                "pass {log}'s log too (e.g. `kubectl logs {log}-0`) to confirm or rule out: {}",
-                                cause.title
+                                "pass {} to confirm or rule out: {}",
+                                how.join(" or "),
+                                self.context.fill(&cause.title)
                             ));
                         }
                         None => {
                             reasoning = Some(format!(
-                                "the {log} log given does not cover the incident's time"
+                                "the {} given does not cover the incident's time",
+                                logs.iter().map(|l| l.log_name()).collect::<Vec<_>>().join(" or ")
                             ));
                         }
                     }
@@ -608,17 +620,28 @@ impl Diagnoser<'_> {
 
     /// An input of that component whose time range covers the incidents
     /// and the cause window before them.
+    /// A snapshot without times (`kubectl describe`, `docker inspect`)
+    /// covers whatever it describes: the container's last state.
     fn covering_log(
         &self,
-        log: Component,
+        logs: &[Component],
         incidents: &[Incident],
         window: chrono::Duration,
     ) -> Option<String> {
+        let of_log = |i: &&InputInfo| logs.iter().any(|l| i.components.contains(l));
+        if let Some(snapshot) = self
+            .inputs
+            .iter()
+            .filter(of_log)
+            .find(|i| i.first.is_none() && i.last.is_none())
+        {
+            return Some(snapshot.name.clone());
+        }
         let start = incidents.iter().filter_map(|i| i.first).min()?;
         let end = incidents.iter().filter_map(|i| i.last).max()?;
         self.inputs
             .iter()
-            .filter(|i| log == Component::Etcd && i.has_etcd)
+            .filter(of_log)
             .find(|i| match (i.first, i.last) {
                 (Some(first), Some(last)) => first <= start && last >= end - window.min(chrono::Duration::seconds(5)),
                 _ => false,
@@ -628,7 +651,7 @@ impl Diagnoser<'_> {
                 // A log that starts inside the window still covers most of it.
                 self.inputs
                     .iter()
-                    .filter(|i| log == Component::Etcd && i.has_etcd)
+                    .filter(of_log)
                     .find(|i| matches!((i.first, i.last), (Some(f), Some(l)) if f <= start && l >= start - window))
                     .map(|i| i.name.clone())
             })
@@ -677,12 +700,52 @@ impl Diagnoser<'_> {
     }
 }
 
-/// Is this line from that component's own log (`etcd`)?
-fn is_line_of(hit: &Hit, log: Component) -> bool {
-    log == Component::Etcd
-        && (hit.shape.is_etcd()
-            || (hit.shape == crate::record::Shape::Journald
-                && hit.origin.as_deref().is_some_and(|o| o.contains("etcd"))))
+/// Whose log a line is from, by its shape (journald lines by their unit).
+pub fn component_of(hit: &Hit) -> Component {
+    shape_component(hit.shape, hit.origin.as_deref())
+}
+
+/// The component whose log writes lines of that shape.
+pub fn shape_component(shape: Shape, origin: Option<&str>) -> Component {
+    match shape {
+        Shape::EtcdJson | Shape::EtcdCapnslog => Component::Etcd,
+        Shape::Journald if origin.is_some_and(|o| o.contains("etcd")) => Component::Etcd,
+        Shape::PostgresText | Shape::PostgresCsv | Shape::PostgresJson => Component::Postgres,
+        Shape::Kubernetes => Component::Kubernetes,
+        Shape::Kernel => Component::Kernel,
+        Shape::Docker => Component::Docker,
+        _ => Component::Meta,
+    }
+}
+
+/// The pod (or container) the incident is about, for "pass `kubectl
+/// describe pod rw-compute-0`": the wrapper's pod, else the first label of
+/// a `host: "rw-compute-0.rw-compute"` / `host_addr=` the lines name.
+fn pod_hint(incidents: &[Incident]) -> String {
+    let events = || incidents.iter().flat_map(|i| &i.events);
+    if let Some(origin) = events().find_map(|h| {
+        h.origin
+            .as_deref()
+            .filter(|_| component_of(h) == Component::Meta)
+            .map(|o| o.split(' ').next().unwrap_or(o).to_string())
+    }) {
+        return origin;
+    }
+    for hit in events() {
+        for key in ["host: \"", "host_addr=", "host=", "worker node "] {
+            if let Some(at) = hit.message.find(key) {
+                let rest = &hit.message[at + key.len()..];
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                    .collect();
+                if name.len() >= 3 && name.contains('-') {
+                    return name;
+                }
+            }
+        }
+    }
+    "<pod>".to_string()
 }
 
 fn describe(rule: &Rule, signal: usize) -> String {

@@ -13,7 +13,7 @@ use crate::matcher::Matcher;
 use crate::model::{Severity, Timestamp};
 use crate::progress::Progress;
 use crate::record::Shape;
-use crate::rules::RuleSet;
+use crate::rules::{Component, RuleSet};
 use crate::scan::{Coverage, Hit};
 use crate::workers;
 use std::path::PathBuf;
@@ -231,7 +231,7 @@ pub fn input_infos(specs: &[InputSpec], coverages: &[Option<Coverage>]) -> Vec<I
             let coverage = coverage.and_then(Option::as_ref);
             InputInfo {
                 name: spec.display_name(),
-                has_etcd: coverage.is_some_and(has_etcd_lines),
+                components: coverage.map(second_logs).unwrap_or_default(),
                 first: coverage.and_then(|c| c.first_timestamp),
                 last: coverage.and_then(|c| c.last_timestamp),
             }
@@ -239,8 +239,21 @@ pub fn input_infos(specs: &[InputSpec], coverages: &[Option<Coverage>]) -> Vec<I
         .collect()
 }
 
-fn has_etcd_lines(coverage: &Coverage) -> bool {
-    coverage.shapes.keys().any(|s| s.is_etcd())
-        || (coverage.shapes.contains_key(&Shape::Journald)
-            && coverage.origins.iter().any(|o| o.contains("etcd")))
+/// The second logs (etcd's, PostgreSQL's, Kubernetes', the kernel's,
+/// Docker's) an input holds, from the shapes of its lines.
+fn second_logs(coverage: &Coverage) -> Vec<Component> {
+    let mut components: Vec<Component> = coverage
+        .shapes
+        .keys()
+        .map(|shape| crate::diagnosis::shape_component(*shape, None))
+        .filter(|c| *c != Component::Meta)
+        .collect();
+    if coverage.shapes.contains_key(&Shape::Journald)
+        && coverage.origins.iter().any(|o| o.contains("etcd"))
+    {
+        components.push(Component::Etcd);
+    }
+    components.sort();
+    components.dedup();
+    components
 }

@@ -139,11 +139,15 @@ fn every_sample_gives_the_expected_findings_and_exit_code() {
         (
             "meta-store-pg-down.log",
             1,
-            vec![f(
-                "meta-store-unreachable",
-                1,
-                &[23, 26, 27, 28, 29, 30, 31, 32, 33, 34],
-            )],
+            vec![
+                f(
+                    "meta-store-unreachable",
+                    1,
+                    &[23, 26, 27, 28, 29, 30, 31, 32, 33, 34],
+                ),
+                // Its three failed recoveries are a loop, rooted in the store.
+                f("recovery-loop", 1, &[28, 31, 34]),
+            ],
         ),
         (
             "meta-store-in-memory-v2.1.log",

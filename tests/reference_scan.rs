@@ -79,7 +79,7 @@ fn reference_findings(log: &[u8], rules: &RuleSet) -> serde_json::Value {
     context.settle();
     let inputs = vec![InputInfo {
         name: "log".into(),
-        has_etcd: false,
+        components: Vec::new(),
         first: None,
         last: None,
     }];

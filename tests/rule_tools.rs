@@ -4,7 +4,8 @@ use crate::common::{run, rwdoctor};
 use serde_json::Value;
 use std::path::Path;
 
-const BUILTIN_IDS: [&str; 12] = [
+const BUILTIN_IDS: [&str; 19] = [
+    "deployment-problems",
     "etcd-db-space-exceeded",
     "etcd-request-too-large",
     "etcd-slow-disk",
@@ -15,8 +16,14 @@ const BUILTIN_IDS: [&str; 12] = [
     "meta-sql-election-lost",
     "meta-startup-failed",
     "meta-store-unreachable",
+    "node-lost",
     "node-panicked",
     "node-restarted-without-stop",
+    "object-store-errors",
+    "out-of-memory",
+    "recovery-loop",
+    "sink-errors",
+    "source-errors",
 ];
 
 /// A rule for a compute node killed for using too much memory, with its

@@ -14,7 +14,13 @@ use std::borrow::Cow;
 pub fn classify(line: &[u8]) -> Option<Shape> {
     let head = &line[..line.len().min(24)];
     if head.starts_with(b"{\"timestamp\":") {
-        Some(Shape::RisingwaveJson)
+        // PostgreSQL's jsonlog writes `"2026-11-30 08:52:25.390 UTC"`:
+        // a space where RFC 3339 has its `T`.
+        if line.get(24) == Some(&b' ') && line.get(13) == Some(&b'"') {
+            Some(Shape::PostgresJson)
+        } else {
+            Some(Shape::RisingwaveJson)
+        }
     } else if head.starts_with(b"{\"level\":")
         && memchr::memmem::find(&line[..line.len().min(64)], b"\"ts\":").is_some()
     {
@@ -27,6 +33,7 @@ pub fn classify(line: &[u8]) -> Option<Shape> {
 /// The timestamp of a JSON line without parsing the whole object.
 pub fn leading_timestamp(line: &[u8]) -> Option<Timestamp> {
     let key: &[u8] = match classify(line)? {
+        Shape::PostgresJson => return super::second::postgres_json_timestamp(line),
         Shape::RisingwaveJson => b"\"timestamp\":",
         _ => b"\"ts\":",
     };
@@ -73,6 +80,7 @@ pub fn parse(line: &str) -> Option<Record<'static>> {
     };
     match shape {
         Shape::RisingwaveJson => risingwave(object),
+        Shape::PostgresJson => super::second::postgres_json(object),
         _ => etcd(object),
     }
 }

@@ -6,6 +6,7 @@
 //! the full parsing cost is paid on a tiny fraction of a big log.
 pub mod json;
 pub mod panic;
+pub mod second;
 pub mod text;
 pub mod wrappers;
 
@@ -33,6 +34,18 @@ pub enum Shape {
     /// A journalctl line from an etcd or RisingWave unit whose inner text has
     /// no format of its own.
     Journald,
+    /// PostgreSQL's server log, stderr with the default `log_line_prefix`.
+    PostgresText,
+    /// PostgreSQL's `csvlog`.
+    PostgresCsv,
+    /// PostgreSQL's `jsonlog` (15+).
+    PostgresJson,
+    /// `kubectl describe pod` / `kubectl get events` text.
+    Kubernetes,
+    /// Kernel messages: `dmesg`, journald `kernel:` and systemd lines.
+    Kernel,
+    /// `docker compose` exit lines, `docker ps` status, `docker inspect`.
+    Docker,
     /// No known format, but the message matched a signal (a grep excerpt).
     Bare,
     /// A Rust panic: its header line, and the message, note and backtrace
@@ -41,13 +54,19 @@ pub enum Shape {
 }
 
 impl Shape {
-    pub const ALL: [Shape; 8] = [
+    pub const ALL: [Shape; 14] = [
         Shape::RisingwaveText,
         Shape::RisingwavePretty,
         Shape::RisingwaveJson,
         Shape::EtcdJson,
         Shape::EtcdCapnslog,
         Shape::Journald,
+        Shape::PostgresText,
+        Shape::PostgresCsv,
+        Shape::PostgresJson,
+        Shape::Kubernetes,
+        Shape::Kernel,
+        Shape::Docker,
         Shape::Bare,
         Shape::RustPanic,
     ];
@@ -64,6 +83,12 @@ impl Shape {
             Shape::EtcdJson => "etcd JSON",
             Shape::EtcdCapnslog => "etcd v3.4 text",
             Shape::Journald => "journalctl",
+            Shape::PostgresText => "PostgreSQL log",
+            Shape::PostgresCsv => "PostgreSQL csvlog",
+            Shape::PostgresJson => "PostgreSQL jsonlog",
+            Shape::Kubernetes => "kubectl describe/events",
+            Shape::Kernel => "kernel messages",
+            Shape::Docker => "docker compose/inspect",
             Shape::Bare => "bare lines",
             Shape::RustPanic => "Rust panic",
         }
@@ -71,6 +96,13 @@ impl Shape {
 
     pub fn is_etcd(self) -> bool {
         matches!(self, Shape::EtcdJson | Shape::EtcdCapnslog)
+    }
+
+    pub fn is_postgres(self) -> bool {
+        matches!(
+            self,
+            Shape::PostgresText | Shape::PostgresCsv | Shape::PostgresJson
+        )
     }
 }
 
@@ -121,14 +153,23 @@ pub fn classify(line: &[u8]) -> (LineClass, Unwrapped) {
     let inner = &line[unwrapped.inner_start..];
     let class = match inner.first() {
         Some(b'{') => json::classify(inner).map_or(LineClass::Unknown, LineClass::Event),
-        Some(b' ') => classify_indented(inner),
+        Some(b' ') => match classify_indented(inner) {
+            LineClass::Unknown => {
+                second::classify(inner).map_or(LineClass::Unknown, LineClass::Event)
+            }
+            class => class,
+        },
         Some(b't') if panic::header(inner).is_some() => LineClass::Event(Shape::RustPanic),
-        _ => text::classify(inner).map_or(LineClass::Unknown, LineClass::Event),
+        _ => text::classify(inner)
+            .or_else(|| second::classify(inner))
+            .map_or(LineClass::Unknown, LineClass::Event),
     };
     let class = match class {
         LineClass::Unknown if unwrapped.wrappers & wrappers::JOURNALD != 0 => {
             let origin = unwrapped.origin.map_or(&b""[..], |(a, b)| &line[a..b]);
-            if is_log_unit(origin) {
+            if second::is_kernel_ident(origin) {
+                LineClass::Event(Shape::Kernel)
+            } else if is_log_unit(origin) {
                 LineClass::Event(Shape::Journald)
             } else {
                 LineClass::Unknown
@@ -209,16 +250,21 @@ pub fn parse(line: &str, year: i32) -> Parsed<'_> {
                 r
             })
         }
-        _ => text::parse_risingwave_text(inner).or_else(|| text::parse_capnslog(inner)),
+        _ => text::parse_risingwave_text(inner)
+            .or_else(|| text::parse_capnslog(inner))
+            .or_else(|| second::parse(inner)),
     }
-    .unwrap_or_else(|| Record {
-        timestamp: None,
-        level: None,
-        thread: None,
-        spans: None,
-        target: None,
-        message: Cow::Borrowed(inner.trim()),
-        shape: Shape::Bare,
+    .or_else(|| match inner.as_bytes().first() {
+        Some(b' ') => second::parse(inner),
+        _ => None,
+    })
+    .unwrap_or_else(|| {
+        let kernel = unwrapped.wrappers & wrappers::JOURNALD != 0
+            && unwrapped
+                .origin
+                .is_some_and(|(a, b)| second::is_kernel_ident(&line.as_bytes()[a..b]));
+        let shape = if kernel { Shape::Kernel } else { Shape::Bare };
+        second::bare(inner, None, shape)
     });
     if record.timestamp.is_none() {
         record.timestamp = unwrapped
@@ -265,7 +311,7 @@ pub fn line_timestamp(line: &[u8], year: i32) -> Option<Timestamp> {
     }
     let own = match inner.first() {
         Some(b'{') => json::leading_timestamp(inner),
-        _ => text::leading_timestamp(inner),
+        _ => second::leading_timestamp(inner).or_else(|| text::leading_timestamp(inner)),
     };
     own.or_else(|| {
         let (a, b) = unwrapped.wrapper_time?;

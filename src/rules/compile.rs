@@ -171,7 +171,8 @@ pub struct Cause {
     pub supported_by: Vec<(usize, f64)>,
     pub refuted_by: Vec<(usize, f64)>,
     pub when_no_evidence: Option<String>,
-    pub needs_log: Option<Component>,
+    /// Any of these logs would show the cause (empty: RisingWave's own).
+    pub needs_log: Vec<Component>,
 }
 
 pub type Remedy = RemedyDef;
@@ -291,7 +292,11 @@ impl Rule {
                 supported_by,
                 refuted_by,
                 when_no_evidence: cause.when_no_evidence.clone(),
-                needs_log: cause.needs_log,
+                needs_log: cause
+                    .needs_log
+                    .as_ref()
+                    .map(|n| n.components())
+                    .unwrap_or_default(),
             })
             .collect();
 
@@ -520,8 +525,16 @@ fn check_causes(def: &RuleDef, problems: &mut Problems) {
                 ));
             }
         }
-        if cause.needs_log.is_some_and(|log| log != Component::Etcd) {
-            problems.add(format!("cause `{}`: needs_log must be `etcd`", cause.id));
+        let logs = cause
+            .needs_log
+            .as_ref()
+            .map(|n| n.components())
+            .unwrap_or_default();
+        if logs.contains(&Component::Meta) {
+            problems.add(format!(
+                "cause `{}`: needs_log names a second log (etcd, postgres, kubernetes, kernel, docker), not `meta`",
+                cause.id
+            ));
         }
     }
 }

@@ -6,7 +6,7 @@ mod schema;
 
 pub use compile::{Cause, LazyRegex, Pattern, Remedy, Rule, RuleSource, Signal};
 pub use schema::{
-    Component, ConfigSnippet, MatchKind, RemedyCondition, RuleDef, RuleTests, Scenario,
+    Component, ConfigSnippet, MatchKind, NeedsLog, RemedyCondition, RuleDef, RuleTests, Scenario,
 };
 
 use std::collections::HashMap;

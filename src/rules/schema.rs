@@ -133,11 +133,13 @@ pub struct CauseDef {
     /// given hold no evidence either way.
     #[serde(default)]
     pub when_no_evidence: Option<String>,
-    /// The decisive evidence is in this component's own log (`etcd`): when
-    /// such a log covering the incident shows none of it, the cause becomes
-    /// unlikely; when none was given, the report asks for it.
+    /// The decisive evidence is in this component's own log (`etcd`,
+    /// `postgres`, `kubernetes`, `kernel`, `docker`), or in any one of a
+    /// list of them: when such a log covering the incident shows none of
+    /// it, the cause becomes unlikely; when none was given, the report asks
+    /// for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub needs_log: Option<Component>,
+    pub needs_log: Option<NeedsLog>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -198,19 +200,83 @@ pub struct Scenario {
     pub incidents: usize,
 }
 
-/// Whose log a line is from.
+/// `needs_log`: one component's log, or any of several (`["kubernetes",
+/// "kernel", "docker"]` for a process killed for memory).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum NeedsLog {
+    One(Component),
+    Any(Vec<Component>),
+}
+
+impl NeedsLog {
+    pub fn components(&self) -> Vec<Component> {
+        match self {
+            NeedsLog::One(c) => vec![*c],
+            NeedsLog::Any(list) => list.clone(),
+        }
+    }
+}
+
+/// Whose log a line is from: RisingWave's (`meta` stands for any RisingWave
+/// node) or a second log's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Component {
     Meta,
     Etcd,
+    /// PostgreSQL's server log (the meta store, a sink's or a CDC source's database).
+    Postgres,
+    /// `kubectl describe pod` / `kubectl get events`.
+    Kubernetes,
+    /// The kernel's messages (`dmesg`, `journalctl -k`).
+    Kernel,
+    /// `docker compose logs` / `docker inspect`.
+    Docker,
 }
 
 impl Component {
+    pub const SECOND_LOGS: [Component; 5] = [
+        Component::Etcd,
+        Component::Postgres,
+        Component::Kubernetes,
+        Component::Kernel,
+        Component::Docker,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Component::Meta => "meta",
             Component::Etcd => "etcd",
+            Component::Postgres => "postgres",
+            Component::Kubernetes => "kubernetes",
+            Component::Kernel => "kernel",
+            Component::Docker => "docker",
+        }
+    }
+
+    /// The log in words (`PostgreSQL's server log`).
+    pub fn log_name(self) -> &'static str {
+        match self {
+            Component::Meta => "the meta node's log",
+            Component::Etcd => "etcd's log",
+            Component::Postgres => "PostgreSQL's server log",
+            Component::Kubernetes => "Kubernetes' pod status and events",
+            Component::Kernel => "the kernel's log",
+            Component::Docker => "Docker's container status",
+        }
+    }
+
+    /// How to get that log, for `pod` (a pod or container name, or a
+    /// placeholder).
+    pub fn how_to_get(self, pod: &str) -> String {
+        match self {
+            Component::Meta => format!("`kubectl logs {pod}`"),
+            Component::Etcd => "etcd's log (`kubectl logs etcd-0`)".to_string(),
+            Component::Postgres => "PostgreSQL's server log".to_string(),
+            Component::Kubernetes => format!("`kubectl describe pod {pod}`"),
+            Component::Kernel => "`journalctl -k`".to_string(),
+            Component::Docker => format!("`docker inspect {pod}`"),
         }
     }
 }

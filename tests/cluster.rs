@@ -1,0 +1,217 @@
+//! The rest of the cluster: lost nodes, OOM kills, recovery loops, object
+//! store, sinks and sources, deployment; each class alone and with the
+//! second log that confirms it (testdata/cluster/), and the look-alikes
+//! that must stay quiet.
+use crate::common::json_of;
+use serde_json::Value;
+
+fn findings(doc: &Value) -> Vec<(String, u64)> {
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["count"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn finding<'a>(doc: &'a Value, rule: &str) -> &'a Value {
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == rule)
+        .unwrap_or_else(|| panic!("no {rule} finding in {doc}"))
+}
+
+fn cause<'a>(finding: &'a Value, id: &str) -> &'a Value {
+    finding["causes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no cause {id} in {finding}"))
+}
+
+fn run(files: &[&str]) -> (Value, i32) {
+    let paths: Vec<String> = files.iter().map(|f| format!("testdata/{f}")).collect();
+    let args: Vec<&str> = paths.iter().map(String::as_str).collect();
+    json_of(&args)
+}
+
+/// A sample, its exit code and its (rule, incidents).
+type Case = (&'static str, i32, &'static [(&'static str, u64)]);
+
+#[test]
+fn every_cluster_sample_gives_its_findings() {
+    let cases: &[Case] = &[
+        ("cluster/node-lost-meta-v2.5.log", 1, &[("node-lost", 1)]),
+        (
+            "cluster/node-lost-describe-oom.txt",
+            1,
+            &[("out-of-memory", 1)],
+        ),
+        (
+            "cluster/oom-journald-kernel.log",
+            1,
+            &[("out-of-memory", 1)],
+        ),
+        (
+            "cluster/compose-oom-inspect.txt",
+            1,
+            &[("out-of-memory", 1)],
+        ),
+        ("cluster/compose-exit-137.log", 1, &[("node-lost", 1)]),
+        (
+            "cluster/recovery-loop-object-store-v2.5.log",
+            1,
+            &[("object-store-errors", 1), ("recovery-loop", 1)],
+        ),
+        (
+            "cluster/object-store-denied-v2.8.log",
+            1,
+            &[("object-store-errors", 1)],
+        ),
+        ("cluster/sink-retry-loop-v2.7.log", 1, &[("sink-errors", 1)]),
+        ("cluster/kafka-broker-down.log", 1, &[("source-errors", 1)]),
+        (
+            "cluster/liveness-probe-events.txt",
+            1,
+            &[("deployment-problems", 1)],
+        ),
+        (
+            "cluster/sigill-compose.log",
+            1,
+            &[("deployment-problems", 1)],
+        ),
+        (
+            "cluster/meta-store-pool-timeout-v2.5.log",
+            1,
+            &[("meta-store-unreachable", 1)],
+        ),
+        // Look-alikes: nothing at or above error.
+        ("cluster/healthy-compute-v2.5.log", 0, &[]),
+        ("cluster/planned-meta-restart-v2.5.log", 0, &[]),
+        ("cluster/rolling-update-v2.5.log", 0, &[]),
+        ("cluster/sink-recovered-v2.5.log", 0, &[]),
+        ("cluster/node-lost-describe-healthy.txt", 0, &[]),
+    ];
+    for (file, exit, expected) in cases {
+        let (doc, code) = run(&[file]);
+        let expected: Vec<(String, u64)> =
+            expected.iter().map(|(r, n)| (r.to_string(), *n)).collect();
+        assert_eq!(findings(&doc), expected, "{file}");
+        assert_eq!(code, *exit, "{file}");
+    }
+}
+
+#[test]
+fn second_logs_are_named_in_the_summary_with_times_in_utc() {
+    let (doc, _) = run(&[
+        "cluster/oom-journald-kernel.log",
+        "cluster/node-lost-describe-oom.txt",
+        "cluster/compose-oom-inspect.txt",
+        "postgres/stderr.log",
+        "postgres/csvlog.csv",
+        "postgres/jsonlog.json",
+    ]);
+    let text = doc["summary"].to_string() + &doc["inputs"].to_string();
+    for shape in [
+        "kernel messages",
+        "kubectl describe/events",
+        "docker compose/inspect",
+        "PostgreSQL log",
+        "PostgreSQL csvlog",
+        "PostgreSQL jsonlog",
+    ] {
+        assert!(text.contains(shape), "{shape} missing: {text}");
+    }
+}
+
+/// With the pod's status the OOM kill ranks first; without it the report
+/// says which command would confirm it; with a status that shows another
+/// end, OOM is unlikely.
+#[test]
+fn a_lost_node_is_confirmed_or_ruled_out_by_kubectl_describe() {
+    let (alone, _) = run(&["cluster/node-lost-meta-v2.5.log"]);
+    let lost = finding(&alone, "node-lost");
+    let oom = cause(lost, "out-of-memory");
+    assert_eq!(oom["verdict"], "not ruled out");
+    let to_check = oom["to_check"].as_str().unwrap();
+    assert!(
+        to_check.contains("kubectl describe pod rw-compute-0"),
+        "{to_check}"
+    );
+
+    let (with, _) = run(&[
+        "cluster/node-lost-meta-v2.5.log",
+        "cluster/node-lost-describe-oom.txt",
+    ]);
+    let lost = finding(&with, "node-lost");
+    assert_eq!(lost["causes"][0]["id"], "out-of-memory");
+    assert_eq!(lost["causes"][0]["verdict"], "likely");
+    assert_eq!(lost["remedies"][0]["cause"], "out-of-memory");
+
+    let (healthy, _) = run(&[
+        "cluster/node-lost-meta-v2.5.log",
+        "cluster/node-lost-describe-healthy.txt",
+    ]);
+    let lost = finding(&healthy, "node-lost");
+    assert_eq!(cause(lost, "out-of-memory")["verdict"], "unlikely");
+}
+
+#[test]
+fn compose_exit_137_and_the_kernel_confirm_out_of_memory() {
+    for second in ["cluster/compose-oom-inspect.txt", "cluster/oom-dmesg.log"] {
+        let (doc, _) = run(&["cluster/compose-exit-137.log", second]);
+        let lost = finding(&doc, "node-lost");
+        assert_eq!(lost["causes"][0]["id"], "out-of-memory", "{second}");
+        assert_eq!(lost["causes"][0]["verdict"], "likely", "{second}");
+    }
+}
+
+/// PostgreSQL's own log (real lines, captured by testdata/postgres/capture.sh)
+/// turns pool timeouts into "out of connections".
+#[test]
+fn postgres_log_confirms_the_meta_store_cause() {
+    let (alone, _) = run(&["cluster/meta-store-pool-timeout-v2.5.log"]);
+    let store = finding(&alone, "meta-store-unreachable");
+    assert_eq!(store["causes"][0]["id"], "database-down");
+    let limit = cause(store, "connection-limit");
+    assert!(
+        limit["to_check"]
+            .as_str()
+            .unwrap()
+            .contains("PostgreSQL's server log"),
+        "{limit}"
+    );
+
+    let (with, _) = run(&[
+        "cluster/meta-store-pool-timeout-v2.5.log",
+        "cluster/meta-store-postgres-too-many.log",
+    ]);
+    let store = finding(&with, "meta-store-unreachable");
+    assert_eq!(store["causes"][0]["id"], "connection-limit");
+    assert_eq!(store["causes"][0]["verdict"], "likely");
+    assert_eq!(store["remedies"][0]["cause"], "connection-limit");
+    let down = cause(store, "database-down");
+    assert!(
+        down["reasoning"]
+            .as_str()
+            .unwrap()
+            .contains("meta-store-postgres-too-many.log covers the incident"),
+        "{down}"
+    );
+}
+
+#[test]
+fn a_recovery_loop_names_the_root_error() {
+    let (doc, _) = run(&["cluster/recovery-loop-object-store-v2.5.log"]);
+    let loop_ = finding(&doc, "recovery-loop");
+    assert_eq!(loop_["matched_lines"], 4);
+    assert_eq!(loop_["causes"][0]["id"], "object-store");
+}
