@@ -177,18 +177,35 @@ fn journald(rest: &[u8]) -> Option<(usize, (usize, usize))> {
     Some((16 + colon + 2, (16, 16 + origin_end)))
 }
 
-/// Removes ANSI escape sequences (CSI `ESC [ ... final`, and bare `ESC x`).
+/// Removes ANSI escape sequences: CSI (`ESC [ ... final`), OSC (`ESC ]
+/// ... BEL` or `ESC ] ... ESC \`: a terminal title, a hyperlink) and bare
+/// `ESC x`.
 pub fn strip_ansi(line: &[u8], out: &mut Vec<u8>) {
     out.clear();
     let mut i = 0;
     while i < line.len() {
         if line[i] == 0x1b {
             i += 1;
-            if line.get(i) == Some(&b'[') {
-                i += 1;
-                while i < line.len() && !(0x40..=0x7e).contains(&line[i]) {
+            match line.get(i) {
+                Some(b'[') => {
                     i += 1;
+                    while i < line.len() && !(0x40..=0x7e).contains(&line[i]) {
+                        i += 1;
+                    }
                 }
+                Some(b']') => {
+                    // Up to BEL, or to the ST (`ESC \\`), which the bare
+                    // escape below then skips; an OSC never ended takes the
+                    // rest of the line.
+                    i += 1;
+                    while i < line.len() && line[i] != 0x07 && line[i] != 0x1b {
+                        i += 1;
+                    }
+                    if line.get(i) == Some(&0x1b) {
+                        continue;
+                    }
+                }
+                _ => {}
             }
             i += 1;
             continue;
@@ -259,5 +276,13 @@ mod tests {
         assert_eq!(out, b"2024-02-11T06:20:29Z ERROR x: y");
         strip_ansi(b"dangling \x1b[", &mut out);
         assert_eq!(out, b"dangling ");
+        // OSC: a terminal title ended by BEL or by ST, a hyperlink.
+        strip_ansi(b"\x1b]0;rw-meta-0\x07x: y \x1b]0;t\x1b\\z", &mut out);
+        assert_eq!(out, b"x: y z");
+        strip_ansi(
+            b"\x1b]8;;http://a\x07link\x1b]8;;\x07 \x1b]unended",
+            &mut out,
+        );
+        assert_eq!(out, b"link ");
     }
 }
