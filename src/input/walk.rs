@@ -52,6 +52,7 @@ enum Identity {
 fn identity(spec: &InputSpec) -> Identity {
     match spec {
         InputSpec::Stdin => Identity::Stdin,
+        InputSpec::Member(member) => Identity::Path(member.display_name().into()),
         InputSpec::File(path) => {
             #[cfg(unix)]
             {
