@@ -5,6 +5,7 @@ mod common;
 
 mod ci_formats;
 mod cli;
+mod containers;
 mod diagnosis;
 mod follow;
 mod fuzz_smoke;

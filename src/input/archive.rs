@@ -348,35 +348,34 @@ fn list_tar(path: &Path, layers: &[&'static str], out: &mut Vec<InputSpec>) -> i
     if layers.is_empty() {
         // A plain tar on disk: headers only, seeking over the data.
         let len = file.metadata()?.len();
+        // A member cut short is still listed: its scan reads what there is
+        // and says where it ends.
         while let Some(entry) = next_tar_entry(&mut file, &mut at)? {
-            let skip = padded(entry.size);
-            if at + entry.size > len {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    format!("truncated: the archive ends inside member {}", entry.name),
-                ));
-            }
-            at += skip;
-            file.seek(SeekFrom::Start(at))?;
+            let (size, name) = (entry.size, entry.name.clone());
             if entry.regular {
                 push(entry, index);
                 index += 1;
             }
+            if at + size > len {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!("truncated: the archive ends inside member {name}"),
+                ));
+            }
+            at += padded(size);
+            file.seek(SeekFrom::Start(at))?;
         }
         return Ok(());
     }
     let (mut input, _, _) = decompressed(Box::new(file))?;
     while let Some(entry) = next_tar_entry(&mut input, &mut at)? {
-        skip(
-            &mut input,
-            padded(entry.size),
-            &format!("member {}", entry.name),
-        )?;
-        at += padded(entry.size);
+        let (size, name) = (entry.size, entry.name.clone());
         if entry.regular {
             push(entry, index);
             index += 1;
         }
+        skip(&mut input, padded(size), &format!("member {name}"))?;
+        at += padded(size);
     }
     Ok(())
 }
