@@ -113,6 +113,11 @@ write_bytes("utf8-bom.log", b"\xef\xbb\xbf" + PLAIN_TEXT.encode())
 write_bytes("cr-only.log", PLAIN_TEXT.replace("\n", "\r").encode())
 write_bytes("osc-title.log", "".join(f"{ESC}]0;rw-meta-0: ~{chr(7)}{l}\n" for l in PLAIN_TEXT.splitlines()).encode())
 
+# CRI log files (/var/log/pods/*/*.log, containerd and CRI-O): the
+# runtime's time, the stream, F for a whole line.
+write("cri.log", [f"{kubectl_ts(ts)} {'stderr' if level == 'ERROR' else 'stdout'} F {raw}"
+                  for raw, ts, level, *_ in events()])
+
 # 9. Containers: compressions (nested too) and archives whose members are
 #    inputs of their own. Each holds the incident once; archives also hold
 #    a startup-only log (no finding) and a directory. Byte-stable: no times.
