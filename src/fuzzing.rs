@@ -298,6 +298,7 @@ fn check_reports(analysis: &Analysis) {
         Format::Github,
         Format::Junit,
         Format::Markdown,
+        Format::Html,
     ] {
         let text = report::render(format, analysis, &context, false);
         match format {
@@ -310,7 +311,7 @@ fn check_reports(analysis: &Analysis) {
                 }
             }
             Format::Junit => {}
-            Format::Human | Format::Github | Format::Markdown => {
+            Format::Human | Format::Github | Format::Markdown | Format::Html => {
                 if let Some(c) = text.chars().find(|c| c.is_control() && *c != '\n') {
                     panic!("{format:?} report echoes {c:?}");
                 }

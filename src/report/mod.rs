@@ -2,6 +2,7 @@
 //! Every format renders a whole analysis; the streaming ones (human, jsonl,
 //! github) can also render one finding at a time for `--follow`.
 pub mod github;
+pub mod html;
 pub mod human;
 pub mod json;
 pub mod jsonl;
@@ -33,6 +34,8 @@ pub enum Format {
     Junit,
     /// Markdown, for $GITHUB_STEP_SUMMARY or a pull-request comment.
     Markdown,
+    /// One self-contained HTML page (timelines drawn), for a ticket or a CI artefact.
+    Html,
 }
 
 impl Format {
@@ -44,6 +47,7 @@ impl Format {
             Format::Github => "github",
             Format::Junit => "junit",
             Format::Markdown => "markdown",
+            Format::Html => "html",
         }
     }
 }
@@ -77,6 +81,7 @@ pub fn render(format: Format, analysis: &Analysis, context: &Context, color: boo
         Format::Github => github::render(analysis),
         Format::Junit => junit::render(analysis, context),
         Format::Markdown => markdown::render(analysis, context),
+        Format::Html => html::render(analysis),
     }
 }
 
@@ -93,7 +98,7 @@ pub fn render_live_finding(format: Format, finding: &Finding, number: u64, color
         Format::Human => human::render_live_finding(finding, color),
         Format::Jsonl => jsonl::render_finding(finding, Some(number)),
         Format::Github => github::render_finding(finding),
-        Format::Json | Format::Junit | Format::Markdown => String::new(),
+        Format::Json | Format::Junit | Format::Markdown | Format::Html => String::new(),
     }
 }
 
@@ -109,7 +114,9 @@ pub fn render_live_end(
         Format::Human => human::render_live_end(analysis, color),
         Format::Jsonl => jsonl::render_summary(analysis),
         Format::Github => github::render_problems(analysis),
-        Format::Json | Format::Junit | Format::Markdown => render(format, analysis, context, color),
+        Format::Json | Format::Junit | Format::Markdown | Format::Html => {
+            render(format, analysis, context, color)
+        }
     }
 }
 

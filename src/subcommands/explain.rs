@@ -169,7 +169,7 @@ fn recognition(out: &mut String, rule: &Rule) {
             );
         }
     };
-    match rule.definition.when.kind {
+    match rule.match_kind {
         MatchKind::Any | MatchKind::NotFollowedBy => {
             let _ = writeln!(out, "    A line showing any of:");
             signals(out, &pattern.steps[0], "      ");

@@ -73,7 +73,7 @@ pub fn show(cli: &Cli, id: &str) -> u8 {
     let rules = RuleSet::load(&cli.rules_dirs);
     let load = report_load_errors(&rules);
     match super::find_rule(&rules, id) {
-        Ok(rule) => match serde_json::to_string_pretty(&rule.definition) {
+        Ok(rule) => match serde_json::to_string_pretty(&rule.definition()) {
             Ok(json) => {
                 write_stdout(&format!("{json}\n"));
                 load

@@ -1,0 +1,587 @@
+//! `--format html`: one self-contained page to attach to a ticket or keep as
+//! a CI artefact. No network: styles are inline, the timeline is inline SVG,
+//! there is no script, and a Content-Security-Policy forbids any fetch (so
+//! a stray URL in a log line can never make the page load anything). Light
+//! and dark follow the reader's setting.
+//!
+//! Per finding: the verdict block (what, when, likely cause, first action),
+//! a timeline drawn as SVG (one lane per source, a mark per evidence line
+//! coloured by role, incident windows shaded, dense marks binned, each mark
+//! focusable with its time, `source:line` and text), the causes with their
+//! evidence, the remedies with their snippets, and the evidence folded. Then
+//! the inputs. Every log-derived string goes through `printable` (control
+//! and bidirectional characters made visible) and HTML escaping.
+use crate::analysis::{Analysis, InputSummary};
+use crate::diagnosis::{Finding, Role, Verdict};
+use crate::model::Severity;
+use crate::text::plural;
+use crate::text::printable::printable;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// Inputs listed in the table; the rest are counted (100,000 empty files
+/// must not make a 100,000-row page).
+const INPUTS_SHOWN: usize = 200;
+/// Marks drawn one by one per lane; past this a lane's marks are binned.
+const MARKS_PER_LANE: usize = 120;
+const BINS: usize = 60;
+
+const WIDTH: f64 = 960.0;
+const LEFT: f64 = 170.0;
+const RIGHT: f64 = 20.0;
+const LANE_HEIGHT: f64 = 34.0;
+const TOP: f64 = 26.0;
+
+const STYLE: &str = r#"
+:root { --bg: #fff; --fg: #1b1f24; --muted: #57606a; --line: #d0d7de; --panel: #f6f8fa;
+  --critical: #a40e26; --error: #cf222e; --warning: #9a6700; --info: #0969da;
+  --cause: #bf8700; --event: #cf222e; --window: rgba(207, 34, 46, 0.08); }
+@media (prefers-color-scheme: dark) {
+  :root { --bg: #0d1117; --fg: #e6edf3; --muted: #8d96a0; --line: #30363d; --panel: #161b22;
+    --critical: #ff7b72; --error: #f85149; --warning: #d29922; --info: #58a6ff;
+    --cause: #e3b341; --event: #f85149; --window: rgba(248, 81, 73, 0.12); } }
+body { background: var(--bg); color: var(--fg); margin: 0 auto; max-width: 1000px; padding: 1rem 1.5rem;
+  font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; }
+code, pre, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 13px; }
+pre { background: var(--panel); border: 1px solid var(--line); padding: .6rem; overflow-x: auto; white-space: pre; }
+h1 { font-size: 1.4rem; margin: .2rem 0; } h2 { font-size: 1.2rem; margin: 0 0 .3rem; } h3 { font-size: 1rem; margin: 1rem 0 .3rem; }
+.verdict { border-left: 4px solid var(--muted); background: var(--panel); padding: .5rem .8rem; margin: .5rem 0 1rem; }
+.finding { border: 1px solid var(--line); border-radius: 6px; padding: 1rem; margin: 1rem 0; }
+.sev { display: inline-block; font-weight: 700; font-size: .75rem; padding: 0 .4rem; border-radius: 3px; color: var(--bg); vertical-align: middle; }
+.sev-critical { background: var(--critical); } .sev-error { background: var(--error); }
+.sev-warning { background: var(--warning); } .sev-info { background: var(--info); }
+.finding.critical { border-left: 4px solid var(--critical); } .finding.error { border-left: 4px solid var(--error); }
+.finding.warning { border-left: 4px solid var(--warning); } .finding.info { border-left: 4px solid var(--info); }
+.muted { color: var(--muted); }
+table { border-collapse: collapse; width: 100%; } td, th { border-bottom: 1px solid var(--line); padding: .2rem .4rem; text-align: left; vertical-align: top; }
+svg { width: 100%; height: auto; display: block; }
+svg text { fill: var(--fg); font: 12px system-ui, sans-serif; } svg .axis { stroke: var(--line); } svg .tick { fill: var(--muted); font-size: 11px; }
+svg .mark.cause { fill: var(--cause); } svg .mark.event { fill: var(--event); } svg .window { fill: var(--window); }
+svg .mark:focus, svg .mark:hover { stroke: var(--fg); stroke-width: 2; outline: none; }
+svg .bin { fill: var(--event); opacity: .7; } svg .bin.cause { fill: var(--cause); }
+.legend span { margin-right: 1rem; } .dot { display: inline-block; width: .7rem; height: .7rem; border-radius: 50%; vertical-align: middle; }
+details { margin: .5rem 0; } summary { cursor: pointer; }
+.evidence td.text { word-break: break-all; }
+"#;
+
+pub fn render(analysis: &Analysis) -> String {
+    let summary = &analysis.summary;
+    let mut out = String::with_capacity(64 * 1024);
+    out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+    out.push_str(
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; \
+         style-src 'unsafe-inline'; img-src data:\">\n",
+    );
+    out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+    let _ = writeln!(
+        out,
+        "<title>rwdoctor: {}</title>",
+        text(&headline(analysis))
+    );
+    let _ = writeln!(out, "<style>{STYLE}</style>\n</head>\n<body>");
+    let _ = writeln!(
+        out,
+        "<header>\n<h1>rwdoctor: {}</h1>",
+        text(&headline(analysis))
+    );
+    let _ = writeln!(
+        out,
+        "<p class=\"verdict\" id=\"verdict\"><strong>Exit {}</strong>: {}</p>",
+        summary.exit_code,
+        text(&summary.verdict)
+    );
+    let range = summary
+        .time_range
+        .as_ref()
+        .map(|r| {
+            format!(
+                "{} to {}",
+                r.start.as_deref().unwrap_or("?"),
+                r.end.as_deref().unwrap_or("?")
+            )
+        })
+        .unwrap_or_else(|| "no timestamps".into());
+    let _ = writeln!(
+        out,
+        "<p class=\"muted\">{} input{}, {} lines ({} recognised), {}; {} rules evaluated.</p>\n</header>",
+        summary.inputs.len(),
+        plural(summary.inputs.len()),
+        summary.lines_read,
+        summary.lines_recognised,
+        text(&range),
+        summary.rules_evaluated
+    );
+    out.push_str("<main>\n");
+    for (index, finding) in analysis.findings.iter().enumerate() {
+        render_finding(&mut out, index, finding);
+    }
+    render_inputs(&mut out, &summary.inputs);
+    if !summary.errors.is_empty() {
+        out.push_str("<section>\n<h2>Problems</h2>\n<ul>\n");
+        for error in &summary.errors {
+            let _ = writeln!(out, "<li>{}</li>", text(error));
+        }
+        out.push_str("</ul>\n</section>\n");
+    }
+    out.push_str("</main>\n<footer class=\"muted\"><p>Made by rwdoctor: <code>rwdoctor --format html --output FILE</code>. Hover or focus a mark on a timeline for its line.</p></footer>\n</body>\n</html>\n");
+    out
+}
+
+fn headline(analysis: &Analysis) -> String {
+    let summary = &analysis.summary;
+    if summary.lines_recognised == 0 {
+        return "nothing to diagnose".into();
+    }
+    let counts: Vec<String> = Severity::ALL
+        .iter()
+        .filter_map(|s| summary.findings.get(s).map(|n| format!("{n} {s}")))
+        .collect();
+    if counts.is_empty() {
+        "no known failure found".into()
+    } else {
+        format!(
+            "{} finding{} ({})",
+            analysis.findings.len(),
+            plural(analysis.findings.len()),
+            counts.join(", ")
+        )
+    }
+}
+
+fn render_finding(out: &mut String, index: usize, finding: &Finding) {
+    let severity = finding.severity.as_str();
+    let _ = writeln!(
+        out,
+        "<section class=\"finding {severity}\" id=\"finding-{index}\" data-rule=\"{}\">",
+        attr(&finding.rule)
+    );
+    let _ = writeln!(
+        out,
+        "<h2><span class=\"sev sev-{severity}\">{}</span> {}</h2>",
+        severity.to_uppercase(),
+        text(&finding.title)
+    );
+    let when = match (&finding.first_seen, &finding.last_seen) {
+        (Some(first), Some(last)) if first == last => text(first),
+        (Some(first), Some(last)) => format!("{} to {}", text(first), text(last)),
+        _ => "no timestamps".into(),
+    };
+    let _ = writeln!(
+        out,
+        "<p class=\"muted\"><code>{}</code> · {} · {} incident{} · {} matching line{}</p>",
+        text(&finding.rule),
+        when,
+        finding.count,
+        plural(finding.count as usize),
+        finding.matched_lines,
+        plural(finding.matched_lines as usize)
+    );
+    // The verdict block: the likely cause and the first action.
+    out.push_str("<div class=\"verdict\">\n");
+    let _ = writeln!(out, "<p>{}</p>", text(&finding.diagnosis));
+    if let Some(cause) = finding.causes.first().filter(|c| c.confidence > 0.0) {
+        let _ = writeln!(
+            out,
+            "<p><strong>Likely cause</strong>: {} <span class=\"muted\">({}, {:.2})</span></p>",
+            text(&cause.title),
+            cause.verdict.as_str(),
+            cause.confidence
+        );
+    }
+    if let Some(remedy) = finding.remedies.first() {
+        let _ = writeln!(
+            out,
+            "<p><strong>First action</strong>: {}</p>",
+            text(&remedy.text)
+        );
+    }
+    out.push_str("</div>\n");
+
+    render_timeline(out, index, finding);
+
+    if !finding.causes.is_empty() {
+        out.push_str("<h3>Causes</h3>\n<ol>\n");
+        for cause in &finding.causes {
+            let _ = write!(
+                out,
+                "<li><strong>{}</strong> <span class=\"muted\">({}, {:.2})</span><br>{}",
+                text(&cause.title),
+                cause.verdict.as_str(),
+                cause.confidence,
+                text(&cause.explain)
+            );
+            if !cause.evidence.is_empty() {
+                out.push_str("<ul>");
+                for evidence in &cause.evidence {
+                    let _ = write!(
+                        out,
+                        "<li>{} {} ×{} <code>{}:{}</code></li>",
+                        match evidence.direction {
+                            crate::diagnosis::Direction::For => "for:",
+                            crate::diagnosis::Direction::Against => "against:",
+                        },
+                        text(evidence.meaning.as_deref().unwrap_or(&evidence.signal)),
+                        evidence.count,
+                        text(&evidence.example.source),
+                        evidence.example.line
+                    );
+                }
+                out.push_str("</ul>");
+            }
+            if let Some(reasoning) = &cause.reasoning {
+                let _ = write!(out, "<p class=\"muted\">{}</p>", text(reasoning));
+            }
+            if cause.verdict == Verdict::NotRuledOut || cause.verdict == Verdict::Unlikely {
+                if let Some(check) = &cause.to_check {
+                    let _ = write!(out, "<p class=\"muted\">To check: {}</p>", text(check));
+                }
+            }
+            out.push_str("</li>\n");
+        }
+        out.push_str("</ol>\n");
+    }
+    if !finding.remedies.is_empty() {
+        out.push_str("<h3>Remedies</h3>\n<ol>\n");
+        for remedy in &finding.remedies {
+            let _ = write!(out, "<li>{}", text(&remedy.text));
+            if let Some(config) = &remedy.config {
+                let _ = write!(
+                    out,
+                    "<br><span class=\"muted\">In {}:</span><pre><code>{}</code></pre>",
+                    text(&config.file),
+                    block(&config.snippet)
+                );
+            }
+            for doc in &remedy.docs {
+                let _ = write!(out, " <a href=\"{}\">{}</a>", attr(doc), text(doc));
+            }
+            out.push_str("</li>\n");
+        }
+        out.push_str("</ol>\n");
+    }
+    let _ = writeln!(
+        out,
+        "<details class=\"evidence\"><summary>Evidence: {} line{}{}</summary>\n<table>",
+        finding.evidence.len(),
+        plural(finding.evidence.len()),
+        if finding.evidence_omitted > 0 {
+            format!(" shown, {} more not listed", finding.evidence_omitted)
+        } else {
+            String::new()
+        }
+    );
+    for line in &finding.evidence {
+        let _ = writeln!(
+            out,
+            "<tr><td class=\"mono\">{}:{}</td><td class=\"mono\">{}</td><td class=\"mono text\">{}</td></tr>",
+            text(&line.source),
+            line.line,
+            text(line.timestamp.as_deref().unwrap_or("")),
+            text(&line.text)
+        );
+    }
+    out.push_str("</table></details>\n</section>\n");
+}
+
+/// One mark on a timeline.
+struct Mark {
+    lane: String,
+    time: Option<f64>,
+    role: Role,
+    /// `source:line`, time and text, for the tooltip.
+    label: String,
+    /// From the finding's evidence list (the test counts these).
+    evidence: bool,
+}
+
+fn seconds(time: &str) -> Option<f64> {
+    chrono::DateTime::parse_from_rfc3339(time)
+        .ok()
+        .map(|t| t.timestamp_millis() as f64 / 1000.0)
+}
+
+fn render_timeline(out: &mut String, index: usize, finding: &Finding) {
+    let mut marks: Vec<Mark> = finding
+        .evidence
+        .iter()
+        .map(|line| Mark {
+            lane: line.origin.clone().unwrap_or_else(|| line.source.clone()),
+            time: line.timestamp.as_deref().and_then(seconds),
+            role: Role::Event,
+            label: format!(
+                "{} {}:{} {}",
+                line.timestamp.as_deref().unwrap_or("(no time)"),
+                line.source,
+                line.line,
+                line.text
+            ),
+            evidence: true,
+        })
+        .collect();
+    // Cause lines come from the incidents' timelines (the evidence list
+    // holds the failure's own lines).
+    let mut seen: std::collections::BTreeSet<(String, u64)> = finding
+        .evidence
+        .iter()
+        .map(|l| (l.source.clone(), l.line))
+        .collect();
+    for incident in &finding.incidents {
+        for entry in &incident.timeline {
+            if entry.role != Role::Cause || !seen.insert((entry.source.clone(), entry.line)) {
+                continue;
+            }
+            marks.push(Mark {
+                lane: entry.origin.clone().unwrap_or_else(|| entry.source.clone()),
+                time: entry.timestamp.as_deref().and_then(seconds),
+                role: Role::Cause,
+                label: format!(
+                    "{} {}:{} {}{}",
+                    entry.timestamp.as_deref().unwrap_or("(no time)"),
+                    entry.source,
+                    entry.line,
+                    entry.message,
+                    if entry.count > 1 {
+                        format!(" (×{})", entry.count)
+                    } else {
+                        String::new()
+                    }
+                ),
+                evidence: false,
+            });
+        }
+    }
+    if marks.is_empty() {
+        return;
+    }
+    let mut lanes: Vec<String> = Vec::new();
+    for mark in &marks {
+        if !lanes.contains(&mark.lane) {
+            lanes.push(mark.lane.clone());
+        }
+    }
+    let times: Vec<f64> = marks.iter().filter_map(|m| m.time).collect();
+    let (start, end) = match (
+        times.iter().copied().reduce(f64::min),
+        times.iter().copied().reduce(f64::max),
+    ) {
+        (Some(a), Some(b)) => (a, b),
+        _ => (0.0, 0.0),
+    };
+    let span = (end - start).max(1.0);
+    let plot = WIDTH - LEFT - RIGHT;
+    let x_of = |t: f64| LEFT + (t - start) / span * plot;
+    let height = TOP + LANE_HEIGHT * lanes.len() as f64 + 24.0;
+    let _ = writeln!(
+        out,
+        "<figure class=\"timeline\">\n<svg id=\"timeline-{index}\" viewBox=\"0 0 {WIDTH} {height}\" role=\"img\" aria-label=\"Timeline of {}\">",
+        attr(&finding.title)
+    );
+    // Incident windows.
+    for incident in &finding.incidents {
+        if let (Some(a), Some(b)) = (
+            incident.first_seen.as_deref().and_then(seconds),
+            incident.last_seen.as_deref().and_then(seconds),
+        ) {
+            let (x0, x1) = (x_of(a), x_of(b));
+            let _ = writeln!(
+                out,
+                "<rect class=\"window\" x=\"{:.1}\" y=\"{TOP}\" width=\"{:.1}\" height=\"{:.1}\"><title>incident {} to {}</title></rect>",
+                x0 - 3.0,
+                (x1 - x0) + 6.0,
+                LANE_HEIGHT * lanes.len() as f64,
+                text(incident.first_seen.as_deref().unwrap_or("")),
+                text(incident.last_seen.as_deref().unwrap_or(""))
+            );
+        }
+    }
+    // Axis: start, middle, end, as offsets from the first mark.
+    let axis_y = TOP + LANE_HEIGHT * lanes.len() as f64;
+    let _ = writeln!(
+        out,
+        "<line class=\"axis\" x1=\"{LEFT}\" y1=\"{axis_y}\" x2=\"{}\" y2=\"{axis_y}\"/>",
+        WIDTH - RIGHT
+    );
+    for (fraction, anchor) in [(0.0, "start"), (0.5, "middle"), (1.0, "end")] {
+        let label = if times.is_empty() {
+            String::new()
+        } else {
+            crate::diagnosis::format_offset(span * fraction)
+        };
+        let _ = writeln!(
+            out,
+            "<text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\">{}</text>",
+            LEFT + plot * fraction,
+            axis_y + 16.0,
+            text(&label)
+        );
+    }
+    for (lane_index, lane) in lanes.iter().enumerate() {
+        let y = TOP + LANE_HEIGHT * lane_index as f64 + LANE_HEIGHT / 2.0;
+        // The file's name (a pod or service is short already), cut at 24.
+        let name = lane.rsplit('/').next().unwrap_or(lane);
+        let short: String = printable(name).chars().take(24).collect();
+        let _ = writeln!(
+            out,
+            "<g class=\"lane\" data-lane=\"{}\"><text x=\"8\" y=\"{:.1}\"><title>{}</title>{}</text>\n<line class=\"axis\" x1=\"{LEFT}\" y1=\"{y:.1}\" x2=\"{}\" y2=\"{y:.1}\"/>",
+            attr(lane),
+            y + 4.0,
+            text(lane),
+            html_escape(&short),
+            WIDTH - RIGHT
+        );
+        let in_lane: Vec<(usize, &Mark)> = marks
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| &m.lane == lane)
+            .collect();
+        let untimed_x = |i: usize| LEFT + 6.0 * i as f64;
+        if in_lane.len() <= MARKS_PER_LANE {
+            for (i, mark) in &in_lane {
+                let x = mark.time.map_or_else(|| untimed_x(*i), x_of);
+                let _ = writeln!(
+                    out,
+                    "<circle class=\"mark {}{}\" cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"6\" tabindex=\"0\"><title>{}</title></circle>",
+                    role_class(mark.role),
+                    if mark.evidence { " evidence" } else { "" },
+                    text(&mark.label)
+                );
+            }
+        } else {
+            // Dense: counts per bin and role, the evidence marks kept as
+            // thin ticks so each line still has its mark.
+            let mut bins: BTreeMap<(usize, bool), usize> = BTreeMap::new();
+            for (_, mark) in &in_lane {
+                let bin = mark.time.map_or(0, |t| {
+                    (((t - start) / span) * (BINS - 1) as f64).round() as usize
+                });
+                *bins.entry((bin, mark.role == Role::Cause)).or_default() += 1;
+            }
+            for ((bin, cause), count) in bins {
+                let x = LEFT + plot * bin as f64 / (BINS - 1) as f64;
+                let r = 3.0 + (count as f64).ln().max(0.0) * 2.0;
+                let _ = writeln!(
+                    out,
+                    "<circle class=\"bin{}\" cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"{r:.1}\"><title>{count} line{}</title></circle>",
+                    if cause { " cause" } else { "" },
+                    plural(count)
+                );
+            }
+            for (i, mark) in in_lane.iter().filter(|(_, m)| m.evidence) {
+                let x = mark.time.map_or_else(|| untimed_x(*i), x_of);
+                let _ = writeln!(
+                    out,
+                    "<rect class=\"mark {} evidence\" x=\"{:.1}\" y=\"{:.1}\" width=\"2\" height=\"12\" tabindex=\"0\"><title>{}</title></rect>",
+                    role_class(mark.role),
+                    x - 1.0,
+                    y - 6.0,
+                    text(&mark.label)
+                );
+            }
+        }
+        out.push_str("</g>\n");
+    }
+    out.push_str("</svg>\n");
+    let _ = writeln!(
+        out,
+        "<figcaption class=\"legend muted\"><span><span class=\"dot\" style=\"background: var(--event)\"></span> the failure's lines</span><span><span class=\"dot\" style=\"background: var(--cause)\"></span> evidence for a cause</span><span>shaded: the incident{}</span></figcaption>\n</figure>",
+        if finding.incidents.len() == 1 { "" } else { "s" }
+    );
+}
+
+fn role_class(role: Role) -> &'static str {
+    match role {
+        Role::Cause => "cause",
+        Role::Event => "event",
+    }
+}
+
+fn render_inputs(out: &mut String, inputs: &[InputSummary]) {
+    out.push_str("<section id=\"inputs\">\n<h2>Inputs</h2>\n<table>\n<tr><th>input</th><th>lines</th><th>recognised</th><th>shapes</th><th>time range</th></tr>\n");
+    for input in inputs.iter().take(INPUTS_SHOWN) {
+        let shapes: Vec<String> = input
+            .shapes
+            .iter()
+            .map(|(shape, n)| format!("{shape} {n}"))
+            .collect();
+        let range = input
+            .time_range
+            .as_ref()
+            .map(|r| {
+                format!(
+                    "{} to {}",
+                    r.start.as_deref().unwrap_or("?"),
+                    r.end.as_deref().unwrap_or("?")
+                )
+            })
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "<tr><td class=\"mono\">{}{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"mono\">{}</td></tr>",
+            text(&input.source),
+            input
+                .error
+                .as_deref()
+                .map(|e| format!("<br><span class=\"muted\">{}</span>", text(e)))
+                .unwrap_or_default(),
+            input.lines,
+            input.recognised,
+            text(&shapes.join(", ")),
+            text(&range)
+        );
+    }
+    out.push_str("</table>\n");
+    if inputs.len() > INPUTS_SHOWN {
+        let _ = writeln!(
+            out,
+            "<p class=\"muted\">… and {} more inputs (--format json lists every one).</p>",
+            inputs.len() - INPUTS_SHOWN
+        );
+    }
+    out.push_str("</section>\n");
+}
+
+/// Log-derived or rule text as HTML text: control and bidirectional
+/// characters made visible, then escaped.
+fn text(value: &str) -> String {
+    html_escape(&printable(value))
+}
+
+/// Text for an attribute value (always written in double quotes).
+fn attr(value: &str) -> String {
+    text(value)
+}
+
+/// A multi-line block (config snippets): each line made printable, the
+/// line breaks kept.
+fn block(value: &str) -> String {
+    value.lines().map(text).collect::<Vec<_>>().join("\n")
+}
+
+fn html_escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup_quotes_controls_and_bidi() {
+        let nasty = "<script>alert(\"x\")</script> & 'q' \u{1b}[31m \u{202e}rev \0";
+        let shown = text(nasty);
+        assert!(!shown.contains('<') && !shown.contains('>') && !shown.contains('"'));
+        assert!(!shown.chars().any(|c| c.is_control() || c == '\u{202e}'));
+        assert!(shown.contains("&lt;script&gt;") && shown.contains("\\u{202e}"));
+    }
+}
