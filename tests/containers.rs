@@ -21,8 +21,10 @@ fn run(args: &[&str], stdin: Option<Vec<u8>>) -> (Value, i32, String) {
     )
 }
 
-/// Rules, counts, evidence (source, line) and causes.
-fn findings(doc: &Value) -> Vec<(String, u64, Vec<(String, u64)>, String)> {
+/// A finding's rule, count, evidence (source, line) and causes.
+type Finding = (String, u64, Vec<(String, u64)>, String);
+
+fn findings(doc: &Value) -> Vec<Finding> {
     doc["findings"]
         .as_array()
         .unwrap()
@@ -49,7 +51,7 @@ fn findings(doc: &Value) -> Vec<(String, u64, Vec<(String, u64)>, String)> {
 }
 
 /// The plain sample's findings, its evidence renamed to `source`.
-fn reference(source: &str) -> Vec<(String, u64, Vec<(String, u64)>, String)> {
+fn reference(source: &str) -> Vec<Finding> {
     let (doc, code, _) = run(&["testdata/sample-incident.log"], None);
     assert_eq!(code, 1);
     findings(&doc)

@@ -307,7 +307,7 @@ fn sniff_head(buffered: &mut Box<dyn BufRead + Send>) -> io::Result<&[u8]> {
             Err(err) => return Err(err),
         }
     }
-    Ok(buffered.fill_buf()?)
+    buffered.fill_buf()
 }
 
 fn decode_with<D: Decode>(decoder: D, decoding: GzipDecoding) -> Box<dyn Read + Send> {
