@@ -95,6 +95,10 @@ fn compressions_nested_or_not_give_the_plain_findings() {
     }
 }
 
+/// A member path over tar's 100 bytes.
+const LONG: &str = "support-bundle-2024-02-11/namespace-risingwave/namespace-risingwave/\
+                    namespace-risingwave/namespace-risingwave/rw-meta-0/meta.log";
+
 #[test]
 fn archive_members_are_inputs_of_their_own_with_their_own_lines() {
     for (archive, member, other) in [
@@ -102,6 +106,8 @@ fn archive_members_are_inputs_of_their_own_with_their_own_lines() {
         ("bundle.tar", "meta-0.log", "meta-1.log"),
         ("bundle.tar.xz", "logs/meta-0.log.bz2", ""),
         ("bundle.zip", "logs/meta-0.log", "logs/meta-1.log"),
+        ("gnu-long-name.tar", LONG, ""),
+        ("pax-long-name.tar", LONG, ""),
     ] {
         let path = format!("testdata/shapes/containers/{archive}");
         let source = format!("{path}:{member}");

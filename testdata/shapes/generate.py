@@ -130,9 +130,9 @@ write_bytes("containers/sample-incident.log.bz2", bz2.compress(data))
 if shutil.which("zstd"):
     write_bytes("containers/sample-incident.log.zst",
                 subprocess.run(["zstd", "-q", "-c", "-"], input=data, capture_output=True, check=True).stdout)
-def tar_bytes(members, mode="w"):
+def tar_bytes(members, mode="w", format=tarfile.GNU_FORMAT):
     out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode=mode, format=tarfile.GNU_FORMAT) as tar:
+    with tarfile.open(fileobj=out, mode=mode, format=format) as tar:
         for name, body in members:
             info = tarfile.TarInfo(name)
             if body is None:
@@ -145,6 +145,10 @@ def tar_bytes(members, mode="w"):
 bundle = [("logs/", None), ("logs/meta-0.log.gz", gz(data)), ("logs/meta-1.log", startup)]
 write_bytes("containers/bundle.tar.gz", gz(tar_bytes(bundle)))
 write_bytes("containers/bundle.tar", tar_bytes([("meta-1.log", startup), ("meta-0.log", data)]))
+# Paths over tar's 100 bytes: a GNU long name, a pax `path` record.
+LONG = "support-bundle-2024-02-11/" + "namespace-risingwave/" * 4 + "rw-meta-0/meta.log"
+write_bytes("containers/gnu-long-name.tar", tar_bytes([(LONG, data)]))
+write_bytes("containers/pax-long-name.tar", tar_bytes([(LONG, data)], format=tarfile.PAX_FORMAT))
 write_bytes("containers/bundle.tar.xz", lzma.compress(tar_bytes([("logs/meta-0.log.bz2", bz2.compress(data))])))
 def zip_bytes(members):
     out = io.BytesIO()
