@@ -397,7 +397,12 @@ struct TarState {
     at: u64,
     /// Why the stream cannot go on.
     broken: Option<String>,
+    /// A member is being read.
+    active: bool,
 }
+
+/// How long a member waits for the one before it to be opened and read.
+const TURN_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
 
 impl TarStream {
     fn lock(&self) -> MutexGuard<'_, TarState> {
@@ -410,21 +415,46 @@ impl TarStream {
         name: &str,
     ) -> io::Result<Box<dyn Read + Send>> {
         let mut state = stream.lock();
-        while state.next < index {
-            state = stream.turn.wait(state).unwrap_or_else(|p| p.into_inner());
+        // The member before this one is normally opened at once by another
+        // worker: wait for it to be read (a member being read always ends:
+        // at its end or when dropped), but not forever, so that members
+        // opened out of order, or one never opened, cannot hang the scan:
+        // past the wait the stream is moved on to this member, or started
+        // again when it is already past it (one more decode, never a loss).
+        let deadline = std::time::Instant::now() + TURN_WAIT;
+        loop {
+            if state.active {
+                state = stream.turn.wait(state).unwrap_or_else(|p| p.into_inner());
+                continue;
+            }
+            let now = std::time::Instant::now();
+            if state.next >= index || now >= deadline {
+                break;
+            }
+            state = stream
+                .turn
+                .wait_timeout(state, deadline - now)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        if state.next > index {
+            *state = TarState::default();
         }
         let found = Self::find(stream, &mut state, index, name);
         match found {
-            Ok(size) => Ok(Box::new(TarMember {
-                stream: Arc::clone(stream),
-                index,
-                left: size,
-                padding: padded(size) - size,
-                done: false,
-            })),
+            Ok(size) => {
+                state.active = true;
+                Ok(Box::new(TarMember {
+                    stream: Arc::clone(stream),
+                    index,
+                    left: size,
+                    padding: padded(size) - size,
+                    done: false,
+                }))
+            }
             Err(err) => {
                 state.broken.get_or_insert_with(|| describe_io_error(&err));
-                state.next = index + 1;
+                state.input = None;
                 stream.turn.notify_all();
                 Err(err)
             }
@@ -457,7 +487,14 @@ impl TarStream {
                 *at += padded(entry.size);
                 continue;
             }
-            if entry.name != name || index != *next {
+            if *next < index {
+                // A member before this one, not scanned by now: passed over.
+                skip(input, padded(entry.size), "a member")?;
+                *at += padded(entry.size);
+                *next += 1;
+                continue;
+            }
+            if entry.name != name {
                 return Err(invalid(
                     "the archive changed since it was listed: another member is in its place",
                 ));
@@ -495,6 +532,7 @@ impl TarMember {
             state.broken.get_or_insert_with(|| describe_io_error(err));
         }
         state.next = self.index + 1;
+        state.active = false;
         self.stream.turn.notify_all();
         result
     }
@@ -530,6 +568,7 @@ impl Read for TarMember {
                 state.broken.get_or_insert_with(|| describe_io_error(&err));
                 self.done = true;
                 state.next = self.index + 1;
+                state.active = false;
                 stream.turn.notify_all();
                 Err(err)
             }
@@ -542,6 +581,7 @@ impl Read for TarMember {
                 state.broken.get_or_insert_with(|| describe_io_error(&err));
                 self.done = true;
                 state.next = self.index + 1;
+                state.active = false;
                 stream.turn.notify_all();
                 Err(err)
             }
@@ -775,5 +815,58 @@ impl Read for ZipData {
             ));
         }
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn members(archive: &str) -> Vec<Member> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(archive);
+        let mut errors = Vec::new();
+        let specs = expand_archives(vec![InputSpec::File(path)], &mut errors);
+        assert!(errors.is_empty(), "{errors:?}");
+        specs
+            .into_iter()
+            .map(|spec| match spec {
+                InputSpec::Member(member) => member,
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    }
+
+    fn read(member: &Member) -> Vec<u8> {
+        let mut out = Vec::new();
+        member.open().unwrap().read_to_end(&mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn tar_members_opened_out_of_order_or_half_read_are_all_read_whole() {
+        for archive in [
+            "testdata/shapes/containers/bundle.tar",
+            "testdata/shapes/containers/bundle.tar.gz",
+        ] {
+            let members = members(archive);
+            assert_eq!(members.len(), 2, "{archive}");
+            let in_order: Vec<Vec<u8>> = members.iter().map(read).collect();
+            assert_eq!(in_order[0].len() as u64, members[0].size());
+            assert_eq!(in_order[1].len() as u64, members[1].size());
+            // The second first (on one thread: it must not wait forever for
+            // the first), then the first: the stream starts again.
+            assert_eq!(read(&members[1]), in_order[1], "{archive}");
+            assert_eq!(read(&members[0]), in_order[0], "{archive}");
+            // A member dropped half read hands the stream on.
+            let mut half = members[0].open().unwrap();
+            half.read_exact(&mut [0u8; 10]).unwrap();
+            drop(half);
+            assert_eq!(read(&members[1]), in_order[1], "{archive}");
+            // On a fresh stream, the second before the first was ever
+            // opened: passed over after the wait, then read again.
+            let fresh = super::tests::members(archive);
+            assert_eq!(read(&fresh[1]), in_order[1], "{archive}");
+            assert_eq!(read(&fresh[0]), in_order[0], "{archive}");
+        }
     }
 }
