@@ -106,8 +106,8 @@ fn archive_members_are_inputs_of_their_own_with_their_own_lines() {
         ("bundle.tar", "meta-0.log", "meta-1.log"),
         ("bundle.tar.xz", "logs/meta-0.log.bz2", ""),
         ("bundle.zip", "logs/meta-0.log", "logs/meta-1.log"),
-        ("gnu-long-name.tar", LONG, ""),
-        ("pax-long-name.tar", LONG, ""),
+        ("../../../tests/fixtures/gnu-long-name.tar", LONG, ""),
+        ("../../../tests/fixtures/pax-long-name.tar", LONG, ""),
     ] {
         let path = format!("testdata/shapes/containers/{archive}");
         let source = format!("{path}:{member}");
