@@ -365,6 +365,10 @@ fn pump(source: InputSpec, sender: SyncSender<Chunk>, stop: Arc<AtomicBool>) {
     let end = match source {
         InputSpec::Stdin => copy_until_end(&mut io::stdin(), &sender),
         InputSpec::File(path) => follow_file(&path, &sender, &stop),
+        // An archive's member is read to its end, not followed.
+        InputSpec::Member(member) => member
+            .open()
+            .and_then(|mut reader| copy_until_end(&mut reader, &sender)),
     };
     match end {
         Ok(Some(FileEnd::Deleted)) => {

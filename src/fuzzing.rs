@@ -205,6 +205,7 @@ pub fn scan_bytes(data: &[u8], rules: &RuleSet, matcher: &Matcher) -> scan::Cove
         Err(_) => OpenInput {
             reader: Box::new(io::empty()),
             gzip: false,
+            notes: Vec::new(),
             size: None,
         },
     };

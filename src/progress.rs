@@ -62,6 +62,7 @@ impl Progress {
                     .ok()
                     .filter(|m| m.is_file())
                     .map(|m| m.len()),
+                InputSpec::Member(member) => Some(member.size()),
             })
             .sum::<Option<u64>>();
         Progress {

@@ -289,6 +289,7 @@ fn scan_part_with(
     let mut coverage = Coverage {
         name: name.to_string(),
         gzip: opened.gzip,
+        notes: opened.notes,
         ..Coverage::default()
     };
     let mut blocks = LineBlocks::new(opened.reader);
@@ -860,6 +861,7 @@ mod tests {
         let opened = OpenInput {
             reader: Box::new(std::io::Cursor::new(data.to_vec())),
             gzip: false,
+            notes: Vec::new(),
             size: None,
         };
         let mut hits = Vec::new();

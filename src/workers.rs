@@ -488,8 +488,9 @@ fn split_points(path: &std::path::Path, parts: usize, min_bytes: u64) -> Option<
         return None;
     }
     let mut file = File::open(path).ok()?;
-    let mut magic = [0u8; 2];
-    if file.read_exact(&mut magic).is_err() || magic == [0x1f, 0x8b] {
+    // Only plain text is split: not a compressed stream, an archive, UTF-16...
+    let mut head = [0u8; 512];
+    if file.read_exact(&mut head).is_err() || !input::splittable(&head) {
         return None;
     }
     let size = meta.len();
@@ -641,6 +642,7 @@ fn open_range(
             None => reader,
         },
         gzip: false,
+        notes: Vec::new(),
         size: Some(end - start),
     })
 }

@@ -7,6 +7,7 @@ mod all_clear;
 mod ci_formats;
 mod cli;
 mod cluster;
+mod containers;
 mod diagnosis;
 mod docs;
 mod follow;

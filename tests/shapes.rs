@@ -62,6 +62,7 @@ fn single_line_shapes_match_the_plain_text_line_for_line() {
             Some("rw-meta-0"),
         ),
         ("ansi-tty.log", "RisingWave text", None),
+        ("cri.log", "RisingWave text", None),
         ("journald.log", "RisingWave text", Some("node-3 risingwave")),
     ] {
         let (doc, code) = run_json(&[&format!("testdata/shapes/{file}")], None);

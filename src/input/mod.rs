@@ -3,25 +3,54 @@
 //! `walk` turns arguments into inputs, this module opens one and sniffs it,
 //! `gzip` reads members and says how a stream ended, `decode_thread` decides
 //! where decoding runs.
+mod archive;
+mod containers;
 mod decode_thread;
 mod gzip;
 mod walk;
 
-pub use walk::{expand, expand_skipping};
+pub use archive::Member;
 
 use crate::text::describe_io_error;
+use containers::{Compression, CrToLf, Magic, Stream, Utf16};
 use decode_thread::{DecodedBlocks, WhileBusy};
-use gzip::{GzipMembers, GZIP_MAGIC};
+use gzip::{Decode, GzipMembers};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::PathBuf;
 use std::sync::Arc;
+
+/// Expands the PATH arguments (`walk::expand`), archives into their
+/// members (`archive`).
+pub fn expand(paths: &[PathBuf]) -> (Vec<InputSpec>, Vec<InputError>) {
+    expand_skipping(paths, &[])
+}
+
+/// `expand`, leaving out the files of `skip` (device and inode) when found
+/// in a directory: previous reports that this run will replace.
+pub fn expand_skipping(
+    paths: &[PathBuf],
+    skip: &[(u64, u64)],
+) -> (Vec<InputSpec>, Vec<InputError>) {
+    let (specs, mut errors) = walk::expand_skipping(paths, skip);
+    let specs = archive::expand_archives(specs, &mut errors);
+    errors.sort_by(|a, b| a.name.cmp(&b.name));
+    (specs, errors)
+}
+
+/// Whether a file with this head is plain text that can be read from any
+/// line on (split across threads): not compressed, an archive, UTF-16...
+pub fn splittable(head: &[u8]) -> bool {
+    containers::sniff(head) == Magic::Text
+}
 
 /// One input as the user named it (or as found inside a named directory).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InputSpec {
     Stdin,
     File(PathBuf),
+    /// A member of a tar or zip archive, an input of its own.
+    Member(Member),
 }
 
 impl InputSpec {
@@ -30,6 +59,7 @@ impl InputSpec {
         match self {
             InputSpec::Stdin => "<stdin>".to_string(),
             InputSpec::File(path) => path.display().to_string(),
+            InputSpec::Member(member) => member.display_name(),
         }
     }
 }
@@ -60,10 +90,14 @@ impl std::fmt::Display for InputError {
     }
 }
 
-/// An opened input: a byte stream, decompressed when it was gzip.
+/// An opened input: a byte stream, decompressed and decoded to UTF-8.
 pub struct OpenInput {
     pub reader: Box<dyn Read + Send>,
+    /// Whether it was compressed (gzip, zstd, xz, bzip2).
     pub gzip: bool,
+    /// What reading it took, for the input's notes (an encoding, CR-only
+    /// line ends, compressions other than one gzip layer).
+    pub notes: Vec<String>,
     /// Size on disk, when known (for progress and ETA).
     pub size: Option<u64>,
 }
@@ -110,6 +144,13 @@ pub fn open_with(
                 .map(|m| m.len());
             (Box::new(file), size)
         }
+        InputSpec::Member(member) => {
+            let raw = member.open().map_err(|err| InputError {
+                name: spec.display_name(),
+                message: describe_io_error(&err),
+            })?;
+            (raw, Some(member.size()))
+        }
     };
     open_reader_with(&spec.display_name(), wrap_raw(raw), size, decoding)
 }
@@ -124,59 +165,213 @@ pub fn open_reader(
     open_reader_with(name, raw, size, GzipDecoding::OwnThread)
 }
 
+/// Layers of compression one input may stack (gzip inside gzip inside
+/// zstd...): past this it is taken for a decompression bomb or a loop.
+const MAX_LAYERS: usize = 8;
+
 fn open_reader_with(
     name: &str,
     raw: Box<dyn Read + Send>,
     size: Option<u64>,
     decoding: GzipDecoding,
 ) -> Result<OpenInput, InputError> {
-    let mut buffered = BufReader::with_capacity(READ_BUFFER, raw);
-    let head = loop {
-        match buffered.fill_buf() {
-            Ok(head) => break head,
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-            Err(err) => {
-                return Err(InputError {
-                    name: name.to_string(),
-                    message: describe_io_error(&err),
-                })
-            }
-        }
+    let error = |message: String| InputError {
+        name: name.to_string(),
+        message,
     };
-    if head.is_empty() {
-        // Ended before its first byte. A terminal gives one end of input per
-        // Ctrl-D: reading it again would wait for a second one.
-        return Ok(OpenInput {
-            reader: Box::new(io::empty()),
-            gzip: false,
-            size,
-        });
-    }
-    if head.starts_with(&GZIP_MAGIC) {
-        Ok(OpenInput {
-            reader: match decoding {
-                GzipDecoding::OwnThread => Box::new(DecodedBlocks::spawn(
-                    GzipMembers::new(buffered),
-                    flate2::Crc::new(),
-                )),
-                GzipDecoding::WhileBusy(busy) => {
-                    Box::new(WhileBusy::new(GzipMembers::new(buffered), busy))
+    let mut buffered: Box<dyn BufRead + Send> =
+        Box::new(BufReader::with_capacity(READ_BUFFER, raw));
+    // The outermost compression may be decoded on a thread of its own; the
+    // layers inside it are decoded where they are read.
+    let mut decoding = Some(decoding);
+    let mut layers: Vec<&'static str> = Vec::new();
+    let mut notes = Vec::new();
+    loop {
+        let head = match sniff_head(&mut buffered) {
+            // Ended before its first byte. A terminal gives one end of input
+            // per Ctrl-D: reading it again would wait for a second one.
+            Ok([]) if layers.is_empty() => {
+                return Ok(OpenInput {
+                    reader: Box::new(io::empty()),
+                    gzip: false,
+                    size,
+                    notes,
+                });
+            }
+            Ok(head) => head,
+            // A decoder that fails at once (a gzip file cut in its header)
+            // fails the scan's first read, which says where it broke.
+            Err(err) if !layers.is_empty() => {
+                buffered = Box::new(BufReader::new(Failed(Some(err))));
+                break;
+            }
+            Err(err) => return Err(error(describe_io_error(&err))),
+        };
+        let magic = containers::sniff(head);
+        let inside = |what: &str| -> String {
+            if layers.is_empty() {
+                what.to_string()
+            } else {
+                format!(
+                    "{what} inside {}",
+                    layers
+                        .iter()
+                        .rev()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(" inside ")
+                )
+            }
+        };
+        let decoded: Box<dyn Read + Send> = match magic {
+            Magic::Compressed(compression) => {
+                if layers.len() == MAX_LAYERS {
+                    return Err(error(format!(
+                        "more than {MAX_LAYERS} layers of compression ({}); not read",
+                        inside("")
+                    )));
                 }
-            },
-            gzip: true,
-            size,
-        })
-    } else {
-        // The head read for detection is served from the buffer; the
-        // scanner's later reads (a block minus one partial line) are larger
-        // than the buffer, so `BufReader` passes them straight through
-        // instead of copying every byte once more.
-        const _: () = assert!(crate::lines::BLOCK_SIZE - crate::lines::MAX_LINE > READ_BUFFER);
-        Ok(OpenInput {
-            reader: Box::new(buffered),
-            gzip: false,
-            size,
-        })
+                layers.push(compression.name());
+                let how = decoding
+                    .take()
+                    .unwrap_or(GzipDecoding::WhileBusy(Arc::new(|| true)));
+                match compression {
+                    Compression::Gzip => decode_with(GzipMembers::new(buffered), how),
+                    other => decode_with(
+                        Stream::new(other, buffered)
+                            .map_err(|err| error(describe_io_error(&err)))?,
+                        how,
+                    ),
+                }
+            }
+            Magic::Tar | Magic::Zip => {
+                let what = if magic == Magic::Tar {
+                    "a tar archive"
+                } else {
+                    "a zip archive"
+                };
+                return Err(error(format!(
+                    "{}: rwdoctor reads the members of an archive named as a file, not of one \
+                     read from standard input or inside another archive; extract it and name \
+                     the files",
+                    inside(what)
+                )));
+            }
+            Magic::Unread(what) => {
+                return Err(error(format!(
+                    "{}: rwdoctor does not decode it; extract or decompress it and name the files",
+                    inside(what)
+                )))
+            }
+            Magic::Utf8Bom => {
+                buffered.consume(3);
+                notes.push("UTF-8 with a byte-order mark: the mark was dropped".to_string());
+                break;
+            }
+            Magic::Utf16(endian, bom) => {
+                let label = match endian {
+                    containers::Endian::Little => "UTF-16LE, as Windows PowerShell 5's `>` writes",
+                    containers::Endian::Big => "UTF-16BE",
+                };
+                let how = match bom {
+                    containers::ByteOrderMark::Present => {
+                        buffered.consume(2);
+                        "by its byte-order mark"
+                    }
+                    containers::ByteOrderMark::Absent => "by its NUL bytes",
+                };
+                notes.push(format!("{label} (told {how}): decoded to UTF-8"));
+                let decoded = Utf16::new(buffered, endian);
+                buffered = Box::new(BufReader::with_capacity(READ_BUFFER, decoded));
+                // CR-only line ends may sit inside.
+                if let Magic::CrOnly = containers::sniff(
+                    sniff_head(&mut buffered).map_err(|err| error(describe_io_error(&err)))?,
+                ) {
+                    notes.push(cr_only_note());
+                    buffered = Box::new(BufReader::with_capacity(READ_BUFFER, CrToLf(buffered)));
+                }
+                break;
+            }
+            Magic::CrOnly => {
+                notes.push(cr_only_note());
+                buffered = Box::new(BufReader::with_capacity(READ_BUFFER, CrToLf(buffered)));
+                break;
+            }
+            Magic::Text => break,
+        };
+        buffered = Box::new(BufReader::with_capacity(READ_BUFFER, decoded));
+    }
+    if layers.len() > 1 || layers.first().is_some_and(|l| *l != "gzip") {
+        notes.push(format!("decompressed: {}", layers.join(", then ")));
+    }
+    // The head read for detection is served from the buffer; the scanner's
+    // later reads (a block minus one partial line) are larger than the
+    // buffer, so `BufReader` passes them straight through instead of
+    // copying every byte once more.
+    const _: () = assert!(crate::lines::BLOCK_SIZE - crate::lines::MAX_LINE > READ_BUFFER);
+    Ok(OpenInput {
+        reader: Box::new(buffered),
+        gzip: !layers.is_empty(),
+        size,
+        notes,
+    })
+}
+
+/// A stream whose first read fails with the error it holds.
+struct Failed(Option<io::Error>);
+
+impl Read for Failed {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        self.0.take().map_or(Ok(0), Err)
+    }
+}
+
+fn cr_only_note() -> String {
+    "CR-only line ends (no `\\n` in the first block): each `\\r` read as a line end".to_string()
+}
+
+/// The stream's first bytes, enough to sniff (fewer at its end).
+fn sniff_head(buffered: &mut Box<dyn BufRead + Send>) -> io::Result<&[u8]> {
+    loop {
+        match buffered.fill_buf() {
+            Ok(_) => break,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(err),
+        }
+    }
+    buffered.fill_buf()
+}
+
+fn decode_with<D: Decode>(decoder: D, decoding: GzipDecoding) -> Box<dyn Read + Send> {
+    match decoding {
+        GzipDecoding::OwnThread => Box::new(DecodedBlocks::spawn(decoder, flate2::Crc::new())),
+        GzipDecoding::WhileBusy(busy) => Box::new(WhileBusy::new(decoder, busy)),
+    }
+}
+
+/// `raw` with its compression layers decoded on the reading thread, for
+/// archives (whose members are read in turn) and for sniffing: the
+/// stream, the layers' names, and what its first bytes say it is.
+fn decompressed(
+    raw: Box<dyn Read + Send>,
+) -> io::Result<(Box<dyn BufRead + Send>, Vec<&'static str>, Magic)> {
+    let mut buffered: Box<dyn BufRead + Send> = Box::new(BufReader::with_capacity(64 * 1024, raw));
+    let mut layers = Vec::new();
+    loop {
+        let magic = containers::sniff(sniff_head(&mut buffered)?);
+        let Magic::Compressed(compression) = magic else {
+            return Ok((buffered, layers, magic));
+        };
+        if layers.len() == MAX_LAYERS {
+            return Ok((buffered, layers, magic));
+        }
+        layers.push(compression.name());
+        let inline = GzipDecoding::WhileBusy(Arc::new(|| true));
+        let decoded = match compression {
+            Compression::Gzip => decode_with(GzipMembers::new(buffered), inline),
+            other => decode_with(Stream::new(other, buffered)?, inline),
+        };
+        buffered = Box::new(BufReader::with_capacity(64 * 1024, decoded));
     }
 }
 

@@ -6,15 +6,6 @@ use crate::text::describe_io_error;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-/// Expands the PATH arguments: none or `-` is stdin, directories are walked
-/// recursively (symlinked directories are followed; a loop is reported, not
-/// followed). The inputs come back sorted by name, whatever the order of the
-/// arguments, so that the report does not depend on it; a file reached twice
-/// (named twice, or through a symbolic link) is scanned once.
-pub fn expand(paths: &[PathBuf]) -> (Vec<InputSpec>, Vec<InputError>) {
-    expand_skipping(paths, &[])
-}
-
 /// `expand`, leaving out the files of `skip` (device and inode) when found
 /// in a directory: previous reports that this run will replace.
 pub fn expand_skipping(
@@ -109,6 +100,7 @@ enum Identity {
 fn identity(spec: &InputSpec) -> Identity {
     match spec {
         InputSpec::Stdin => Identity::Stdin,
+        InputSpec::Member(member) => Identity::Path(member.display_name().into()),
         InputSpec::File(path) => {
             #[cfg(unix)]
             {

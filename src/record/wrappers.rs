@@ -1,7 +1,8 @@
 //! What log collectors wrap around a line (§6 of the reference), peeled off
 //! outermost first, in any stacking: `kubectl logs --prefix` (`[pod/p/c] `),
 //! `docker compose logs` (`service  | `), `journalctl` (`Feb 11 06:20:29 host
-//! ident[pid]: `) and `kubectl logs --timestamps` (an RFC 3339 prefix).
+//! ident[pid]: `), `kubectl logs --timestamps` (an RFC 3339 prefix) and
+//! the CRI log files of `/var/log/pods` (`<RFC 3339> stdout F `).
 //! ANSI escapes are removed before this runs (`strip_ansi`).
 use super::text::{is_tracing_level_word, rfc3339_prefix_len};
 
@@ -11,13 +12,15 @@ pub const COMPOSE: u8 = 2;
 pub const JOURNALD: u8 = 4;
 pub const KUBECTL_TIMESTAMP: u8 = 8;
 pub const ANSI: u8 = 16;
+pub const CRI: u8 = 32;
 
-pub const WRAPPER_NAMES: [(u8, &str); 5] = [
+pub const WRAPPER_NAMES: [(u8, &str); 6] = [
     (KUBECTL_PREFIX, "kubectl --prefix"),
     (COMPOSE, "docker compose"),
     (JOURNALD, "journalctl"),
     (KUBECTL_TIMESTAMP, "kubectl --timestamps"),
     (ANSI, "ANSI colours"),
+    (CRI, "CRI log file"),
 ];
 
 /// A line with its wrappers peeled off (byte ranges into the line).
@@ -47,9 +50,18 @@ pub fn unwrap(line: &[u8]) -> Unwrapped {
                 })
             }
             Some(b) if b.is_ascii_digit() && out.wrappers & KUBECTL_TIMESTAMP == 0 => {
-                kubectl_timestamp(rest).inspect(|len| {
-                    out.wrappers |= KUBECTL_TIMESTAMP;
+                kubectl_timestamp(rest).map(|len| {
                     out.wrapper_time.get_or_insert((base, base + len - 1));
+                    match cri_stream(&rest[len..]) {
+                        Some(stream) => {
+                            out.wrappers |= CRI | KUBECTL_TIMESTAMP;
+                            len + stream
+                        }
+                        None => {
+                            out.wrappers |= KUBECTL_TIMESTAMP;
+                            len
+                        }
+                    }
                 })
             }
             Some(b) if b.is_ascii_uppercase() && out.wrappers & JOURNALD == 0 => journald(rest)
@@ -139,6 +151,18 @@ fn kubectl_timestamp(rest: &[u8]) -> Option<usize> {
     Some(end + 1)
 }
 
+/// After a CRI log file's timestamp: the stream and whether the line is
+/// whole (`F`) or a part (`P`), as containerd and CRI-O write them.
+fn cri_stream(rest: &[u8]) -> Option<usize> {
+    let stream = [&b"stdout "[..], b"stderr "]
+        .into_iter()
+        .find(|s| rest.starts_with(s))?;
+    match rest.get(stream.len()..stream.len() + 2) {
+        Some(b"F ") | Some(b"P ") => Some(stream.len() + 2),
+        _ => None,
+    }
+}
+
 const MONTHS: [&[u8; 3]; 12] = [
     b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
 ];
@@ -177,18 +201,35 @@ fn journald(rest: &[u8]) -> Option<(usize, (usize, usize))> {
     Some((16 + colon + 2, (16, 16 + origin_end)))
 }
 
-/// Removes ANSI escape sequences (CSI `ESC [ ... final`, and bare `ESC x`).
+/// Removes ANSI escape sequences: CSI (`ESC [ ... final`), OSC (`ESC ]
+/// ... BEL` or `ESC ] ... ESC \`: a terminal title, a hyperlink) and bare
+/// `ESC x`.
 pub fn strip_ansi(line: &[u8], out: &mut Vec<u8>) {
     out.clear();
     let mut i = 0;
     while i < line.len() {
         if line[i] == 0x1b {
             i += 1;
-            if line.get(i) == Some(&b'[') {
-                i += 1;
-                while i < line.len() && !(0x40..=0x7e).contains(&line[i]) {
+            match line.get(i) {
+                Some(b'[') => {
                     i += 1;
+                    while i < line.len() && !(0x40..=0x7e).contains(&line[i]) {
+                        i += 1;
+                    }
                 }
+                Some(b']') => {
+                    // Up to BEL, or to the ST (`ESC \\`), which the bare
+                    // escape below then skips; an OSC never ended takes the
+                    // rest of the line.
+                    i += 1;
+                    while i < line.len() && line[i] != 0x07 && line[i] != 0x1b {
+                        i += 1;
+                    }
+                    if line.get(i) == Some(&0x1b) {
+                        continue;
+                    }
+                }
+                _ => {}
             }
             i += 1;
             continue;
@@ -233,6 +274,21 @@ mod tests {
     }
 
     #[test]
+    fn cri_log_files_stack_with_the_rest() {
+        let line = format!("2024-02-11T06:20:29.301433512Z stdout F {RW}");
+        let u = unwrap(line.as_bytes());
+        assert_eq!(&line[u.inner_start..], RW);
+        assert_eq!(u.wrappers, CRI | KUBECTL_TIMESTAMP);
+        assert_eq!(u.wrapper_time, Some((0, 30)));
+        let bare = "2024-02-11T06:20:29.301433512Z stderr P lease 1 keep alive timeout";
+        let u = unwrap(bare.as_bytes());
+        assert_eq!(&bare[u.inner_start..], "lease 1 keep alive timeout");
+        // `stdout` alone is the line's own text.
+        let text = "2024-02-11T06:20:29.301433512Z stdout went away";
+        assert_eq!(unwrap(text.as_bytes()).wrappers, KUBECTL_TIMESTAMP);
+    }
+
+    #[test]
     fn compose_and_journald() {
         assert_eq!(
             peel(&format!("meta-node-0  | {RW}")),
@@ -259,5 +315,13 @@ mod tests {
         assert_eq!(out, b"2024-02-11T06:20:29Z ERROR x: y");
         strip_ansi(b"dangling \x1b[", &mut out);
         assert_eq!(out, b"dangling ");
+        // OSC: a terminal title ended by BEL or by ST, a hyperlink.
+        strip_ansi(b"\x1b]0;rw-meta-0\x07x: y \x1b]0;t\x1b\\z", &mut out);
+        assert_eq!(out, b"x: y z");
+        strip_ansi(
+            b"\x1b]8;;http://a\x07link\x1b]8;;\x07 \x1b]unended",
+            &mut out,
+        );
+        assert_eq!(out, b"link ");
     }
 }

@@ -64,6 +64,8 @@ fn input_identities(inputs: &[InputSpec]) -> Vec<(u64, u64, String)> {
     for spec in inputs {
         let meta = match spec {
             InputSpec::File(path) => std::fs::metadata(path).ok(),
+            // Writing over the archive would lose every member.
+            InputSpec::Member(member) => std::fs::metadata(&member.archive).ok(),
             InputSpec::Stdin => crate::input::stdin_metadata(),
         };
         if let Some((dev, ino)) = meta.as_ref().and_then(identity_of) {

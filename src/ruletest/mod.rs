@@ -93,6 +93,7 @@ pub fn incidents_in(rule: &Rule, log: &str) -> u64 {
     let opened = OpenInput {
         reader: Box::new(std::io::Cursor::new(log.as_bytes().to_vec())),
         gzip: false,
+        notes: Vec::new(),
         size: None,
     };
     scan::scan(0, "<test>", opened, &matcher, &mut |hit| {

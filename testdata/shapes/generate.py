@@ -96,4 +96,94 @@ write("journald-etcd-v3.4.log", [
     "Feb 11 06:04:53 etcd-host-1 etcd[3563]: read-only range request \"key:\\\"__meta_election_\\\" \" with result \"range_response_count:1 size:75\" took too long (2.301s) to execute",
     "Feb 11 06:05:10 etcd-host-1 systemd[1]: Started etcd.service.",
 ])
+
+# 8. Encodings and line ends (issue 15): PowerShell 5's `>` (UTF-16LE, BOM,
+#    CRLF), UTF-16BE without a BOM, a UTF-8 BOM, CR-only line ends, and a
+#    terminal title (OSC) before each line.
+import bz2, gzip, io, lzma, shutil, subprocess, tarfile, zipfile
+PLAIN_TEXT = open(PLAIN, encoding="utf-8").read()
+def write_bytes(name, data):
+    path = os.path.join(HERE, name)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(data)
+write_bytes("utf16le-bom-crlf.log", b"\xff\xfe" + PLAIN_TEXT.replace("\n", "\r\n").encode("utf-16-le"))
+write_bytes("utf16be.log", PLAIN_TEXT.encode("utf-16-be"))
+write_bytes("utf8-bom.log", b"\xef\xbb\xbf" + PLAIN_TEXT.encode())
+write_bytes("cr-only.log", PLAIN_TEXT.replace("\n", "\r").encode())
+write_bytes("osc-title.log", "".join(f"{ESC}]0;rw-meta-0: ~{chr(7)}{l}\n" for l in PLAIN_TEXT.splitlines()).encode())
+
+# CRI log files (/var/log/pods/*/*.log, containerd and CRI-O): the
+# runtime's time, the stream, F for a whole line.
+write("cri.log", [f"{kubectl_ts(ts)} {'stderr' if level == 'ERROR' else 'stdout'} F {raw}"
+                  for raw, ts, level, *_ in events()])
+
+# 9. Containers: compressions (nested too) and archives whose members are
+#    inputs of their own. Each holds the incident once; archives also hold
+#    a startup-only log (no finding) and a directory. Byte-stable: no times.
+data = PLAIN_TEXT.encode()
+startup = "".join(l + "\n" for l in PLAIN_TEXT.splitlines()[:5]).encode()
+gz = lambda b: gzip.compress(b, mtime=0)
+write_bytes("containers/sample-incident.log.gz.gz", gz(gz(data)))
+write_bytes("containers/sample-incident.log.xz", lzma.compress(data))
+write_bytes("containers/sample-incident.log.bz2", bz2.compress(data))
+if shutil.which("zstd"):
+    write_bytes("containers/sample-incident.log.zst",
+                subprocess.run(["zstd", "-q", "-c", "-"], input=data, capture_output=True, check=True).stdout)
+def tar_bytes(members, mode="w", format=tarfile.GNU_FORMAT):
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode=mode, format=format) as tar:
+        for name, body in members:
+            info = tarfile.TarInfo(name)
+            if body is None:
+                info.type, info.mode = tarfile.DIRTYPE, 0o755
+                tar.addfile(info)
+            else:
+                info.size, info.mode = len(body), 0o644
+                tar.addfile(info, io.BytesIO(body))
+    return out.getvalue()
+bundle = [("logs/", None), ("logs/meta-0.log.gz", gz(data)), ("logs/meta-1.log", startup)]
+write_bytes("containers/bundle.tar.gz", gz(tar_bytes(bundle)))
+write_bytes("containers/bundle.tar", tar_bytes([("meta-1.log", startup), ("meta-0.log", data)]))
+# Paths over tar's 100 bytes: a GNU long name, a pax `path` record. Kept
+# out of testdata/ (whose every file the 80-column test reports on: a
+# 120-byte path cannot wrap).
+LONG = "support-bundle-2024-02-11/" + "namespace-risingwave/" * 4 + "rw-meta-0/meta.log"
+write_bytes("../../tests/fixtures/gnu-long-name.tar", tar_bytes([(LONG, data)]))
+write_bytes("../../tests/fixtures/pax-long-name.tar", tar_bytes([(LONG, data)], format=tarfile.PAX_FORMAT))
+write_bytes("containers/bundle.tar.xz", lzma.compress(tar_bytes([("logs/meta-0.log.bz2", bz2.compress(data))])))
+def zip_bytes(members):
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for name, body, method in members:
+            info = zipfile.ZipInfo(name, date_time=(2024, 2, 11, 6, 20, 0))
+            info.compress_type = method
+            z.writestr(info, body)
+    return out.getvalue()
+write_bytes("containers/bundle.zip", zip_bytes([
+    ("logs/meta-1.log", startup, zipfile.ZIP_STORED),
+    ("logs/meta-0.log", data, zipfile.ZIP_DEFLATED),
+]))
+
+# 10. What rwdoctor cannot read: each must be exit 2 naming the file and
+#     what it is. An encrypted zip member (the flag bit set: a reader must
+#     refuse it whatever follows), a zip member in LZMA (method 14), a 7z
+#     and an lz4 file (magic bytes only), a tar.gz cut in a member.
+def patch(data, offset, value):
+    return data[:offset] + value + data[offset + len(value):]
+def zip_with(flags=None, method=None):
+    z = zip_bytes([("logs/meta-0.log", data, zipfile.ZIP_DEFLATED)])
+    local = 0
+    central = z.rindex(b"PK\x01\x02")
+    if flags is not None:
+        z = patch(patch(z, local + 6, flags), central + 8, flags)
+    if method is not None:
+        z = patch(patch(z, local + 8, method), central + 10, method)
+    return z
+write_bytes("unreadable/encrypted.zip", zip_with(flags=b"\x01\x00"))
+write_bytes("unreadable/lzma-member.zip", zip_with(method=b"\x0e\x00"))
+write_bytes("unreadable/bundle.7z", b"7z\xbc\xaf\x27\x1c\x00\x04" + bytes(24))
+write_bytes("unreadable/meta.log.lz4", b"\x04\x22\x4d\x18\x64\x40\xa7" + bytes(16))
+whole = gz(tar_bytes([("logs/meta-0.log", data)]))
+write_bytes("unreadable/cut.tar.gz", whole[: len(whole) // 2])
 print("wrote", sorted(os.listdir(HERE)))
