@@ -334,6 +334,9 @@ fn cr_only_note() -> String {
 fn sniff_head(buffered: &mut Box<dyn BufRead + Send>) -> io::Result<&[u8]> {
     loop {
         match buffered.fill_buf() {
+            // At its end: asking again would read again, and a terminal
+            // would wait for a second Ctrl-D.
+            Ok([]) => return Ok(&[]),
             Ok(_) => break,
             Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
             Err(err) => return Err(err),
