@@ -73,15 +73,14 @@ impl Fnv {
     }
 }
 
-/// The kind of program that wrote a record: `risingwave`, `etcd`, or
-/// `other` (a line in no known shape).
+/// The kind of program that wrote a record: `etcd` (its shapes, or a unit
+/// or pod named so), `other` (a line in no known shape and no wrapper), or
+/// `risingwave`.
 pub fn origin_kind(parsed: &Parsed<'_>) -> &'static str {
     let shape = parsed.record.shape;
-    if shape.is_etcd()
-        || (shape == Shape::Journald && parsed.origin.is_some_and(|o| o.contains("etcd")))
-    {
+    if shape.is_etcd() || parsed.origin.is_some_and(|o| o.contains("etcd")) {
         "etcd"
-    } else if shape == Shape::Bare {
+    } else if shape == Shape::Bare && parsed.origin.is_none() {
         "other"
     } else {
         "risingwave"

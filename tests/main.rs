@@ -14,3 +14,4 @@ mod reference_scan;
 mod robustness;
 mod rule_tools;
 mod shapes;
+mod templates;

@@ -3,6 +3,7 @@
 //! (`completions`, `man`). Each prints to stdout and returns an exit code.
 mod explain;
 mod rules;
+mod templates;
 
 use crate::cli::{Cli, Command, RulesCommand};
 use crate::report::write_stdout;
@@ -17,6 +18,12 @@ pub fn run(command: &Command, cli: &Cli) -> u8 {
             RulesCommand::Lint { dir } => rules::lint(cli, dir.as_deref()),
         },
         Command::Explain { id } => explain::run(cli, id),
+        Command::Templates {
+            paths,
+            all_levels,
+            lines,
+            format,
+        } => templates::run(paths, *all_levels, *lines, *format),
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(*shell, &mut Cli::command(), "rwdoctor", &mut script);
