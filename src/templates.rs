@@ -189,22 +189,64 @@ fn mask_token(token: &str, out: &mut String) {
 }
 
 fn mask_value(value: &str, out: &mut String) {
-    const LEADING: &[char] = &['"', '\'', '(', '[', '{', '<', '`'];
-    const TRAILING: &[char] = &['"', '\'', ')', ']', '}', '>', ',', ';', ':', '.', '`'];
-    let core = value.trim_start_matches(LEADING);
-    let prefix = &value[..value.len() - core.len()];
-    let core_end = core.trim_end_matches(TRAILING);
-    let suffix = &core[core_end.len()..];
-    let core = core_end;
-    if core.is_empty() {
-        out.push_str(value);
-    } else if is_variable(core) {
+    let (prefix, core, suffix) = peel(value);
+    if !core.is_empty() && is_variable(core) {
         out.push_str(prefix);
         out.push_str(MASK);
         out.push_str(suffix);
     } else {
         out.push_str(value);
     }
+}
+
+fn closer_of(opener: u8) -> u8 {
+    match opener {
+        b'(' => b')',
+        b'[' => b']',
+        b'{' => b'}',
+        b'<' => b'>',
+        other => other,
+    }
+}
+
+/// Splits quotes, brackets and punctuation off both ends of a token: a
+/// bracket only when its partner is not inside (`LOCAL(0),` keeps `(0)`).
+fn peel(value: &str) -> (&str, &str, &str) {
+    let bytes = value.as_bytes();
+    let (mut start, mut end) = (0, bytes.len());
+    while start < end {
+        let b = bytes[start];
+        let peel = match b {
+            b'"' | b'\'' | b'`' => true,
+            b'(' | b'[' | b'{' | b'<' => !bytes[start + 1..end].contains(&closer_of(b)),
+            _ => false,
+        };
+        if !peel {
+            break;
+        }
+        start += 1;
+    }
+    while end > start {
+        let b = bytes[end - 1];
+        let peel = match b {
+            b'"' | b'\'' | b'`' | b',' | b';' | b':' | b'.' => true,
+            b')' | b']' | b'}' | b'>' => {
+                let opener = match b {
+                    b')' => b'(',
+                    b']' => b'[',
+                    b'}' => b'{',
+                    _ => b'<',
+                };
+                !bytes[start..end - 1].contains(&opener)
+            }
+            _ => false,
+        };
+        if !peel {
+            break;
+        }
+        end -= 1;
+    }
+    (&value[..start], &value[start..end], &value[end..])
 }
 
 /// A token that names one instance: it holds a digit, is a long hex run,
@@ -421,7 +463,7 @@ mod tests {
         );
         assert_eq!(
             mask("object deadbeefcafe uuid 123e4567-e89b-12d3-a456-426614174000 at 10.0.0.1:5690 [::1]:80 took 1.5s"),
-            "object <*> uuid <*> at <*> [<*> took <*>"
+            "object <*> uuid <*> at <*> <*> took <*>"
         );
         assert_eq!(
             mask("worker_id=3 host=rw-compute-0:5688 worker_type=ComputeNode"),
@@ -429,6 +471,10 @@ mod tests {
         );
         assert_eq!(mask("epoch (12, 13) done."), "epoch (<*>, <*>) done.");
         assert_eq!(mask(&"x".repeat(65)), "<*>");
+        assert_eq!(
+            mask("synchronized to LOCAL(0), stratum 10"),
+            "synchronized to <*>, stratum <*>"
+        );
     }
 
     #[test]
@@ -466,7 +512,7 @@ mod tests {
         let k = key_of(&parse_line(line, 2024));
         assert_eq!(k.kind, "other");
         assert_eq!(k.level, None);
-        assert_eq!(k.text, "Jun <*> <*> combo <*>]: authentication failure");
+        assert_eq!(k.text, "Jun <*> <*> combo <*>: authentication failure");
     }
 
     #[test]
