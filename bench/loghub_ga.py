@@ -20,6 +20,7 @@ from collections import defaultdict
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "..", "shared", "data", "loghub-2k")
 BIN = sys.argv[2] if len(sys.argv) > 2 else os.path.join(HERE, "..", "target", "release", "rwdoctor")
+MERGE = os.environ.get("MERGE")  # e.g. MERGE=3: `templates --merge 3`
 SETS = ["HDFS", "Hadoop", "Spark", "Zookeeper", "BGL", "HPC", "Thunderbird", "Windows",
         "Linux", "Android", "HealthApp", "Apache", "Proxifier", "OpenSSH", "OpenStack", "Mac"]
 HEX8 = re.compile(r"^[0-9a-fA-F]{8,}$")
@@ -59,7 +60,10 @@ def main():
             tmp.write("\n".join(contents) + "\n")
         try:
             start = time.perf_counter()
-            out = subprocess.run([BIN, "templates", "--all-levels", "--lines", "--format", "json", tmp.name],
+            args = [BIN, "templates", "--all-levels", "--lines", "--format", "json"]
+            if MERGE:
+                args += ["--merge", MERGE]
+            out = subprocess.run(args + [tmp.name],
                                  check=True, capture_output=True).stdout
             seconds = time.perf_counter() - start
         finally:

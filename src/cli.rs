@@ -156,6 +156,10 @@ pub enum Command {
         /// List every line number of each template (JSON: `lines`).
         #[arg(long)]
         lines: bool,
+        /// Join templates that differ in one word taking at least N values
+        /// (a pass over the unique templates; the ids change).
+        #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "3")]
+        merge: Option<usize>,
         /// `human` or `json`.
         #[arg(long, value_enum, default_value_t = TemplatesFormat::Human, value_name = "FORMAT")]
         format: TemplatesFormat,

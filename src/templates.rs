@@ -15,7 +15,7 @@
 //! MetadataMap { .. }` tail is cut.
 use crate::model::{Level, Timestamp};
 use crate::record::{self, LineClass, Parsed, Shape};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// The masked text is cut to this many bytes.
 pub const MAX_KEY: usize = 512;
@@ -429,15 +429,144 @@ impl Table {
     /// The templates, most frequent first (then by first line read).
     pub fn sorted(&self) -> Vec<&Template> {
         let mut all: Vec<&Template> = self.templates.values().collect();
-        all.sort_by(|a, b| {
-            b.count
-                .cmp(&a.count)
-                .then_with(|| a.example.source.cmp(&b.example.source))
-                .then_with(|| a.example.line.cmp(&b.example.line))
-                .then_with(|| a.id.cmp(&b.id))
-        });
+        sort_templates(&mut all);
         all
     }
+}
+
+/// The merge pass: within one partition (kind, level, target) and one
+/// token count, templates that differ in exactly one token are joined when
+/// that token takes at least `min_values` distinct values (Drain's "this
+/// position varies", done after the scan over the unique keys in sorted
+/// order, so the result does not depend on the order lines came in). A
+/// joined position keeps a `key=` prefix its values share. Positions are
+/// swept in order, twice.
+pub fn merge(templates: Vec<Template>, min_values: usize) -> Vec<Template> {
+    type Partition = (&'static str, Option<Level>, Option<String>, usize);
+    let mut groups: BTreeMap<Partition, BTreeMap<Vec<String>, Vec<Template>>> = BTreeMap::new();
+    for t in templates {
+        let tokens: Vec<String> = t.key.text.split(' ').map(str::to_string).collect();
+        let partition = (t.key.kind, t.key.level, t.key.target.clone(), tokens.len());
+        groups
+            .entry(partition)
+            .or_default()
+            .entry(tokens)
+            .or_default()
+            .push(t);
+    }
+    let mut out = Vec::new();
+    for ((kind, level, target, width), mut keys) in groups {
+        for _sweep in 0..2 {
+            for position in 0..width {
+                let mut buckets: BTreeMap<Vec<String>, BTreeSet<String>> = BTreeMap::new();
+                for tokens in keys.keys() {
+                    let mut masked = tokens.clone();
+                    masked[position] = String::new();
+                    buckets
+                        .entry(masked)
+                        .or_default()
+                        .insert(tokens[position].clone());
+                }
+                let mut joined: BTreeMap<Vec<String>, Vec<Template>> = BTreeMap::new();
+                for (mut tokens, members) in std::mem::take(&mut keys) {
+                    let mut masked = tokens.clone();
+                    masked[position] = String::new();
+                    let values = &buckets[&masked];
+                    if values.len() >= min_values && keeps_words(&masked) {
+                        tokens[position] = joined_token(values);
+                    }
+                    joined.entry(tokens).or_default().extend(members);
+                }
+                keys = joined;
+            }
+        }
+        for (tokens, members) in keys {
+            out.push(join_templates(kind, level, target.clone(), tokens.join(" "), members));
+        }
+    }
+    out
+}
+
+/// Whether a template with a joined position (the empty token) would still
+/// say something: at least two words without a mask, and more words than
+/// masks (else "<*>" would swallow every one-word line).
+fn keeps_words(tokens: &[String]) -> bool {
+    let words = tokens
+        .iter()
+        .filter(|t| !t.is_empty() && !t.contains(MASK))
+        .count();
+    words >= 2 && words > tokens.len() - words
+}
+
+/// `<*>`, or `key=<*>` when every value has that prefix.
+fn joined_token(values: &BTreeSet<String>) -> String {
+    let first = values.iter().next().map_or("", String::as_str);
+    if let Some(eq) = field_key_len(first) {
+        let prefix = &first[..=eq];
+        if values.iter().all(|v| v.starts_with(prefix)) {
+            return format!("{prefix}{MASK}");
+        }
+    }
+    MASK.to_string()
+}
+
+fn join_templates(
+    kind: &'static str,
+    level: Option<Level>,
+    target: Option<String>,
+    text: String,
+    mut members: Vec<Template>,
+) -> Template {
+    if members.len() == 1 {
+        let mut only = members.pop().expect("one member");
+        if only.key.text != text {
+            only.key.text = text;
+            only.id = only.key.id();
+        }
+        return only;
+    }
+    let key = Key {
+        kind,
+        level,
+        target,
+        text,
+    };
+    members.sort_by(|a, b| {
+        (&a.example.source, a.example.line).cmp(&(&b.example.source, b.example.line))
+    });
+    let mut lines: Vec<u64> = members.iter().flat_map(|t| t.lines.iter().copied()).collect();
+    lines.sort_unstable();
+    let first = members.iter().filter_map(|t| t.first_seen).min();
+    let last = members.iter().filter_map(|t| t.last_seen).max();
+    let count = members.iter().map(|t| t.count).sum();
+    let example = members.swap_remove(0).example;
+    Template {
+        id: key.id(),
+        key,
+        count,
+        first_seen: first,
+        last_seen: last,
+        example,
+        lines,
+    }
+}
+
+impl Table {
+    /// Every template, owned (for the merge pass).
+    pub fn into_templates(self) -> Vec<Template> {
+        self.templates.into_values().collect()
+    }
+}
+
+/// Templates most frequent first (then by first line read).
+pub fn sort_templates(all: &mut [&Template]) {
+    all.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then_with(|| a.example.source.cmp(&b.example.source))
+            .then_with(|| a.example.line.cmp(&b.example.line))
+            .then_with(|| a.id.cmp(&b.id))
+    });
 }
 
 #[cfg(test)]
@@ -527,6 +656,41 @@ mod tests {
         assert_eq!(format_id(a.id()).len(), 12);
         // Pinned: the id must not change between versions.
         assert_eq!(format_id(a.id()), format_id(a.clone().id()));
+    }
+
+    #[test]
+    fn the_merge_pass_joins_a_position_with_many_values() {
+        let mut table = Table::new(true);
+        let lines = [
+            "session opened for user root",
+            "session opened for user cyrus",
+            "session opened for user news",
+            "session closed for user root",
+            "session closed for user news",
+            "check pass user=alice",
+            "check pass user=bob",
+            "check pass user=carol",
+        ];
+        for (n, line) in lines.iter().enumerate() {
+            let k = key_of(&parse_line(line, 2024));
+            table.add(k, "o", None, "f", n as u64 + 1, line);
+        }
+        let mut merged = merge(table.into_templates(), 3);
+        merged.sort_by(|a, b| a.key.text.cmp(&b.key.text));
+        let texts: Vec<(&str, u64, &[u64])> = merged
+            .iter()
+            .map(|t| (t.key.text.as_str(), t.count, t.lines.as_slice()))
+            .collect();
+        assert_eq!(
+            texts,
+            vec![
+                ("check pass user=<*>", 3, &[6u64, 7, 8][..]),
+                // Two values are not enough.
+                ("session closed for user news", 1, &[5][..]),
+                ("session closed for user root", 1, &[4][..]),
+                ("session opened for user <*>", 3, &[1, 2, 3][..]),
+            ]
+        );
     }
 
     #[test]

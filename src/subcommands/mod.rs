@@ -22,8 +22,9 @@ pub fn run(command: &Command, cli: &Cli) -> u8 {
             paths,
             all_levels,
             lines,
+            merge,
             format,
-        } => templates::run(paths, *all_levels, *lines, *format),
+        } => templates::run(paths, *all_levels, *lines, *merge, *format),
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(*shell, &mut Cli::command(), "rwdoctor", &mut script);

@@ -10,7 +10,13 @@ use crate::text::printable::printable;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 
-pub fn run(paths: &[PathBuf], all_levels: bool, lines: bool, format: TemplatesFormat) -> u8 {
+pub fn run(
+    paths: &[PathBuf],
+    all_levels: bool,
+    lines: bool,
+    merge: Option<usize>,
+    format: TemplatesFormat,
+) -> u8 {
     let (specs, errors) = input::expand(paths);
     let mut failed = !errors.is_empty();
     for error in errors {
@@ -23,17 +29,23 @@ pub fn run(paths: &[PathBuf], all_levels: bool, lines: bool, format: TemplatesFo
             failed = true;
         }
     }
-    let sorted = table.sorted();
+    let (mined, overflow) = (table.lines, table.overflow_lines);
+    let list = match merge {
+        Some(min) => templates::merge(table.into_templates(), min.max(2)),
+        None => table.into_templates(),
+    };
+    let mut sorted: Vec<&Template> = list.iter().collect();
+    templates::sort_templates(&mut sorted);
     match format {
         TemplatesFormat::Json => {
             let doc = json!({
                 "templates": sorted.iter().map(|t| to_json(t, lines)).collect::<Vec<_>>(),
-                "lines_mined": table.lines,
-                "templates_overflow_lines": table.overflow_lines,
+                "lines_mined": mined,
+                "templates_overflow_lines": overflow,
             });
             write_stdout(&format!("{doc}\n"));
         }
-        TemplatesFormat::Human => write_stdout(&human(&table, &sorted, lines)),
+        TemplatesFormat::Human => write_stdout(&human(mined, overflow, &sorted, lines)),
     }
     if failed {
         crate::analysis::EXIT_ERROR
@@ -98,17 +110,17 @@ fn to_json(t: &Template, lines: bool) -> Value {
     doc
 }
 
-fn human(table: &Table, sorted: &[&Template], lines: bool) -> String {
+fn human(mined: u64, overflow: u64, sorted: &[&Template], lines: bool) -> String {
     let mut out = format!(
         "{} template{} in {} line{}{}\n\n",
-        table.len(),
-        crate::text::plural(table.len()),
-        table.lines,
-        crate::text::plural(table.lines as usize),
-        if table.overflow_lines > 0 {
+        sorted.len(),
+        crate::text::plural(sorted.len()),
+        mined,
+        crate::text::plural(mined as usize),
+        if overflow > 0 {
             format!(
                 " ({} lines past the cap of {} templates per origin)",
-                table.overflow_lines,
+                overflow,
                 templates::MAX_TEMPLATES_PER_ORIGIN
             )
         } else {
