@@ -158,8 +158,22 @@ pub enum Command {
         lines: bool,
         /// Join templates that differ in one word taking at least N values
         /// (a pass over the unique templates; the ids change).
-        #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "3")]
+        #[arg(
+            long,
+            value_name = "N",
+            num_args = 0..=1,
+            default_missing_value = "3",
+            conflicts_with = "baseline"
+        )]
         merge: Option<usize>,
+        /// A known-good log (repeatable; files, directories, gzip): each
+        /// template is marked new, increased, same or gone against it; new
+        /// first (earliest first), then increased (most significant first).
+        #[arg(long, value_name = "PATH")]
+        baseline: Vec<PathBuf>,
+        /// Exit 1 when a WARN or ERROR template is new against --baseline.
+        #[arg(long, requires = "baseline")]
+        fail_on_new: bool,
         /// `human` or `json`.
         #[arg(long, value_enum, default_value_t = TemplatesFormat::Human, value_name = "FORMAT")]
         format: TemplatesFormat,

@@ -481,7 +481,13 @@ pub fn merge(templates: Vec<Template>, min_values: usize) -> Vec<Template> {
             }
         }
         for (tokens, members) in keys {
-            out.push(join_templates(kind, level, target.clone(), tokens.join(" "), members));
+            out.push(join_templates(
+                kind,
+                level,
+                target.clone(),
+                tokens.join(" "),
+                members,
+            ));
         }
     }
     out
@@ -534,7 +540,10 @@ fn join_templates(
     members.sort_by(|a, b| {
         (&a.example.source, a.example.line).cmp(&(&b.example.source, b.example.line))
     });
-    let mut lines: Vec<u64> = members.iter().flat_map(|t| t.lines.iter().copied()).collect();
+    let mut lines: Vec<u64> = members
+        .iter()
+        .flat_map(|t| t.lines.iter().copied())
+        .collect();
     lines.sort_unstable();
     let first = members.iter().filter_map(|t| t.first_seen).min();
     let last = members.iter().filter_map(|t| t.last_seen).max();
@@ -567,6 +576,117 @@ pub fn sort_templates(all: &mut [&Template]) {
             .then_with(|| a.example.line.cmp(&b.example.line))
             .then_with(|| a.id.cmp(&b.id))
     });
+}
+
+/// How a template compares with the baseline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Status {
+    /// Not once in the baseline.
+    New,
+    /// Much more frequent than in the baseline, and not by chance.
+    Increased,
+    /// As in the baseline (or not significantly more).
+    Same,
+    /// Frequent in the baseline, absent here although expected.
+    Gone,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::New => "new",
+            Status::Increased => "increased",
+            Status::Same => "same",
+            Status::Gone => "gone",
+        }
+    }
+}
+
+/// One template compared with the baseline.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Comparison {
+    pub status: Status,
+    pub baseline_count: u64,
+    /// −log10 of the Poisson tail (capped at 50); 50 for a new template.
+    pub score: f64,
+    /// The smoothed rate ratio, target over baseline.
+    pub rate_ratio: f64,
+}
+
+/// Compares a template seen `count` times in `lines` mined lines with the
+/// baseline's `baseline_count` in `baseline_lines` (§5.5 of the study):
+/// new when the baseline has none; increased when the smoothed rate ratio
+/// ((c+1)/(n+1)) / ((c_b+1)/(n_b+1)) is at least 5, the count at least 5
+/// and the Poisson tail P(X >= c | λ = c_b·n/n_b + 0.5) under 10⁻³ (robust
+/// to small counts: 3 against 0 is not "increased", it is new, and 6
+/// against 2 in logs of the same size is neither); gone when the baseline
+/// has at least 10, this none, and at least 5 were expected.
+pub fn compare(count: u64, lines: u64, baseline_count: u64, baseline_lines: u64) -> Comparison {
+    let (c, n, cb, nb) = (
+        count as f64,
+        lines as f64,
+        baseline_count as f64,
+        baseline_lines.max(1) as f64,
+    );
+    let rate_ratio = ((c + 1.0) / (n + 1.0)) / ((cb + 1.0) / (nb + 1.0));
+    let expected = cb * n / nb;
+    let p = poisson_tail(count, expected + 0.5);
+    let score = (-p.max(1e-300).log10()).clamp(0.0, 50.0);
+    let status = if count > 0 && baseline_count == 0 {
+        Status::New
+    } else if count == 0 && baseline_count >= 10 && expected >= 5.0 {
+        Status::Gone
+    } else if rate_ratio >= 5.0 && count >= 5 && p < 1e-3 {
+        Status::Increased
+    } else {
+        Status::Same
+    };
+    Comparison {
+        status,
+        baseline_count,
+        score: if status == Status::New { 50.0 } else { score },
+        rate_ratio,
+    }
+}
+
+/// P(X >= k) for X ~ Poisson(λ), summed in log space from k up.
+pub fn poisson_tail(k: u64, lambda: f64) -> f64 {
+    if k == 0 {
+        return 1.0;
+    }
+    if (k as f64) <= lambda {
+        return 1.0 - poisson_tail_below(k, lambda);
+    }
+    let ln_term = |i: f64| -lambda + i * lambda.ln() - ln_factorial(i);
+    let first = ln_term(k as f64);
+    let mut sum = 0.0;
+    let mut i = k as f64;
+    loop {
+        let term = (ln_term(i) - first).exp();
+        sum += term;
+        if term < 1e-12 || i > k as f64 + 100_000.0 {
+            break;
+        }
+        i += 1.0;
+    }
+    (first.exp() * sum).min(1.0)
+}
+
+/// P(X < k), for k at or below the mean (where the lower sum is short).
+fn poisson_tail_below(k: u64, lambda: f64) -> f64 {
+    (0..k)
+        .map(|i| (-lambda + i as f64 * lambda.ln() - ln_factorial(i as f64)).exp())
+        .sum::<f64>()
+        .min(1.0)
+}
+
+/// ln(n!): exact below 256, Stirling's series above.
+fn ln_factorial(n: f64) -> f64 {
+    if n < 256.0 {
+        (2..=n as u64).map(|i| (i as f64).ln()).sum()
+    } else {
+        n * n.ln() - n + 0.5 * (2.0 * std::f64::consts::PI * n).ln() + 1.0 / (12.0 * n)
+    }
 }
 
 #[cfg(test)]
@@ -691,6 +811,22 @@ mod tests {
                 ("session opened for user <*>", 3, &[1, 2, 3][..]),
             ]
         );
+    }
+
+    #[test]
+    fn new_increased_and_gone_are_robust_to_small_counts() {
+        assert_eq!(compare(1, 100, 0, 100).status, Status::New);
+        assert_eq!(compare(3, 1000, 1, 1000).status, Status::Same);
+        assert_eq!(compare(6, 1000, 2, 1000).status, Status::Same);
+        assert_eq!(compare(40, 1000, 2, 1000).status, Status::Increased);
+        // The same rate in a bigger log is not an increase.
+        assert_eq!(compare(400, 100_000, 4, 1000).status, Status::Same);
+        assert_eq!(compare(0, 1000, 50, 1000).status, Status::Gone);
+        assert_eq!(compare(0, 10, 50, 1000).status, Status::Same);
+        let tail = poisson_tail(10, 1.0);
+        assert!((tail - 1.114e-7).abs() < 1e-9, "{tail}");
+        assert!((poisson_tail(1, 2.0) - (1.0 - (-2f64).exp())).abs() < 1e-12);
+        assert!(compare(1000, 1000, 1, 1000).score <= 50.0);
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod common;
 mod ci_formats;
 mod cli;
 mod diagnosis;
+mod discovery;
 mod follow;
 mod fuzz_smoke;
 mod layers;

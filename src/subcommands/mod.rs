@@ -23,8 +23,18 @@ pub fn run(command: &Command, cli: &Cli) -> u8 {
             all_levels,
             lines,
             merge,
+            baseline,
+            fail_on_new,
             format,
-        } => templates::run(paths, *all_levels, *lines, *merge, *format),
+        } => templates::run(&templates::Options {
+            paths,
+            all_levels: *all_levels,
+            lines: *lines,
+            merge: *merge,
+            baseline,
+            fail_on_new: *fail_on_new,
+            format: *format,
+        }),
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(*shell, &mut Cli::command(), "rwdoctor", &mut script);
