@@ -176,6 +176,9 @@ fn read_one(spec: &InputSpec, all_levels: bool, table: &mut Table) -> Result<(),
             number += 1;
             let raw = raw.strip_suffix(b"\n").unwrap_or(raw);
             let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+            if !all_levels && templates::plain_line_level(raw).is_some_and(|l| l < Level::Warn) {
+                continue; // an INFO line, seen without parsing it
+            }
             crate::record::strip_ansi(raw, &mut clean);
             if crate::record::classify(&clean).0 == crate::record::LineClass::Continuation {
                 continue;
