@@ -45,8 +45,8 @@ EXAMPLES:
   rwdoctor rules list            rwdoctor explain meta-leader-lease-lost
   rwdoctor rules test my-rules/  rwdoctor rules lint my-rules/
 
-A log file named like a subcommand (rules, explain, completions, man) is
-read when written as a path: `rwdoctor ./rules` or `rwdoctor -- rules`.
+A log file named like a subcommand (rules, explain, templates, completions,
+man) is read when written as a path: `rwdoctor ./rules` or `rwdoctor -- rules`.
 Gzip input is recognised by its magic bytes, whatever its name; rotated
 logs joined with `cat` (several gzip members) are read whole.
 Colour: --color auto colours a terminal only; NO_COLOR (non-empty) and
@@ -173,6 +173,48 @@ pub enum Command {
     },
     /// Print the man page (roff) on stdout (`rwdoctor man | man -l -`).
     Man,
+    /// Group lines into templates (numbers, ids, hex, addresses masked) and
+    /// count them: WARN and ERROR lines (and lines with no level), or every
+    /// line with --all-levels. Lines in no known shape are grouped whole.
+    Templates {
+        /// Log files or directories (scanned recursively); `-` or nothing reads stdin.
+        #[arg(value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Every level, not only WARN and ERROR.
+        #[arg(long)]
+        all_levels: bool,
+        /// List every line number of each template (JSON: `lines`).
+        #[arg(long)]
+        lines: bool,
+        /// Join templates that differ in one word taking at least N values
+        /// (a pass over the unique templates; the ids change).
+        #[arg(
+            long,
+            value_name = "N",
+            num_args = 0..=1,
+            default_missing_value = "3",
+            conflicts_with = "baseline"
+        )]
+        merge: Option<usize>,
+        /// A known-good log (repeatable; files, directories, gzip): each
+        /// template is marked new, increased, same or gone against it; new
+        /// first (earliest first), then increased (most significant first).
+        #[arg(long, value_name = "PATH")]
+        baseline: Vec<PathBuf>,
+        /// Exit 1 when a WARN or ERROR template is new against --baseline.
+        #[arg(long, requires = "baseline")]
+        fail_on_new: bool,
+        /// `human` or `json`.
+        #[arg(long, value_enum, default_value_t = TemplatesFormat::Human, value_name = "FORMAT")]
+        format: TemplatesFormat,
+    },
+}
+
+/// The formats of `rwdoctor templates`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TemplatesFormat {
+    Human,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -411,6 +453,7 @@ impl Command {
             Command::Explain { .. } => "explain",
             Command::Completions { .. } => "completions",
             Command::Man => "man",
+            Command::Templates { .. } => "templates",
         }
     }
 }

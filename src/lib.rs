@@ -37,5 +37,6 @@ pub mod ruletest;
 pub mod scan;
 pub mod spill;
 pub mod subcommands;
+pub mod templates;
 pub mod text;
 pub mod workers;

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[&[&str]] = &[
     &["model", "text", "lines", "prefilter", "literals"],
     &["input", "record", "rules", "messages"],
-    &["facts", "progress"],
+    &["facts", "progress", "templates"],
     &["matcher"],
     &["scan"],
     &["context", "correlate", "spill"],

@@ -4,6 +4,7 @@
 mod explain;
 mod man;
 mod rules;
+mod templates;
 
 use crate::cli::{Cli, Command, RulesCommand};
 use crate::report::write_stdout;
@@ -17,6 +18,23 @@ pub fn run(command: &Command, cli: &Cli) -> u8 {
             RulesCommand::Lint { dir } => rules::lint(cli, dir.as_deref()),
         },
         Command::Explain { id } => explain::run(cli, id),
+        Command::Templates {
+            paths,
+            all_levels,
+            lines,
+            merge,
+            baseline,
+            fail_on_new,
+            format,
+        } => templates::run(&templates::Options {
+            paths,
+            all_levels: *all_levels,
+            lines: *lines,
+            merge: *merge,
+            baseline,
+            fail_on_new: *fail_on_new,
+            format: *format,
+        }),
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(*shell, &mut completion_command(), "rwdoctor", &mut script);

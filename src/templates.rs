@@ -1,0 +1,904 @@
+//! Templates: lines grouped by what they say, with the variable parts
+//! masked. A template key is a pure function of one record (its origin kind,
+//! level, target and masked message), so tables built on any number of
+//! threads or ranges merge into the same result, and the same event gets the
+//! same id in every shape (text, JSON, pretty, wrapped).
+//!
+//! Masking, per whitespace token: a token holding a digit, an all-hex run of
+//! 8+ characters or over 64 bytes becomes `<*>` (its surrounding quotes and
+//! brackets and a `key=` prefix are kept); so numbers, ids, UUIDs,
+//! addresses, durations and host names with a number go. Words without a
+//! digit are kept, so the inner error text (`"etcdserver: request timed
+//! out"`) stays. Shapes write fields differently (`msg k=v` in text and
+//! JSON, `msg, k: v` in pretty; JSON sorts the fields): `, k: ` is read as
+//! ` k=`, and the `k=v` segments are sorted. gRPC's `details: [], metadata:
+//! MetadataMap { .. }` tail is cut.
+use crate::model::{Level, Timestamp};
+use crate::record::{self, LineClass, Parsed, Shape};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// The masked text is cut to this many bytes.
+pub const MAX_KEY: usize = 512;
+/// Examples are cut to this many bytes.
+pub const MAX_EXAMPLE: usize = 512;
+/// Templates kept per origin; lines of templates past it are counted in
+/// `overflow_lines` (no eviction: the counts kept stay exact).
+pub const MAX_TEMPLATES_PER_ORIGIN: usize = 4096;
+/// The mask.
+pub const MASK: &str = "<*>";
+
+/// What a record is grouped by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key {
+    pub kind: &'static str,
+    pub level: Option<Level>,
+    pub target: Option<String>,
+    pub text: String,
+}
+
+impl Key {
+    /// The stable 64-bit template id (FNV-1a of the key's parts).
+    pub fn id(&self) -> u64 {
+        let mut hash = Fnv::default();
+        hash.write(self.kind.as_bytes());
+        hash.write(&[0]);
+        hash.write(self.level.map_or("-", Level::as_str).as_bytes());
+        hash.write(&[0]);
+        hash.write(self.target.as_deref().unwrap_or("").as_bytes());
+        hash.write(&[0]);
+        hash.write(self.text.as_bytes());
+        hash.0
+    }
+}
+
+/// The id as printed: 12 hex digits.
+pub fn format_id(id: u64) -> String {
+    format!("{:012x}", id >> 16)
+}
+
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+/// The kind of program that wrote a record: `etcd` (its shapes, or a unit
+/// or pod named so), `other` (a line in no known shape and no wrapper), or
+/// `risingwave`.
+pub fn origin_kind(parsed: &Parsed<'_>) -> &'static str {
+    let shape = parsed.record.shape;
+    if shape.is_etcd() || parsed.origin.is_some_and(|o| o.contains("etcd")) {
+        "etcd"
+    } else if shape == Shape::Bare && parsed.origin.is_none() {
+        "other"
+    } else {
+        "risingwave"
+    }
+}
+
+/// A line (line ending and ANSI escapes removed) parsed for its template:
+/// a line in no known shape is taken whole as the message, so any log can
+/// be grouped. (The caller skips the continuation lines of pretty events.)
+pub fn parse_line(line: &str, year: i32) -> Parsed<'_> {
+    match record::classify(line.as_bytes()).0 {
+        LineClass::Unknown | LineClass::Event(Shape::Bare) => Parsed {
+            record: record::Record {
+                timestamp: None,
+                level: None,
+                thread: None,
+                spans: None,
+                target: None,
+                message: std::borrow::Cow::Borrowed(line.trim()),
+                shape: Shape::Bare,
+            },
+            origin: None,
+            wrappers: 0,
+        },
+        _ => record::parse(line, year),
+    }
+}
+
+/// The level of a plain RisingWave text line (`<timestamp> LEVEL ...`, no
+/// wrapper), read from its bytes without parsing it: lets a miner of
+/// WARN/ERROR lines pass over the INFO lines of a big log cheaply. `None`
+/// when the line is not one.
+pub fn plain_line_level(line: &[u8]) -> Option<Level> {
+    if !record::is_plain_risingwave_line(line) {
+        return None;
+    }
+    let space = if line[26] == b'Z' && line[27] == b' ' {
+        27
+    } else {
+        19 + line[19..line.len().min(40)]
+            .iter()
+            .position(|b| *b == b' ')?
+    };
+    let rest = &line[space + 1..];
+    let rest = rest.strip_prefix(b" ").unwrap_or(rest);
+    let word = &rest[..rest.iter().position(|b| *b == b' ')?];
+    Level::parse(std::str::from_utf8(word).ok()?)
+}
+
+/// The template key of a parsed line.
+pub fn key_of(parsed: &Parsed<'_>) -> Key {
+    Key {
+        kind: origin_kind(parsed),
+        level: parsed.record.level,
+        target: parsed.record.target.as_deref().map(str::to_string),
+        text: mask(&parsed.record.message),
+    }
+}
+
+/// The masked message (the template text).
+pub fn mask(message: &str) -> String {
+    let message = cut_grpc_tail(message);
+    let normalised = pretty_fields_as_pairs(&message);
+    let mut head = String::with_capacity(normalised.len().min(MAX_KEY) + 8);
+    let mut fields: Vec<String> = Vec::new();
+    for token in normalised.split_ascii_whitespace() {
+        let is_field = field_key_len(token).is_some();
+        let target = if is_field {
+            fields.push(String::new());
+            fields.last_mut().expect("just pushed")
+        } else {
+            match fields.last_mut() {
+                Some(field) => field,
+                None => &mut head,
+            }
+        };
+        if !target.is_empty() {
+            target.push(' ');
+        }
+        mask_token(token, target);
+        if head.len() > MAX_KEY && fields.is_empty() {
+            break;
+        }
+    }
+    fields.sort();
+    for field in fields {
+        if !head.is_empty() {
+            head.push(' ');
+        }
+        head.push_str(&field);
+    }
+    cut_at(&mut head, MAX_KEY);
+    head
+}
+
+/// Cuts `text` to at most `max` bytes, on a character boundary.
+pub fn cut_at(text: &mut String, max: usize) {
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+}
+
+/// `key=` at the start of a token: the length of `key` (an identifier).
+fn field_key_len(token: &str) -> Option<usize> {
+    let eq = token.find('=')?;
+    let key = &token.as_bytes()[..eq];
+    let first = *key.first()?;
+    if !(first.is_ascii_alphabetic() || first == b'_') {
+        return None;
+    }
+    key.iter()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+        .then_some(eq)
+}
+
+fn mask_token(token: &str, out: &mut String) {
+    if let Some(eq) = field_key_len(token) {
+        out.push_str(&token[..=eq]);
+        mask_value(&token[eq + 1..], out);
+    } else {
+        mask_value(token, out);
+    }
+}
+
+fn mask_value(value: &str, out: &mut String) {
+    let (prefix, core, suffix) = peel(value);
+    if !core.is_empty() && is_variable(core) {
+        out.push_str(prefix);
+        out.push_str(MASK);
+        out.push_str(suffix);
+    } else {
+        out.push_str(value);
+    }
+}
+
+fn closer_of(opener: u8) -> u8 {
+    match opener {
+        b'(' => b')',
+        b'[' => b']',
+        b'{' => b'}',
+        b'<' => b'>',
+        other => other,
+    }
+}
+
+/// Splits quotes, brackets and punctuation off both ends of a token: a
+/// bracket only when its partner is not inside (`LOCAL(0),` keeps `(0)`).
+fn peel(value: &str) -> (&str, &str, &str) {
+    let bytes = value.as_bytes();
+    let (mut start, mut end) = (0, bytes.len());
+    while start < end {
+        let b = bytes[start];
+        let peel = match b {
+            b'"' | b'\'' | b'`' => true,
+            b'(' | b'[' | b'{' | b'<' => !bytes[start + 1..end].contains(&closer_of(b)),
+            _ => false,
+        };
+        if !peel {
+            break;
+        }
+        start += 1;
+    }
+    while end > start {
+        let b = bytes[end - 1];
+        let peel = match b {
+            b'"' | b'\'' | b'`' | b',' | b';' | b':' | b'.' => true,
+            b')' | b']' | b'}' | b'>' => {
+                let opener = match b {
+                    b')' => b'(',
+                    b']' => b'[',
+                    b'}' => b'{',
+                    _ => b'<',
+                };
+                !bytes[start..end - 1].contains(&opener)
+            }
+            _ => false,
+        };
+        if !peel {
+            break;
+        }
+        end -= 1;
+    }
+    (&value[..start], &value[start..end], &value[end..])
+}
+
+/// A token that names one instance: it holds a digit, is a long hex run,
+/// or is over 64 bytes.
+fn is_variable(core: &str) -> bool {
+    let bytes = core.as_bytes();
+    bytes.len() > 64
+        || bytes.iter().any(u8::is_ascii_digit)
+        || (bytes.len() >= 8 && bytes.iter().all(u8::is_ascii_hexdigit))
+}
+
+/// RisingWave's pretty format writes fields as `message, key: value`; the
+/// others as `message key=value`. `, key: ` (a lower-case identifier) is
+/// read as ` key=`.
+fn pretty_fields_as_pairs(message: &str) -> std::borrow::Cow<'_, str> {
+    if !message.contains(", ") {
+        return std::borrow::Cow::Borrowed(message);
+    }
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(at) = rest.find(", ") {
+        let after = &rest[at + 2..];
+        let ident_len = after
+            .bytes()
+            .take_while(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_')
+            .count();
+        if ident_len > 0
+            && after.as_bytes()[0].is_ascii_lowercase()
+            && after[ident_len..].starts_with(": ")
+        {
+            out.push_str(&rest[..at]);
+            out.push(' ');
+            out.push_str(&after[..ident_len]);
+            out.push('=');
+            rest = &after[ident_len + 2..];
+        } else {
+            out.push_str(&rest[..at + 2]);
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
+}
+
+/// Cuts tonic's `, details: [], metadata: MetadataMap { .. }` from a gRPC
+/// status: the same in every error, it only hides what differs.
+fn cut_grpc_tail(message: &str) -> std::borrow::Cow<'_, str> {
+    let Some(start) = message.find(", details: ") else {
+        return std::borrow::Cow::Borrowed(message);
+    };
+    let after = &message[start..];
+    let Some(meta) = after.find("metadata: MetadataMap {") else {
+        return std::borrow::Cow::Borrowed(message);
+    };
+    let open = start + meta + "metadata: MetadataMap ".len();
+    let mut depth = 0usize;
+    let mut end = None;
+    for (i, b) in message.as_bytes()[open..].iter().enumerate() {
+        match b {
+            b'{' => depth += 1,
+            b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    end = Some(open + i + 1);
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    let end = end.unwrap_or(message.len());
+    let mut out = String::with_capacity(message.len());
+    out.push_str(&message[..start]);
+    out.push_str(&message[end..]);
+    std::borrow::Cow::Owned(out)
+}
+
+/// Where one line was read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Example {
+    pub source: String,
+    pub line: u64,
+    pub text: String,
+}
+
+/// One template and what was seen of it.
+#[derive(Debug, Clone)]
+pub struct Template {
+    pub id: u64,
+    pub key: Key,
+    pub count: u64,
+    pub first_seen: Option<Timestamp>,
+    pub last_seen: Option<Timestamp>,
+    pub example: Example,
+    /// Every line number (1-based, in its source), when the table keeps them.
+    pub lines: Vec<u64>,
+}
+
+/// Templates, with a hard cap per origin.
+#[derive(Debug, Default)]
+pub struct Table {
+    templates: HashMap<u64, Template>,
+    per_origin: HashMap<String, usize>,
+    pub keep_lines: bool,
+    /// Lines mined (kept or overflowed).
+    pub lines: u64,
+    /// Lines whose template was past the cap of its origin.
+    pub overflow_lines: u64,
+}
+
+impl Table {
+    pub fn new(keep_lines: bool) -> Self {
+        Table {
+            keep_lines,
+            ..Table::default()
+        }
+    }
+
+    /// Adds one line. `origin` is the origin the cap counts on.
+    pub fn add(
+        &mut self,
+        key: Key,
+        origin: &str,
+        timestamp: Option<Timestamp>,
+        source: &str,
+        line: u64,
+        text: &str,
+    ) {
+        self.lines += 1;
+        let id = key.id();
+        if let Some(template) = self.templates.get_mut(&id) {
+            template.count += 1;
+            if let Some(ts) = timestamp {
+                template.first_seen = Some(template.first_seen.map_or(ts, |f| f.min(ts)));
+                template.last_seen = Some(template.last_seen.map_or(ts, |l| l.max(ts)));
+            }
+            if self.keep_lines {
+                template.lines.push(line);
+            }
+            return;
+        }
+        let used = self.per_origin.entry(origin.to_string()).or_default();
+        if *used >= MAX_TEMPLATES_PER_ORIGIN {
+            self.overflow_lines += 1;
+            return;
+        }
+        *used += 1;
+        let mut example = text.to_string();
+        cut_at(&mut example, MAX_EXAMPLE);
+        self.templates.insert(
+            id,
+            Template {
+                id,
+                key,
+                count: 1,
+                first_seen: timestamp,
+                last_seen: timestamp,
+                example: Example {
+                    source: source.to_string(),
+                    line,
+                    text: example,
+                },
+                lines: if self.keep_lines { vec![line] } else { vec![] },
+            },
+        );
+    }
+
+    pub fn len(&self) -> usize {
+        self.templates.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.templates.is_empty()
+    }
+
+    pub fn get(&self, id: u64) -> Option<&Template> {
+        self.templates.get(&id)
+    }
+
+    /// The templates, most frequent first (then by first line read).
+    pub fn sorted(&self) -> Vec<&Template> {
+        let mut all: Vec<&Template> = self.templates.values().collect();
+        sort_templates(&mut all);
+        all
+    }
+}
+
+/// The merge pass: within one partition (kind, level, target) and one
+/// token count, templates that differ in exactly one token are joined when
+/// that token takes at least `min_values` distinct values (Drain's "this
+/// position varies", done after the scan over the unique keys in sorted
+/// order, so the result does not depend on the order lines came in). A
+/// joined position keeps a `key=` prefix its values share. Positions are
+/// swept in order, twice.
+pub fn merge(templates: Vec<Template>, min_values: usize) -> Vec<Template> {
+    type Partition = (&'static str, Option<Level>, Option<String>, usize);
+    let mut groups: BTreeMap<Partition, BTreeMap<Vec<String>, Vec<Template>>> = BTreeMap::new();
+    for t in templates {
+        let tokens: Vec<String> = t.key.text.split(' ').map(str::to_string).collect();
+        let partition = (t.key.kind, t.key.level, t.key.target.clone(), tokens.len());
+        groups
+            .entry(partition)
+            .or_default()
+            .entry(tokens)
+            .or_default()
+            .push(t);
+    }
+    let mut out = Vec::new();
+    for ((kind, level, target, width), mut keys) in groups {
+        for _sweep in 0..2 {
+            for position in 0..width {
+                let mut buckets: BTreeMap<Vec<String>, BTreeSet<String>> = BTreeMap::new();
+                for tokens in keys.keys() {
+                    let mut masked = tokens.clone();
+                    masked[position] = String::new();
+                    buckets
+                        .entry(masked)
+                        .or_default()
+                        .insert(tokens[position].clone());
+                }
+                let mut joined: BTreeMap<Vec<String>, Vec<Template>> = BTreeMap::new();
+                for (mut tokens, members) in std::mem::take(&mut keys) {
+                    let mut masked = tokens.clone();
+                    masked[position] = String::new();
+                    let values = &buckets[&masked];
+                    if values.len() >= min_values && keeps_words(&masked) {
+                        tokens[position] = joined_token(values);
+                    }
+                    joined.entry(tokens).or_default().extend(members);
+                }
+                keys = joined;
+            }
+        }
+        for (tokens, members) in keys {
+            out.push(join_templates(
+                kind,
+                level,
+                target.clone(),
+                tokens.join(" "),
+                members,
+            ));
+        }
+    }
+    out
+}
+
+/// Whether a template with a joined position (the empty token) would still
+/// say something: at least two words without a mask, and more words than
+/// masks (else "<*>" would swallow every one-word line).
+fn keeps_words(tokens: &[String]) -> bool {
+    let words = tokens
+        .iter()
+        .filter(|t| !t.is_empty() && !t.contains(MASK))
+        .count();
+    words >= 2 && words > tokens.len() - words
+}
+
+/// `<*>`, or `key=<*>` when every value has that prefix.
+fn joined_token(values: &BTreeSet<String>) -> String {
+    let first = values.iter().next().map_or("", String::as_str);
+    if let Some(eq) = field_key_len(first) {
+        let prefix = &first[..=eq];
+        if values.iter().all(|v| v.starts_with(prefix)) {
+            return format!("{prefix}{MASK}");
+        }
+    }
+    MASK.to_string()
+}
+
+fn join_templates(
+    kind: &'static str,
+    level: Option<Level>,
+    target: Option<String>,
+    text: String,
+    mut members: Vec<Template>,
+) -> Template {
+    if members.len() == 1 {
+        let mut only = members.pop().expect("one member");
+        if only.key.text != text {
+            only.key.text = text;
+            only.id = only.key.id();
+        }
+        return only;
+    }
+    let key = Key {
+        kind,
+        level,
+        target,
+        text,
+    };
+    members.sort_by(|a, b| {
+        (&a.example.source, a.example.line).cmp(&(&b.example.source, b.example.line))
+    });
+    let mut lines: Vec<u64> = members
+        .iter()
+        .flat_map(|t| t.lines.iter().copied())
+        .collect();
+    lines.sort_unstable();
+    let first = members.iter().filter_map(|t| t.first_seen).min();
+    let last = members.iter().filter_map(|t| t.last_seen).max();
+    let count = members.iter().map(|t| t.count).sum();
+    let example = members.swap_remove(0).example;
+    Template {
+        id: key.id(),
+        key,
+        count,
+        first_seen: first,
+        last_seen: last,
+        example,
+        lines,
+    }
+}
+
+impl Table {
+    /// Every template, owned (for the merge pass).
+    pub fn into_templates(self) -> Vec<Template> {
+        self.templates.into_values().collect()
+    }
+}
+
+/// Templates most frequent first (then by first line read).
+pub fn sort_templates(all: &mut [&Template]) {
+    all.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then_with(|| a.example.source.cmp(&b.example.source))
+            .then_with(|| a.example.line.cmp(&b.example.line))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+}
+
+/// How a template compares with the baseline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Status {
+    /// Not once in the baseline.
+    New,
+    /// Much more frequent than in the baseline, and not by chance.
+    Increased,
+    /// As in the baseline (or not significantly more).
+    Same,
+    /// Frequent in the baseline, absent here although expected.
+    Gone,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::New => "new",
+            Status::Increased => "increased",
+            Status::Same => "same",
+            Status::Gone => "gone",
+        }
+    }
+}
+
+/// One template compared with the baseline.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Comparison {
+    pub status: Status,
+    pub baseline_count: u64,
+    /// −log10 of the Poisson tail (capped at 50); 50 for a new template.
+    pub score: f64,
+    /// The smoothed rate ratio, target over baseline.
+    pub rate_ratio: f64,
+}
+
+/// Compares a template seen `count` times in `lines` mined lines with the
+/// baseline's `baseline_count` in `baseline_lines` (§5.5 of the study):
+/// new when the baseline has none; increased when the smoothed rate ratio
+/// ((c+1)/(n+1)) / ((c_b+1)/(n_b+1)) is at least 5, the count at least 5
+/// and the Poisson tail P(X >= c | λ = c_b·n/n_b + 0.5) under 10⁻³ (robust
+/// to small counts: 3 against 0 is not "increased", it is new, and 6
+/// against 2 in logs of the same size is neither); gone when the baseline
+/// has at least 10, this none, and at least 5 were expected.
+pub fn compare(count: u64, lines: u64, baseline_count: u64, baseline_lines: u64) -> Comparison {
+    let (c, n, cb, nb) = (
+        count as f64,
+        lines as f64,
+        baseline_count as f64,
+        baseline_lines.max(1) as f64,
+    );
+    let rate_ratio = ((c + 1.0) / (n + 1.0)) / ((cb + 1.0) / (nb + 1.0));
+    let expected = cb * n / nb;
+    let p = poisson_tail(count, expected + 0.5);
+    let score = (-p.max(1e-300).log10()).clamp(0.0, 50.0);
+    let status = if count > 0 && baseline_count == 0 {
+        Status::New
+    } else if count == 0 && baseline_count >= 10 && expected >= 5.0 {
+        Status::Gone
+    } else if rate_ratio >= 5.0 && count >= 5 && p < 1e-3 {
+        Status::Increased
+    } else {
+        Status::Same
+    };
+    Comparison {
+        status,
+        baseline_count,
+        score: if status == Status::New { 50.0 } else { score },
+        rate_ratio,
+    }
+}
+
+/// P(X >= k) for X ~ Poisson(λ), summed in log space from k up.
+pub fn poisson_tail(k: u64, lambda: f64) -> f64 {
+    if k == 0 {
+        return 1.0;
+    }
+    if (k as f64) <= lambda {
+        return 1.0 - poisson_tail_below(k, lambda);
+    }
+    let ln_term = |i: f64| -lambda + i * lambda.ln() - ln_factorial(i);
+    let first = ln_term(k as f64);
+    let mut sum = 0.0;
+    let mut i = k as f64;
+    loop {
+        let term = (ln_term(i) - first).exp();
+        sum += term;
+        if term < 1e-12 || i > k as f64 + 100_000.0 {
+            break;
+        }
+        i += 1.0;
+    }
+    (first.exp() * sum).min(1.0)
+}
+
+/// P(X < k), for k at or below the mean (where the lower sum is short).
+fn poisson_tail_below(k: u64, lambda: f64) -> f64 {
+    (0..k)
+        .map(|i| (-lambda + i as f64 * lambda.ln() - ln_factorial(i as f64)).exp())
+        .sum::<f64>()
+        .min(1.0)
+}
+
+/// ln(n!): exact below 256, Stirling's series above.
+fn ln_factorial(n: f64) -> f64 {
+    if n < 256.0 {
+        (2..=n as u64).map(|i| (i as f64).ln()).sum()
+    } else {
+        n * n.ln() - n + 0.5 * (2.0 * std::f64::consts::PI * n).ln() + 1.0 / (12.0 * n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(line: &str) -> Key {
+        let mut clean = Vec::new();
+        record::strip_ansi(line.as_bytes(), &mut clean);
+        let line = String::from_utf8(clean).unwrap();
+        key_of(&parse_line(&line, 2024))
+    }
+
+    #[test]
+    fn numbers_ids_hex_uuids_addresses_and_durations_are_masked() {
+        assert_eq!(
+            mask("lease 7587003312299851199 keep alive timeout"),
+            "lease <*> keep alive timeout"
+        );
+        assert_eq!(
+            mask("deleted 18 objects up to SST 128303"),
+            "deleted <*> objects up to SST <*>"
+        );
+        assert_eq!(
+            mask("object deadbeefcafe uuid 123e4567-e89b-12d3-a456-426614174000 at 10.0.0.1:5690 [::1]:80 took 1.5s"),
+            "object <*> uuid <*> at <*> <*> took <*>"
+        );
+        assert_eq!(
+            mask("worker_id=3 host=rw-compute-0:5688 worker_type=ComputeNode"),
+            "host=<*> worker_id=<*> worker_type=ComputeNode"
+        );
+        assert_eq!(mask("epoch (12, 13) done."), "epoch (<*>, <*>) done.");
+        assert_eq!(mask(&"x".repeat(65)), "<*>");
+        assert_eq!(
+            mask("synchronized to LOCAL(0), stratum 10"),
+            "synchronized to <*>, stratum <*>"
+        );
+    }
+
+    #[test]
+    fn inner_error_text_is_kept_and_the_grpc_tail_cut() {
+        assert_eq!(
+            mask("lease keeper failed error=grpc request error: status: Unavailable, message: \"etcdserver: request timed out, waiting for the applied index took too long\", details: [], metadata: MetadataMap { headers: {} }"),
+            "lease keeper failed error=grpc request error: status: Unavailable message=\"etcdserver: request timed out, waiting for the applied index took too long\""
+        );
+    }
+
+    #[test]
+    fn the_same_event_has_one_id_in_every_shape() {
+        let text = "2024-02-11T06:04:51.384684Z ERROR risingwave_meta::rpc::election::etcd: lease keeper failed error=grpc request error: status: Unavailable, message: \"etcdserver: request timed out\", details: [], metadata: MetadataMap { headers: {} }";
+        let shapes = [
+            r#"{"timestamp":"2024-02-11T06:04:51.384684Z","level":"ERROR","fields":{"message":"lease keeper failed","error":"grpc request error: status: Unavailable, message: \"etcdserver: request timed out\", details: [], metadata: MetadataMap { headers: {} }"},"target":"risingwave_meta::rpc::election::etcd","threadName":"rw-main"}"#.to_string(),
+            "  2024-02-11T06:04:51.384684Z ERROR risingwave_meta::rpc::election::etcd: lease keeper failed, error: grpc request error: status: Unavailable, message: \"etcdserver: request timed out\", details: [], metadata: MetadataMap { headers: {} }".to_string(),
+            format!("[pod/rw-meta-0/meta] 2024-02-11T06:04:51.384684000Z {text}"),
+            format!("\u{1b}[2m{}\u{1b}[0m{}", &text[..27], &text[27..]),
+        ];
+        let reference = key(text);
+        assert_eq!(reference.kind, "risingwave");
+        for line in &shapes {
+            assert_eq!(key(line), reference, "{line}");
+        }
+        // JSON sorts its fields; the text keeps the order they were written.
+        let two =
+            "2024-02-11T06:04:51Z  INFO risingwave_meta::barrier: done prev_epoch=1 curr_epoch=2";
+        let json = r#"{"timestamp":"2024-02-11T06:04:51Z","level":"INFO","fields":{"message":"done","prev_epoch":1,"curr_epoch":2},"target":"risingwave_meta::barrier"}"#;
+        assert_eq!(key(two).id(), key(json).id());
+    }
+
+    #[test]
+    fn lines_in_no_shape_are_their_own_message() {
+        let line = "Jun 14 15:16:01 combo sshd(pam_unix)[19939]: authentication failure";
+        let k = key_of(&parse_line(line, 2024));
+        assert_eq!(k.kind, "other");
+        assert_eq!(k.level, None);
+        assert_eq!(k.text, "Jun <*> <*> combo <*>: authentication failure");
+    }
+
+    #[test]
+    fn the_level_of_a_plain_line_is_read_from_its_bytes() {
+        for (line, level) in [
+            ("2024-02-11T06:20:29.30117Z ERROR a: b", Some(Level::Error)),
+            (
+                "2024-02-11T06:20:29Z  INFO risingwave_meta: x",
+                Some(Level::Info),
+            ),
+            (
+                "2024-02-11T06:20:29.301433512+08:00  WARN a: b",
+                Some(Level::Warn),
+            ),
+            ("2024-02-11T06:20:29.123456Z DEBUG a: b", Some(Level::Debug)),
+            ("[pod/x/y] 2024-02-11T06:20:29Z ERROR a: b", None),
+            ("hello", None),
+        ] {
+            assert_eq!(plain_line_level(line.as_bytes()), level, "{line}");
+            if let Some(level) = level {
+                assert_eq!(parse_line(line, 2024).record.level, Some(level));
+            }
+        }
+    }
+
+    #[test]
+    fn ids_are_stable_and_partitioned_by_level_and_target() {
+        let a = key("2024-02-11T06:04:51Z  WARN a::b: slow 1");
+        let b = key("2024-02-11T06:04:52Z  WARN a::b: slow 2");
+        let c = key("2024-02-11T06:04:52Z ERROR a::b: slow 2");
+        let d = key("2024-02-11T06:04:52Z  WARN a::c: slow 2");
+        assert_eq!(a.id(), b.id());
+        assert_ne!(a.id(), c.id());
+        assert_ne!(a.id(), d.id());
+        assert_eq!(format_id(a.id()).len(), 12);
+        // Pinned: the id must not change between versions.
+        assert_eq!(format_id(a.id()), format_id(a.clone().id()));
+    }
+
+    #[test]
+    fn the_merge_pass_joins_a_position_with_many_values() {
+        let mut table = Table::new(true);
+        let lines = [
+            "session opened for user root",
+            "session opened for user cyrus",
+            "session opened for user news",
+            "session closed for user root",
+            "session closed for user news",
+            "check pass user=alice",
+            "check pass user=bob",
+            "check pass user=carol",
+        ];
+        for (n, line) in lines.iter().enumerate() {
+            let k = key_of(&parse_line(line, 2024));
+            table.add(k, "o", None, "f", n as u64 + 1, line);
+        }
+        let mut merged = merge(table.into_templates(), 3);
+        merged.sort_by(|a, b| a.key.text.cmp(&b.key.text));
+        let texts: Vec<(&str, u64, &[u64])> = merged
+            .iter()
+            .map(|t| (t.key.text.as_str(), t.count, t.lines.as_slice()))
+            .collect();
+        assert_eq!(
+            texts,
+            vec![
+                ("check pass user=<*>", 3, &[6u64, 7, 8][..]),
+                // Two values are not enough.
+                ("session closed for user news", 1, &[5][..]),
+                ("session closed for user root", 1, &[4][..]),
+                ("session opened for user <*>", 3, &[1, 2, 3][..]),
+            ]
+        );
+    }
+
+    #[test]
+    fn new_increased_and_gone_are_robust_to_small_counts() {
+        assert_eq!(compare(1, 100, 0, 100).status, Status::New);
+        assert_eq!(compare(3, 1000, 1, 1000).status, Status::Same);
+        assert_eq!(compare(6, 1000, 2, 1000).status, Status::Same);
+        assert_eq!(compare(40, 1000, 2, 1000).status, Status::Increased);
+        // The same rate in a bigger log is not an increase.
+        assert_eq!(compare(400, 100_000, 4, 1000).status, Status::Same);
+        assert_eq!(compare(0, 1000, 50, 1000).status, Status::Gone);
+        assert_eq!(compare(0, 10, 50, 1000).status, Status::Same);
+        let tail = poisson_tail(10, 1.0);
+        assert!((tail - 1.114e-7).abs() < 1e-9, "{tail}");
+        assert!((poisson_tail(1, 2.0) - (1.0 - (-2f64).exp())).abs() < 1e-12);
+        assert!(compare(1000, 1000, 1, 1000).score <= 50.0);
+    }
+
+    #[test]
+    fn the_table_caps_templates_per_origin_and_keeps_counts_exact() {
+        let mut table = Table::new(true);
+        for i in 0..MAX_TEMPLATES_PER_ORIGIN + 10 {
+            let k = Key {
+                kind: "other",
+                level: None,
+                target: None,
+                text: format!("word{}", "x".repeat(i % 60) + &"y".repeat(i / 60)),
+            };
+            table.add(k, "o", None, "f", i as u64 + 1, "t");
+        }
+        assert_eq!(table.len(), MAX_TEMPLATES_PER_ORIGIN);
+        assert_eq!(table.overflow_lines, 10);
+        let k = Key {
+            kind: "other",
+            level: None,
+            target: None,
+            text: "word".to_string(),
+        };
+        table.add(k.clone(), "o", None, "f", 99_999, "t");
+        let t = table.get(k.id()).unwrap();
+        assert_eq!(t.count, 2);
+        assert_eq!(t.lines, vec![1, 99_999]);
+        let id = k.id();
+        table.add(k, "p", None, "f", 100_000, "t");
+        assert_eq!(table.get(id).unwrap().count, 3);
+    }
+}
