@@ -11,7 +11,7 @@
 //! evidence, the remedies with their snippets, and the evidence folded. Then
 //! the inputs. Every log-derived string goes through `printable` (control
 //! and bidirectional characters made visible) and HTML escaping.
-use crate::analysis::{Analysis, InputSummary};
+use crate::analysis::{Analysis, InputSummary, TimeRange};
 use crate::diagnosis::{Finding, Role, Verdict};
 use crate::model::Severity;
 use crate::text::plural;
@@ -93,14 +93,7 @@ pub fn render(analysis: &Analysis) -> String {
     let range = summary
         .time_range
         .as_ref()
-        .map(|r| {
-            format!(
-                "{} to {}",
-                r.start.as_deref().unwrap_or("?"),
-                r.end.as_deref().unwrap_or("?")
-            )
-        })
-        .unwrap_or_else(|| "no timestamps".into());
+        .map_or_else(|| "no timestamps".into(), range_text);
     let _ = writeln!(
         out,
         "<p class=\"muted\">{} input{}, {} lines ({} recognised), {}; {} rules evaluated.</p>\n</header>",
@@ -125,6 +118,15 @@ pub fn render(analysis: &Analysis) -> String {
     }
     out.push_str("</main>\n<footer class=\"muted\"><p>Made by rwdoctor: <code>rwdoctor --format html --output FILE</code>. Hover or focus a mark on a timeline for its line.</p></footer>\n</body>\n</html>\n");
     out
+}
+
+/// `start to end`, `?` for a bound without a time.
+fn range_text(range: &TimeRange) -> String {
+    format!(
+        "{} to {}",
+        range.start.as_deref().unwrap_or("?"),
+        range.end.as_deref().unwrap_or("?")
+    )
 }
 
 fn headline(analysis: &Analysis) -> String {
@@ -506,13 +508,7 @@ fn render_inputs(out: &mut String, inputs: &[InputSummary]) {
         let range = input
             .time_range
             .as_ref()
-            .map(|r| {
-                format!(
-                    "{} to {}",
-                    r.start.as_deref().unwrap_or("?"),
-                    r.end.as_deref().unwrap_or("?")
-                )
-            })
+            .map(range_text)
             .unwrap_or_default();
         let _ = writeln!(
             out,
