@@ -8,7 +8,7 @@ use crate::diagnosis::{CauseReport, Direction, EvidenceLine, Finding, RemedyRepo
 use crate::model::Severity;
 use crate::report::human::{
     break_long_words, clock, cut_around, evidence_hidden, json_lists, stamp, width, wrap_hanging,
-    Precision,
+    write_cut, Precision,
 };
 use crate::text::plural;
 use crate::text::printable::{printable, printable_with_span};
@@ -592,21 +592,8 @@ fn render_seen(out: &mut String, label: &str, line: &EvidenceLine) {
         let _ = writeln!(out, "{first}{}", location.blue());
         (format!("{LABEL}  "), width.saturating_sub(LABEL.len() + 2))
     };
-    let (start, end) = cut_around(text, room, hl_start, hl_end);
-    let clip = |a: usize, b: usize| -> &str {
-        let a = a.clamp(start, end);
-        let b = b.clamp(a, end);
-        text.get(a..b).unwrap_or("")
-    };
-    let _ = writeln!(
-        out,
-        "{prefix}{}{}{}{}{}",
-        if start > 0 { "…" } else { "" },
-        clip(start, hl_start),
-        clip(hl_start, hl_end).bold().red(),
-        clip(hl_end, end),
-        if end < text.len() { "…" } else { "" },
-    );
+    let cut = cut_around(text, room, hl_start, hl_end);
+    write_cut(out, &prefix, text, cut, (hl_start, hl_end));
 }
 
 /// The closing verdict, last so that a terminal shows it: what, likely why,

@@ -597,6 +597,24 @@ fn render_evidence_text(
     while !text.is_char_boundary(end) {
         end -= 1;
     }
+    write_cut(
+        out,
+        &format!("{indent}  "),
+        text,
+        (start, end),
+        (hl_start, hl_end),
+    );
+}
+
+/// One line: `prefix`, then `text[start..end]` with `…` where it was cut
+/// and the highlight in bold red (the brief and the full report both).
+pub(crate) fn write_cut(
+    out: &mut String,
+    prefix: &str,
+    text: &str,
+    (start, end): (usize, usize),
+    (hl_start, hl_end): (usize, usize),
+) {
     let clip = |a: usize, b: usize| -> &str {
         let a = a.clamp(start, end);
         let b = b.clamp(a, end);
@@ -604,7 +622,7 @@ fn render_evidence_text(
     };
     let _ = writeln!(
         out,
-        "{indent}  {}{}{}{}{}",
+        "{prefix}{}{}{}{}{}",
         if start > 0 { "…" } else { "" },
         clip(start, hl_start),
         clip(hl_start, hl_end).bold().red(),
