@@ -401,6 +401,11 @@ impl<'r> Correlator<'r> {
         }
     }
 
+    /// The rules it correlates.
+    pub fn rules(&self) -> &'r RuleSet {
+        self.rules
+    }
+
     /// The lease read from the logs so far (`> config:`).
     pub fn set_lease_secs(&mut self, secs: u64) {
         self.lease_secs = secs;

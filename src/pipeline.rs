@@ -187,13 +187,13 @@ impl<'r> Timeline<'r> {
     /// Takes one hit; returns whether it went to the correlator.
     pub fn push(&mut self, hit: Hit) -> bool {
         use crate::facts::FactKind;
-        // Start-up lines (a banner, `> version:`) may match signals (of the
-        // restart rule) but say nothing about the election.
-        let startup = hit
-            .facts
+        // A line of a rule about the election (not the meta store's, a
+        // node's or a connector's rules), or one naming election members.
+        let rules = self.correlator.rules();
+        let about_election = hit
+            .signals
             .iter()
-            .any(|(kind, _)| matches!(kind, FactKind::NodeStarting | FactKind::Version));
-        let about_election = (!hit.signals.is_empty() && !startup)
+            .any(|s| rules.rules[s.rule as usize].topic == Some(crate::rules::Topic::Election))
             || hit
                 .facts
                 .iter()

@@ -413,3 +413,20 @@ fn a_start_up_panic_reads_its_cause_from_the_message() {
         assert!(text.contains(phrase), "{phrase}: {text}");
     }
 }
+
+#[test]
+fn only_lines_of_election_rules_count_as_election_lines() {
+    // The meta node's heartbeat and worker lines match rules of their own
+    // (a node lost), but none of them is about the meta node's election.
+    let (doc, _) = run(&["testdata/cluster/node-lost-meta-v2.5.log"]);
+    assert_eq!(doc["summary"]["inputs"][0]["election_lines"], 0, "{doc}");
+    // The SQL election's error lines are.
+    let (doc, _) = run(&["testdata/meta-store-pg-down.log"]);
+    assert!(
+        doc["summary"]["inputs"][0]["election_lines"]
+            .as_u64()
+            .unwrap()
+            > 0,
+        "{doc}"
+    );
+}

@@ -1,7 +1,7 @@
 //! Validates a `RuleDef` and turns it into a `Rule` whose signals are compiled
 //! regexes and whose names are resolved to indices.
 use super::schema::{
-    Component, MatchDef, MatchKind, RemedyDef, RuleDef, RuleTests, WeightedSignal,
+    Component, MatchDef, MatchKind, RemedyDef, RuleDef, RuleTests, Topic, WeightedSignal,
 };
 use crate::model::{parse_duration, Level, Severity};
 use regex::Regex;
@@ -184,6 +184,7 @@ pub struct Rule {
     pub title: String,
     pub diagnosis: String,
     pub docs: Vec<String>,
+    pub topic: Option<Topic>,
     pub signals: Vec<Signal>,
     pub pattern: Pattern,
     /// Signals that take part in the pattern (including `unless`).
@@ -306,6 +307,7 @@ impl Rule {
             title: def.title.clone(),
             diagnosis: def.diagnosis.clone(),
             docs: def.docs.clone(),
+            topic: def.topic,
             signals,
             pattern,
             triggers,

@@ -7,6 +7,7 @@ mod schema;
 pub use compile::{Cause, LazyRegex, Pattern, Remedy, Rule, RuleSource, Signal};
 pub use schema::{
     Component, ConfigSnippet, MatchKind, NeedsLog, RemedyCondition, RuleDef, RuleTests, Scenario,
+    Topic,
 };
 
 use std::collections::HashMap;

@@ -16,6 +16,10 @@ pub struct RuleDef {
     /// Pages that describe the failure.
     #[serde(default)]
     pub docs: Vec<String>,
+    /// What the rule watches, when the summary counts its lines apart
+    /// (the meta node's election: "N election lines, none a known failure").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<Topic>,
     /// Named regexes over a record's message (and fields).
     pub signals: BTreeMap<String, SignalDef>,
     /// How the trigger signals combine into an incident.
@@ -67,6 +71,14 @@ pub struct SignalDef {
     /// not the meta node: used to say what that log did not show.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<Component>,
+}
+
+/// A rule's `topic`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Topic {
+    /// The meta node's leader election and its lease (etcd or SQL).
+    Election,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
