@@ -538,7 +538,7 @@ impl Diagnoser<'_> {
                             let how: Vec<String> = logs.iter().map(|l| l.how_to_get(&pod)).collect();
                             reasoning = Some(format!(
                                 "no {} log given: only RisingWave's side was seen",
-                                names.join(", ")
+                                names.join(" or ")
                             ));
                             to_check = Some(format!(
                                 "pass {} to confirm or rule out: {}",
@@ -714,6 +714,7 @@ pub fn shape_component(shape: Shape, origin: Option<&str>) -> Component {
         Shape::Kubernetes => Component::Kubernetes,
         Shape::Kernel => Component::Kernel,
         Shape::Docker => Component::Docker,
+        Shape::MysqlError => Component::Mysql,
         _ => Component::Meta,
     }
 }

@@ -358,6 +358,9 @@ fn scan_part_with(
             coverage.wrappers.insert(name, count);
         }
     }
+    if let Some(note) = record::zoneless_time_note(&st.last_event) {
+        coverage.notes.push(note.to_string());
+    }
     if let Some(year) = st.assumed_year {
         coverage.notes.push(format!(
             "journalctl timestamps carry no year and no other line told it: assumed {year}"

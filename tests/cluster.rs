@@ -166,7 +166,11 @@ fn a_lost_node_is_confirmed_or_ruled_out_by_kubectl_describe() {
 
 #[test]
 fn compose_exit_137_and_the_kernel_confirm_out_of_memory() {
-    for second in ["cluster/compose-oom-inspect.txt", "cluster/oom-dmesg.log"] {
+    for second in [
+        "cluster/compose-oom-inspect.txt",
+        "cluster/oom-dmesg.log",
+        "cluster/oom-dmesg-iso.log",
+    ] {
         let (doc, _) = run(&["cluster/compose-exit-137.log", second]);
         let lost = finding(&doc, "node-lost");
         assert_eq!(lost["causes"][0]["id"], "out-of-memory", "{second}");
@@ -214,4 +218,75 @@ fn a_recovery_loop_names_the_root_error() {
     let loop_ = finding(&doc, "recovery-loop");
     assert_eq!(loop_["matched_lines"], 4);
     assert_eq!(loop_["causes"][0]["id"], "object-store");
+}
+
+/// MySQL's (here MariaDB's, captured by testdata/mysql/capture.sh) error
+/// log turns pool timeouts into "out of connections", as PostgreSQL's does;
+/// without it the report names the log that would confirm it.
+#[test]
+fn mysql_error_log_confirms_the_meta_store_cause() {
+    let (alone, _) = run(&["cluster/meta-store-mysql-pool-timeout-v2.5.log"]);
+    let store = finding(&alone, "meta-store-unreachable");
+    assert_eq!(store["causes"][0]["id"], "database-down");
+    let limit = cause(store, "connection-limit");
+    let to_check = limit["to_check"].as_str().unwrap();
+    assert!(to_check.contains("MySQL's error log"), "{limit}");
+    assert!(to_check.contains("PostgreSQL's server log"), "{limit}");
+
+    let (with, code) = run(&[
+        "cluster/meta-store-mysql-pool-timeout-v2.5.log",
+        "cluster/meta-store-mysql-too-many.log",
+    ]);
+    assert_eq!(code, 1);
+    let store = finding(&with, "meta-store-unreachable");
+    assert_eq!(store["causes"][0]["id"], "connection-limit");
+    assert_eq!(store["causes"][0]["verdict"], "likely");
+    assert_eq!(store["remedies"][0]["cause"], "connection-limit");
+    let evidence = store["causes"][0]["evidence"].to_string();
+    assert!(
+        evidence.contains("meta-store-mysql-too-many.log"),
+        "{evidence}"
+    );
+    // The error log is named, and its zone-less MariaDB times are read as UTC.
+    let inputs = with["summary"]["inputs"].to_string();
+    assert!(inputs.contains("MySQL error log"), "{inputs}");
+    assert!(inputs.contains("2026-11-30T10:48:34"), "{inputs}");
+
+    // MySQL's log alone (a start, access denials, refused connections) is
+    // no meta-store finding: the meta node's side is what fires the rule.
+    let (mysql_only, code) = run(&["cluster/meta-store-mysql-too-many.log"]);
+    assert_eq!(findings(&mysql_only), vec![]);
+    assert_eq!(code, 0);
+}
+
+/// `dmesg -T` and MariaDB write the machine's local time with no zone: the
+/// input's notes say it was read as UTC; `dmesg --time-format=iso` carries
+/// its zone and needs no note.
+#[test]
+fn zoneless_times_are_read_as_utc_and_said_so() {
+    let (doc, _) = run(&[
+        "cluster/oom-dmesg.log",
+        "cluster/oom-dmesg-iso.log",
+        "cluster/meta-store-mysql-too-many.log",
+    ]);
+    let input = |name: &str| {
+        doc["summary"]["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["source"].as_str().unwrap().ends_with(name))
+            .unwrap()
+            .clone()
+    };
+    let notes = |name: &str| input(name)["notes"].to_string();
+    let dmesg = notes("/oom-dmesg.log");
+    assert!(dmesg.contains("`dmesg -T` times carry no zone"), "{dmesg}");
+    assert!(dmesg.contains("read as UTC"), "{dmesg}");
+    assert_eq!(input("oom-dmesg-iso.log")["notes"], serde_json::json!([]));
+    assert_eq!(input("oom-dmesg-iso.log")["shapes"]["kernel messages"], 3);
+    let mariadb = notes("meta-store-mysql-too-many.log");
+    assert!(
+        mariadb.contains("MariaDB's error-log times carry no zone"),
+        "{mariadb}"
+    );
 }
