@@ -564,15 +564,7 @@ fn scan_block(
         if is_candidate {
             matcher.candidates(line, &mut st.candidates);
             if !st.candidates.is_empty() {
-                if let Some(mut hit) = check_line(
-                    line,
-                    input_index,
-                    matcher,
-                    st,
-                    has_ansi,
-                    block,
-                    last_event_in_block,
-                ) {
+                if let Some(mut hit) = check_line(line, input_index, matcher, st, block, &before) {
                     if hit.facts.iter().any(|(k, _)| *k == FactKind::NodeStarting) {
                         hit.before = line_before(&before, block, input_index, st);
                     }
@@ -645,25 +637,30 @@ fn plain_run(block: &[u8], start: usize, limit: usize) -> PlainRun {
     run
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Checks a candidate line; a line without a time of its own takes that of
+/// the event line before it (`before`, taken before this line became the
+/// last event): a `"reason": "OOMKilled"` line of `kubectl get pod -o
+/// json` takes its `"finishedAt"`.
 fn check_line(
     line: &[u8],
     input_index: usize,
     matcher: &Matcher,
     st: &mut ScanState,
-    has_ansi: bool,
     block: &[u8],
-    last_event_in_block: Option<(usize, usize)>,
+    before: &EventBefore,
 ) -> Option<Hit> {
     let text = String::from_utf8_lossy(line);
     let unwrapped = record::wrappers::unwrap(line);
     let year = st.year_for(line, &unwrapped);
     let line_no = st.line_no;
     check_text(&text, line_no, year, input_index, matcher, st, |st| {
-        // The time of the last event line before this one.
-        match last_event_in_block {
-            Some((a, b)) if !has_ansi => record::line_timestamp(&block[a..b], year),
-            _ => record::line_timestamp(&st.last_event, year),
+        if before.line == 0 {
+            return None;
+        }
+        match before.in_block {
+            Some((a, b)) => record::line_timestamp(&block[a..b], year),
+            None if before.replaced => record::line_timestamp(&st.previous_event, year),
+            None => record::line_timestamp(&st.last_event, year),
         }
     })
 }

@@ -84,6 +84,12 @@ fn every_cluster_sample_gives_its_findings() {
             &[("deployment-problems", 1)],
         ),
         (
+            "cluster/liveness-probe-events.json",
+            1,
+            &[("deployment-problems", 1)],
+        ),
+        ("cluster/node-lost-pod-oom.json", 1, &[("out-of-memory", 1)]),
+        (
             "cluster/sigill-compose.log",
             1,
             &[("deployment-problems", 1)],
@@ -99,6 +105,7 @@ fn every_cluster_sample_gives_its_findings() {
         ("cluster/rolling-update-v2.5.log", 0, &[]),
         ("cluster/sink-recovered-v2.5.log", 0, &[]),
         ("cluster/node-lost-describe-healthy.txt", 0, &[]),
+        ("cluster/node-lost-pod-healthy.json", 0, &[]),
     ];
     for (file, exit, expected) in cases {
         let (doc, code) = run(&[file]);
@@ -289,4 +296,42 @@ fn zoneless_times_are_read_as_utc_and_said_so() {
         mariadb.contains("MariaDB's error-log times carry no zone"),
         "{mariadb}"
     );
+}
+
+/// `kubectl get pod -o json` (or `-o yaml`) confirms or rules out the OOM
+/// kill as `kubectl describe pod` does, and its `finishedAt` puts the kill
+/// on the timeline; `kubectl get events -o json` carries its times too.
+#[test]
+fn kubectl_json_and_yaml_confirm_the_same_causes_with_their_times() {
+    for second in [
+        "cluster/node-lost-pod-oom.json",
+        "cluster/node-lost-pod-oom.yaml",
+    ] {
+        let (doc, _) = run(&["cluster/node-lost-meta-v2.5.log", second]);
+        let lost = finding(&doc, "node-lost");
+        assert_eq!(lost["causes"][0]["id"], "out-of-memory", "{second}");
+        assert_eq!(lost["causes"][0]["verdict"], "likely", "{second}");
+        let oom = finding(&doc, "out-of-memory");
+        assert_eq!(
+            oom["incidents"][0]["first_seen"], "2025-07-29T10:14:41Z",
+            "{second}: the kill takes its container's finishedAt"
+        );
+        let shapes = doc["summary"]["inputs"][1]["shapes"].to_string();
+        assert!(
+            shapes.contains("kubectl describe/events"),
+            "{second}: {shapes}"
+        );
+    }
+    let (healthy, _) = run(&[
+        "cluster/node-lost-meta-v2.5.log",
+        "cluster/node-lost-pod-healthy.json",
+    ]);
+    let lost = finding(&healthy, "node-lost");
+    assert_eq!(cause(lost, "out-of-memory")["verdict"], "unlikely");
+
+    let (events, _) = run(&["cluster/liveness-probe-events.json"]);
+    let deploy = finding(&events, "deployment-problems");
+    assert_eq!(deploy["causes"][0]["id"], "liveness-probe");
+    // The kubelet's kill, at its event's lastTimestamp.
+    assert_eq!(deploy["incidents"][0]["first_seen"], "2026-11-30T08:41:11Z");
 }

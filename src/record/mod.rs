@@ -42,9 +42,6 @@ pub enum Shape {
     PostgresJson,
     /// `kubectl describe pod` / `kubectl get events` text.
     Kubernetes,
-    /// MySQL's error log (8.0 `[MY-nnnnnn] [Server]` and 5.7 forms) and
-    /// MariaDB's.
-    MysqlError,
     /// Kernel messages: `dmesg`, journald `kernel:` and systemd lines.
     Kernel,
     /// `docker compose` exit lines, `docker ps` status, `docker inspect`.
@@ -54,6 +51,9 @@ pub enum Shape {
     /// A Rust panic: its header line, and the message, note and backtrace
     /// lines after it folded into the event (`panic.rs`).
     RustPanic,
+    /// MySQL's error log (8.0 `[MY-nnnnnn] [Server]` and 5.7 forms) and
+    /// MariaDB's.
+    MysqlError,
 }
 
 impl Shape {

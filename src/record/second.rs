@@ -316,6 +316,9 @@ const DESCRIBE_KEYS: [&str; 14] = [
 /// and of `docker inspect`.
 fn indented(line: &[u8]) -> Option<Shape> {
     let text = std::str::from_utf8(line).ok()?.trim_start();
+    if kube_field(text).is_some() {
+        return Some(Shape::Kubernetes);
+    }
     if text.starts_with('"') {
         return docker_inspect_key(text).then_some(Shape::Docker);
     }
@@ -340,6 +343,39 @@ fn indented(line: &[u8]) -> Option<Shape> {
                 .is_some_and(|rest| rest.is_empty() || rest.starts_with("  "))
         })
         .then_some(Shape::Kubernetes)
+}
+
+/// A field of `kubectl get events|pod -o json` (`"reason": "OOMKilled",`)
+/// or `-o yaml` (`reason: OOMKilled`) that tells what happened or when:
+/// its value, and whether it is a time. kubectl sorts the keys, so an
+/// event's `lastTimestamp` comes before its `message` and `reason`, and a
+/// container's `finishedAt` before its `reason`: the lines after a time
+/// take it on the timeline. (`creationTimestamp`, which comes between, is
+/// left out: it is when the object was made, not when it happened.)
+fn kube_field(text: &str) -> Option<(&str, bool)> {
+    const WHAT: [&str; 3] = ["reason", "message", "exitCode"];
+    const WHEN: [&str; 4] = ["lastTimestamp", "eventTime", "firstTimestamp", "finishedAt"];
+    let text = text.strip_prefix("- ").unwrap_or(text);
+    let (key, value) = match text.strip_prefix('"') {
+        Some(rest) => {
+            let (key, value) = rest.split_once("\": ")?;
+            (key, value.trim_end_matches(','))
+        }
+        None => text.split_once(": ")?,
+    };
+    let value = value.trim();
+    if WHEN.contains(&key) {
+        return Some((value.trim_matches(|c| c == '"' || c == '\''), true));
+    }
+    (WHAT.contains(&key) && !value.is_empty()).then_some((value, false))
+}
+
+/// The time a `kube_field` line carries (`null` has none).
+fn kube_time(text: &str) -> Option<Timestamp> {
+    match kube_field(text.trim_start())? {
+        (value, true) => chrono::DateTime::parse_from_rfc3339(value).ok(),
+        _ => None,
+    }
 }
 
 fn docker_inspect_key(text: &str) -> bool {
@@ -416,6 +452,7 @@ pub fn parse(line: &str) -> Option<Record<'_>> {
             let (len, timestamp) = dmesg_prefix(line.as_bytes())?;
             Some(bare(&line[len..], timestamp, Shape::Kernel))
         }
+        Shape::Kubernetes => Some(bare(line, kube_time(line), Shape::Kubernetes)),
         shape => Some(bare(line, None, shape)),
     }
 }
@@ -555,6 +592,7 @@ pub fn leading_timestamp(line: &[u8]) -> Option<Timestamp> {
             .map(|(_, time)| time)
             .or_else(|| dmesg_prefix(line)?.1),
         Shape::MysqlError => mysql_time(mysql_prefix(line)?.1),
+        Shape::Kubernetes => kube_time(std::str::from_utf8(line).ok()?),
         _ => None,
     }
 }
@@ -668,6 +706,28 @@ mod tests {
             "3m          Warning   BackOff     pod/rw-meta-0   Back-off restarting failed container",
         ] {
             assert_eq!(classify(line.as_bytes()), Some(Shape::Kubernetes), "{line}");
+        }
+        // `kubectl get ... -o json` and `-o yaml` fields; times where they say when.
+        for (line, time) in [
+            ("                        \"reason\": \"OOMKilled\",", None),
+            ("                        \"exitCode\": 137,", None),
+            ("                        \"finishedAt\": \"2025-07-29T10:14:41Z\",", Some("2025-07-29T10:14:41+00:00")),
+            ("            \"lastTimestamp\": \"2026-11-30T08:41:11Z\",", Some("2026-11-30T08:41:11+00:00")),
+            ("            \"message\": \"Liveness probe failed: dial tcp 10.244.1.17:5690: connect: connection refused\",", None),
+            ("            \"eventTime\": null,", None),
+            ("        reason: OOMKilled", None),
+            ("  lastTimestamp: \"2026-11-30T08:41:11Z\"", Some("2026-11-30T08:41:11+00:00")),
+        ] {
+            assert_eq!(classify(line.as_bytes()), Some(Shape::Kubernetes), "{line}");
+            let r = parse(line).unwrap();
+            assert_eq!(r.timestamp.map(|_| utc(&r)).as_deref(), time, "{line}");
+        }
+        for line in [
+            "                \"creationTimestamp\": \"2025-07-29T08:01:40Z\",",
+            "        \"name\": \"rw-compute-0\",",
+            "        name: rw-compute-0",
+        ] {
+            assert_eq!(classify(line.as_bytes()), None, "{line}");
         }
         for line in [
             "rw-compute-1 exited with code 137",
