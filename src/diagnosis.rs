@@ -387,8 +387,17 @@ impl Diagnoser<'_> {
             .map(|h| (h, Role::Cause))
             .chain(incident.events.iter().map(|h| (h, Role::Event)))
             .collect();
-        // Stable: lines without a time keep their place after timed ones.
-        items.sort_by_key(|(h, role)| (h.sort_time, *role == Role::Event, h.input, h.line));
+        // Lines without a time (`kubectl describe`) come after the timed
+        // ones: they are not the earliest, whatever `None < Some` says.
+        items.sort_by_key(|(h, role)| {
+            (
+                h.sort_time.is_none(),
+                h.sort_time,
+                *role == Role::Event,
+                h.input,
+                h.line,
+            )
+        });
         items.dedup_by(|a, b| Arc::ptr_eq(a.0, b.0));
         let mut entries: Vec<TimelineEntry> = Vec::new();
         for (hit, role) in items {

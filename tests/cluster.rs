@@ -335,3 +335,28 @@ fn kubectl_json_and_yaml_confirm_the_same_causes_with_their_times() {
     // The kubelet's kill, at its event's lastTimestamp.
     assert_eq!(deploy["incidents"][0]["first_seen"], "2026-11-30T08:41:11Z");
 }
+
+/// `kubectl describe` lines carry no time and sort first on the merged
+/// timeline; an incident's timeline lists them after its timed lines, with
+/// no time and no offset, not as the first thing that happened.
+#[test]
+fn untimed_lines_are_not_the_earliest_on_a_timeline() {
+    let (doc, _) = run(&[
+        "cluster/node-lost-meta-v2.5.log",
+        "cluster/node-lost-describe-oom.txt",
+    ]);
+    let lost = finding(&doc, "node-lost");
+    let timeline = lost["incidents"][0]["timeline"].as_array().unwrap();
+    assert!(timeline[0]["timestamp"].is_string(), "{timeline:?}");
+    assert_eq!(timeline[0]["offset_seconds"], 0.0);
+    let first_untimed = timeline
+        .iter()
+        .position(|e| e["timestamp"].is_null())
+        .expect("describe's lines are on the timeline");
+    assert!(
+        timeline[first_untimed..]
+            .iter()
+            .all(|e| e["timestamp"].is_null() && e["offset_seconds"].is_null()),
+        "{timeline:?}"
+    );
+}
