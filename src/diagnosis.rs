@@ -555,6 +555,9 @@ impl Diagnoser<'_> {
                                 self.context.fill(&cause.title)
                             ));
                         }
+                        // Its own lines confirm it, even if the log's time
+                        // range does not span the whole incident.
+                        None if seen_in_log => to_check = None,
                         None => {
                             reasoning = Some(format!(
                                 "the {} given does not cover the incident's time",

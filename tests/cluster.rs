@@ -360,3 +360,35 @@ fn untimed_lines_are_not_the_earliest_on_a_timeline() {
         "{timeline:?}"
     );
 }
+
+/// The OOM class from the compute node's own log: a restart without a stop
+/// after a heap dump. Alone, the report names the logs that would confirm
+/// the kill; with the kernel's log the OOM kill ranks first and is likely.
+#[test]
+fn a_silent_restart_is_confirmed_as_an_oom_kill_by_the_kernel_log() {
+    let (alone, _) = run(&["compute-oom-killed.log"]);
+    let restart = finding(&alone, "node-restarted-without-stop");
+    let oom = cause(restart, "oom-kill");
+    let to_check = oom["to_check"].as_str().unwrap();
+    for log in ["kubectl describe pod", "journalctl -k", "docker inspect"] {
+        assert!(to_check.contains(log), "{to_check}");
+    }
+
+    let (with, _) = run(&[
+        "compute-oom-killed.log",
+        "cluster/compute-oom-journald-kernel.log",
+    ]);
+    let restart = finding(&with, "node-restarted-without-stop");
+    assert_eq!(restart["causes"][0]["id"], "oom-kill");
+    assert_eq!(restart["causes"][0]["verdict"], "likely");
+    assert!(restart["causes"][0]["to_check"].is_null(), "{restart}");
+    assert!(restart["causes"][0]["reasoning"].is_null(), "{restart}");
+    // After the general "find out what ended it", the OOM remedy first.
+    let first_for_a_cause = restart["remedies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["cause"].is_string())
+        .unwrap();
+    assert_eq!(first_for_a_cause["cause"], "oom-kill");
+}
