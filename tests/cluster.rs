@@ -392,3 +392,33 @@ fn a_silent_restart_is_confirmed_as_an_oom_kill_by_the_kernel_log() {
         .unwrap();
     assert_eq!(first_for_a_cause["cause"], "oom-kill");
 }
+
+/// The deployment class (a liveness-probe kill) from the meta node's own
+/// log: alone, the restart's causes name the events that would tell;
+/// with `kubectl get events -o json` the probe kill ranks first.
+#[test]
+fn a_silent_meta_restart_is_confirmed_as_a_probe_kill_by_the_events() {
+    let (alone, _) = run(&["meta-restarted-twice.log"]);
+    let restart = finding(&alone, "node-restarted-without-stop");
+    let probe = cause(restart, "liveness-probe");
+    assert_eq!(probe["verdict"], "not ruled out");
+    assert!(
+        probe["to_check"]
+            .as_str()
+            .unwrap()
+            .contains("kubectl describe pod"),
+        "{probe}"
+    );
+
+    let (with, _) = run(&[
+        "meta-restarted-twice.log",
+        "cluster/meta-restart-liveness-events.json",
+    ]);
+    let restart = finding(&with, "node-restarted-without-stop");
+    assert_eq!(restart["causes"][0]["id"], "liveness-probe");
+    assert_eq!(restart["causes"][0]["verdict"], "likely");
+    assert_ne!(cause(restart, "oom-kill")["verdict"], "likely");
+    let deploy = finding(&with, "deployment-problems");
+    assert_eq!(deploy["causes"][0]["id"], "liveness-probe");
+    assert_eq!(deploy["incidents"][0]["first_seen"], "2025-07-30T08:32:01Z");
+}
