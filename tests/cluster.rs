@@ -422,3 +422,41 @@ fn a_silent_meta_restart_is_confirmed_as_a_probe_kill_by_the_events() {
     assert_eq!(deploy["causes"][0]["id"], "liveness-probe");
     assert_eq!(deploy["incidents"][0]["first_seen"], "2025-07-30T08:32:01Z");
 }
+
+/// The recovery-loop class: a compute node that keeps dying fails every
+/// attempt. Alone, the report asks for the pod's status; with `kubectl
+/// describe pod` (OOMKilled, CrashLoopBackOff) the crashing node is
+/// confirmed by its own log and ranks first with more confidence.
+#[test]
+fn a_recovery_loop_on_a_crashing_node_is_confirmed_by_its_pod_status() {
+    let (alone, _) = run(&["cluster/recovery-loop-compute-crashing-v2.5.log"]);
+    let loop_alone = finding(&alone, "recovery-loop");
+    let crashing = cause(loop_alone, "node-lost-or-crashing");
+    assert!(
+        crashing["to_check"]
+            .as_str()
+            .unwrap()
+            .contains("kubectl describe pod"),
+        "{crashing}"
+    );
+
+    let (with, _) = run(&[
+        "cluster/recovery-loop-compute-crashing-v2.5.log",
+        "cluster/recovery-loop-describe-oom.txt",
+    ]);
+    let loop_with = finding(&with, "recovery-loop");
+    let first = &loop_with["causes"][0];
+    assert_eq!(first["id"], "node-lost-or-crashing");
+    assert_eq!(first["verdict"], "likely");
+    assert!(first["to_check"].is_null(), "{first}");
+    assert!(
+        first["confidence"].as_f64() > crashing["confidence"].as_f64(),
+        "{first} vs {crashing}"
+    );
+    assert!(
+        first["evidence"]
+            .to_string()
+            .contains("recovery-loop-describe-oom.txt"),
+        "{first}"
+    );
+}
