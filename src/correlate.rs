@@ -177,20 +177,9 @@ impl RuleState {
             if let Some(open) = &mut self.open {
                 open.incident.add_context(hit, &cause_hits);
             }
-            self.context_buffer.push_back((hit.clone(), cause_hits));
-            if self.context_buffer.len() > MAX_CONTEXT_BUFFER {
-                self.context_buffer.pop_front();
-            }
+            remember_context(&mut self.context_buffer, hit.clone(), cause_hits);
         }
-        if let Some(now) = hit.sort_time {
-            while self
-                .context_buffer
-                .front()
-                .is_some_and(|(h, _)| !within(h.sort_time, Some(now), cause_window))
-            {
-                self.context_buffer.pop_front();
-            }
-        }
+        prune_context(&mut self.context_buffer, hit.sort_time, cause_window);
     }
 
     /// An `unless` line: the pattern's premise is refuted. A pending
@@ -343,6 +332,34 @@ pub struct Correlator<'r> {
     /// Confirmed incidents closed past `MAX_INCIDENTS_KEPT`, held until the
     /// next `take_confirmed` so that `incident` can still show them.
     unkept: Vec<(usize, usize, Incident)>,
+}
+
+/// Cause lines waiting for an incident, oldest first; lines without a
+/// time (`kubectl describe`, `docker inspect`) sort before every timed
+/// line and stand for any incident.
+type ContextBuffer = VecDeque<(Arc<Hit>, Vec<usize>)>;
+
+/// Keeps a cause line; when the buffer is full the oldest *timed* line
+/// goes, so an untimed line is not dropped for being "earliest".
+fn remember_context(buffer: &mut ContextBuffer, hit: Arc<Hit>, signals: Vec<usize>) {
+    buffer.push_back((hit, signals));
+    if buffer.len() > MAX_CONTEXT_BUFFER {
+        let oldest_timed = buffer.iter().position(|(h, _)| h.sort_time.is_some());
+        buffer.remove(oldest_timed.unwrap_or(0));
+    }
+}
+
+/// Drops cause lines older than `window` before `now`. Untimed lines never
+/// expire, and one at the head must not keep expired timed lines behind it.
+fn prune_context(buffer: &mut ContextBuffer, now: Option<Timestamp>, window: Duration) {
+    let Some(now) = now else { return };
+    let expired = |h: &Hit| h.sort_time.is_some() && !within(h.sort_time, Some(now), window);
+    while buffer.front().is_some_and(|(h, _)| expired(h)) {
+        buffer.pop_front();
+    }
+    if buffer.front().is_some_and(|(h, _)| h.sort_time.is_none()) {
+        buffer.retain(|(h, _)| !expired(h));
+    }
 }
 
 fn within(a: Option<Timestamp>, b: Option<Timestamp>, limit: Duration) -> bool {
@@ -705,6 +722,49 @@ mod tests {
             .iter()
             .map(|i| i.events.iter().map(|e| e.line).collect())
             .collect()
+    }
+
+    /// `boom` with `clear` as a cause signal seen within 30 minutes.
+    fn with_cause() -> RuleSet {
+        let def = serde_json::from_str(
+            r#"{"id": "boom", "severity": "error", "title": "T", "diagnosis": "D",
+                "signals": {"boom": {"regex": "boom"}, "why": {"regex": "why"}},
+                "match": {"type": "any", "signals": ["boom"]},
+                "cause_window": "30m",
+                "causes": [{"id": "c", "title": "C", "explain": "E",
+                            "supported_by": [{"signal": "why", "weight": 0.9}]}]}"#,
+        )
+        .unwrap();
+        RuleSet::of(vec![Rule::compile(def, RuleSource::Builtin).unwrap()])
+    }
+
+    /// An untimed cause line (`kubectl describe`) sorts first: it is not
+    /// the first to go when many timed cause lines follow, and it does not
+    /// keep expired timed lines in the buffer.
+    #[test]
+    fn untimed_cause_lines_are_not_the_earliest() {
+        let rules = with_cause();
+        let mut correlator = Correlator::new(&rules);
+        let mut untimed = (*hit(1, 0, 1)).clone();
+        untimed.timestamp = None;
+        untimed.sort_time = None;
+        correlator.push(Arc::new(untimed));
+        let many = MAX_CONTEXT_BUFFER as u64 + 100;
+        for n in 0..many {
+            correlator.push(hit(2 + n, 3600 + n as i64, 1));
+        }
+        // Hours later the early timed lines have expired, the untimed one not.
+        correlator.push(hit(5000, 7200 + many as i64, 1));
+        let buffer = &correlator.states[0].context_buffer;
+        assert_eq!(buffer.len(), 2, "the untimed line and the last timed one");
+        correlator.push(hit(5001, 7201 + many as i64, 0));
+        let outcome = correlator.finish().remove(0);
+        let context: Vec<u64> = outcome.incidents[0]
+            .context
+            .iter()
+            .map(|h| h.line)
+            .collect();
+        assert_eq!(context, vec![1, 5000]);
     }
 
     #[test]

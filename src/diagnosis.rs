@@ -387,8 +387,17 @@ impl Diagnoser<'_> {
             .map(|h| (h, Role::Cause))
             .chain(incident.events.iter().map(|h| (h, Role::Event)))
             .collect();
-        // Stable: lines without a time keep their place after timed ones.
-        items.sort_by_key(|(h, role)| (h.sort_time, *role == Role::Event, h.input, h.line));
+        // Lines without a time (`kubectl describe`) come after the timed
+        // ones: they are not the earliest, whatever `None < Some` says.
+        items.sort_by_key(|(h, role)| {
+            (
+                h.sort_time.is_none(),
+                h.sort_time,
+                *role == Role::Event,
+                h.input,
+                h.line,
+            )
+        });
         items.dedup_by(|a, b| Arc::ptr_eq(a.0, b.0));
         let mut entries: Vec<TimelineEntry> = Vec::new();
         for (hit, role) in items {
@@ -538,7 +547,7 @@ impl Diagnoser<'_> {
                             let how: Vec<String> = logs.iter().map(|l| l.how_to_get(&pod)).collect();
                             reasoning = Some(format!(
                                 "no {} log given: only RisingWave's side was seen",
-                                names.join(", ")
+                                names.join(" or ")
                             ));
                             to_check = Some(format!(
                                 "pass {} to confirm or rule out: {}",
@@ -546,6 +555,9 @@ impl Diagnoser<'_> {
                                 self.context.fill(&cause.title)
                             ));
                         }
+                        // Its own lines confirm it, even if the log's time
+                        // range does not span the whole incident.
+                        None if seen_in_log => to_check = None,
                         None => {
                             reasoning = Some(format!(
                                 "the {} given does not cover the incident's time",
@@ -714,6 +726,7 @@ pub fn shape_component(shape: Shape, origin: Option<&str>) -> Component {
         Shape::Kubernetes => Component::Kubernetes,
         Shape::Kernel => Component::Kernel,
         Shape::Docker => Component::Docker,
+        Shape::MysqlError => Component::Mysql,
         _ => Component::Meta,
     }
 }

@@ -358,6 +358,9 @@ fn scan_part_with(
             coverage.wrappers.insert(name, count);
         }
     }
+    if let Some(note) = record::zoneless_time_note(&st.last_event) {
+        coverage.notes.push(note.to_string());
+    }
     if let Some(year) = st.assumed_year {
         coverage.notes.push(format!(
             "journalctl timestamps carry no year and no other line told it: assumed {year}"
@@ -515,7 +518,7 @@ impl BlockScan<'_, '_> {
             self.st.recognised += 1;
         }
         if has_ansi || self.candidate_through(newline) {
-            self.check_candidate(line, has_ansi, recognised, &before);
+            self.check_candidate(line, recognised, &before);
             self.pass_candidates(newline);
         }
     }
@@ -625,13 +628,7 @@ impl BlockScan<'_, '_> {
 
     /// The slow path's last step, for a line the prefilter selected:
     /// parse it and check the candidate signals.
-    fn check_candidate(
-        &mut self,
-        line: &[u8],
-        has_ansi: bool,
-        recognised: bool,
-        before: &EventBefore,
-    ) {
+    fn check_candidate(&mut self, line: &[u8], recognised: bool, before: &EventBefore) {
         self.matcher.candidates(line, &mut self.st.candidates);
         if self.st.candidates.is_empty() {
             return;
@@ -641,9 +638,8 @@ impl BlockScan<'_, '_> {
             self.input_index,
             self.matcher,
             self.st,
-            has_ansi,
             self.block,
-            self.last_event_in_block,
+            before,
         ) else {
             return;
         };
@@ -765,25 +761,30 @@ fn plain_run(block: &[u8], start: usize, limit: usize) -> PlainRun {
     run
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Checks a candidate line; a line without a time of its own takes that of
+/// the event line before it (`before`, taken before this line became the
+/// last event): a `"reason": "OOMKilled"` line of `kubectl get pod -o
+/// json` takes its `"finishedAt"`.
 fn check_line(
     line: &[u8],
     input_index: usize,
     matcher: &Matcher,
     st: &mut ScanState,
-    has_ansi: bool,
     block: &[u8],
-    last_event_in_block: Option<(usize, usize)>,
+    before: &EventBefore,
 ) -> Option<Hit> {
     let text = String::from_utf8_lossy(line);
     let unwrapped = record::wrappers::unwrap(line);
     let year = st.year_for(line, &unwrapped);
     let line_no = st.line_no;
     check_text(&text, line_no, year, input_index, matcher, st, |st| {
-        // The time of the last event line before this one.
-        match last_event_in_block {
-            Some((a, b)) if !has_ansi => record::line_timestamp(&block[a..b], year),
-            _ => record::line_timestamp(&st.last_event, year),
+        if before.line == 0 {
+            return None;
+        }
+        match before.in_block {
+            Some((a, b)) => record::line_timestamp(&block[a..b], year),
+            None if before.replaced => record::line_timestamp(&st.previous_event, year),
+            None => record::line_timestamp(&st.last_event, year),
         }
     })
 }

@@ -16,6 +16,7 @@ mod fuzz_smoke;
 mod html;
 mod layers;
 mod many_rules;
+mod mysql_capture;
 mod postgres_capture;
 mod reference_scan;
 mod report;

@@ -51,10 +51,13 @@ pub enum Shape {
     /// A Rust panic: its header line, and the message, note and backtrace
     /// lines after it folded into the event (`panic.rs`).
     RustPanic,
+    /// MySQL's error log (8.0 `[MY-nnnnnn] [Server]` and 5.7 forms) and
+    /// MariaDB's.
+    MysqlError,
 }
 
 impl Shape {
-    pub const ALL: [Shape; 14] = [
+    pub const ALL: [Shape; 15] = [
         Shape::RisingwaveText,
         Shape::RisingwavePretty,
         Shape::RisingwaveJson,
@@ -69,6 +72,7 @@ impl Shape {
         Shape::Docker,
         Shape::Bare,
         Shape::RustPanic,
+        Shape::MysqlError,
     ];
 
     pub fn index(self) -> usize {
@@ -91,6 +95,7 @@ impl Shape {
             Shape::Docker => "docker compose/inspect",
             Shape::Bare => "bare lines",
             Shape::RustPanic => "Rust panic",
+            Shape::MysqlError => "MySQL error log",
         }
     }
 
@@ -317,6 +322,13 @@ pub fn line_timestamp(line: &[u8], year: i32) -> Option<Timestamp> {
         let (a, b) = unwrapped.wrapper_time?;
         wrapper_time(std::str::from_utf8(&line[a..b]).ok()?, year)
     })
+}
+
+/// A note for an input whose time stamps carry no zone (`dmesg -T`,
+/// MariaDB), judged on one of its event lines.
+pub fn zoneless_time_note(line: &[u8]) -> Option<&'static str> {
+    let unwrapped = wrappers::unwrap(line);
+    second::zoneless_time_note(&line[unwrapped.inner_start..])
 }
 
 #[cfg(test)]

@@ -534,7 +534,7 @@ fn check_causes(def: &RuleDef, problems: &mut Problems) {
             .unwrap_or_default();
         if logs.contains(&Component::Meta) {
             problems.add(format!(
-                "cause `{}`: needs_log names a second log (etcd, postgres, kubernetes, kernel, docker), not `meta`",
+                "cause `{}`: needs_log names a second log (etcd, postgres, mysql, kubernetes, kernel, docker), not `meta`",
                 cause.id
             ));
         }

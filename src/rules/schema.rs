@@ -245,15 +245,18 @@ pub enum Component {
     Kernel,
     /// `docker compose logs` / `docker inspect`.
     Docker,
+    /// MySQL's (or MariaDB's) error log: a MySQL meta store.
+    Mysql,
 }
 
 impl Component {
-    pub const SECOND_LOGS: [Component; 5] = [
+    pub const SECOND_LOGS: [Component; 6] = [
         Component::Etcd,
         Component::Postgres,
         Component::Kubernetes,
         Component::Kernel,
         Component::Docker,
+        Component::Mysql,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -264,6 +267,7 @@ impl Component {
             Component::Kubernetes => "kubernetes",
             Component::Kernel => "kernel",
             Component::Docker => "docker",
+            Component::Mysql => "mysql",
         }
     }
 
@@ -276,6 +280,7 @@ impl Component {
             Component::Kubernetes => "Kubernetes' pod status and events",
             Component::Kernel => "the kernel's log",
             Component::Docker => "Docker's container status",
+            Component::Mysql => "MySQL's error log",
         }
     }
 
@@ -289,6 +294,7 @@ impl Component {
             Component::Kubernetes => format!("`kubectl describe pod {pod}`"),
             Component::Kernel => "`journalctl -k`".to_string(),
             Component::Docker => format!("`docker inspect {pod}`"),
+            Component::Mysql => "MySQL's error log (the file `log_error` names)".to_string(),
         }
     }
 }
