@@ -443,6 +443,11 @@ fn fuzz_scan() {
         "pairs/slow-disk-etcd-0.log",
         "shapes/cloud-json.log",
         "shapes/journald.log",
+        "shapes/utf16le-bom-crlf.log",
+        "shapes/cr-only.log",
+        "shapes/containers/bundle.tar",
+        "shapes/containers/bundle.zip",
+        "shapes/containers/sample-incident.log.zst",
     ]
     .iter()
     .map(|f| {
@@ -487,7 +492,7 @@ fn fuzz_regressions() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/regressions");
     let dir = tempfile::tempdir().unwrap();
     let mut replayed = 0;
-    for target in ["lines", "rules", "scan"] {
+    for target in ["lines", "line_blocks", "rules", "scan"] {
         let Ok(entries) = std::fs::read_dir(root.join(target)) else {
             continue;
         };
@@ -498,6 +503,7 @@ fn fuzz_regressions() {
             eprintln!("replaying {}", path.display());
             run_case(target, n, &data, |data| match target {
                 "lines" => fuzzing::check_line(data),
+                "line_blocks" => fuzzing::check_line_blocks_input(data),
                 "rules" => fuzzing::check_rule(data),
                 _ => fuzzing::check_analysis(data, dir.path()),
             });
