@@ -3,7 +3,7 @@
 //! them to the same checks (`rwdoctor::fuzzing`) as `cargo fuzz` does.
 //!
 //! A fixed seed and budget keep it reproducible and quick; for a longer
-//! run: `RWDOCTOR_FUZZ_ITERS=200000 cargo test --release --test fuzz_smoke`
+//! run: `RWDOCTOR_FUZZ_ITERS=200000 cargo test --release --test integration fuzz_smoke`
 //! (`RWDOCTOR_FUZZ_SEED` picks another seed). A failure prints the seed and
 //! iteration, and writes the input to `target/fuzz-smoke-failure-*`.
 use rwdoctor::fuzzing;
