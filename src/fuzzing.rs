@@ -339,9 +339,19 @@ fn check_reports(analysis: &Analysis) {
     assert!(summary.lines_recognised <= summary.lines_read);
     for finding in &analysis.findings {
         assert!(finding.count > 0);
+        // The evidence lists the incidents' lines: the lines that matched
+        // (`matched_lines`) and those a pattern shows beside them (the last
+        // line a node wrote before its next start-up banner), each counted
+        // in its incident's `lines`.
+        let incident_lines: u64 = finding.incidents.iter().map(|i| i.lines).sum();
+        let lines = finding.matched_lines.max(incident_lines);
         assert!(
-            finding.matched_lines >= finding.evidence.len() as u64 || finding.matched_lines == 0
+            lines >= finding.evidence.len() as u64 || finding.matched_lines == 0,
+            "{} evidence lines, {} matched, {incident_lines} in the incidents",
+            finding.evidence.len(),
+            finding.matched_lines
         );
+        assert!(finding.evidence_omitted <= lines, "more omitted than lines");
         if let (Some(first), Some(last)) = (&finding.first_seen, &finding.last_seen) {
             let parse = |t: &str| chrono::DateTime::parse_from_rfc3339(t).expect("RFC 3339");
             assert!(parse(first) <= parse(last), "{first} after {last}");

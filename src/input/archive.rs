@@ -883,7 +883,10 @@ mod tests {
         // the offset arithmetic (a panic in a debug build, a wrapped offset
         // in a release one).
         let dir = tempfile::tempdir().unwrap();
-        let mut tar = tar_header(b"a.log", &[0x80, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255]);
+        let mut tar = tar_header(
+            b"a.log",
+            &[0x80, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255],
+        );
         tar.extend_from_slice(&[b'x'; 1024]);
         let plain = dir.path().join("huge.tar");
         std::fs::write(&plain, &tar).unwrap();
