@@ -486,6 +486,35 @@ fn fuzz_scan() {
     }
 }
 
+/// A libFuzzer corpus or its artifacts through the checks of this build,
+/// without nightly: `RWDOCTOR_FUZZ_CORPUS=fuzz/corpus/scan cargo test
+/// --release --test integration fuzz_smoke::fuzz_corpus` (`RWDOCTOR_FUZZ_TARGET`:
+/// `lines`, `line_blocks`, `rules`; `scan` by default). Nothing without it.
+#[test]
+fn fuzz_corpus() {
+    let Some(corpus) = std::env::var_os("RWDOCTOR_FUZZ_CORPUS") else {
+        return;
+    };
+    let target = std::env::var("RWDOCTOR_FUZZ_TARGET").unwrap_or_else(|_| "scan".to_string());
+    let mut paths: Vec<_> = std::fs::read_dir(&corpus)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    paths.sort();
+    let dir = tempfile::tempdir().unwrap();
+    for (n, path) in paths.iter().enumerate() {
+        let data = std::fs::read(path).unwrap();
+        eprintln!("replaying {}", path.display());
+        run_case(&target, n, &data, |data| match target.as_str() {
+            "lines" => fuzzing::check_line(data),
+            "line_blocks" => fuzzing::check_line_blocks_input(data),
+            "rules" => fuzzing::check_rule(data),
+            _ => fuzzing::check_analysis(data, dir.path()),
+        });
+    }
+    eprintln!("{} inputs replayed", paths.len());
+}
+
 /// Every input a fuzzer once failed on (`fuzz/regressions/<target>/`), again.
 #[test]
 fn fuzz_regressions() {
