@@ -36,24 +36,6 @@ pub fn builtin_matcher() -> &'static Matcher {
 /// the current one.
 const YEARS: [i32; 5] = [2024, 1970, 0, 9999, 2000];
 
-/// `data` as the scanner sees it: decompressed when it is gzip (as far as
-/// it decodes).
-pub fn decoded(data: &[u8]) -> Vec<u8> {
-    if !data.starts_with(&[0x1f, 0x8b]) {
-        return data.to_vec();
-    }
-    let mut out = Vec::new();
-    let mut decoder = flate2::read::MultiGzDecoder::new(data);
-    let mut buf = [0u8; 8192];
-    while let Ok(n) = decoder.read(&mut buf) {
-        if n == 0 {
-            break;
-        }
-        out.extend_from_slice(&buf[..n]);
-    }
-    out
-}
-
 /// One line (or several): format detection, wrappers, timestamps, parsing.
 pub fn check_line(data: &[u8]) {
     let year = YEARS[data.first().map_or(0, |b| usize::from(*b) % YEARS.len())];
@@ -81,10 +63,15 @@ pub fn check_line(data: &[u8]) {
 
 /// A reader that hands out its bytes in the chunk sizes `sizes` says (a
 /// pipe, a network filesystem), with an interruption now and then.
+///
+/// A size of 0 is one interruption; the read after an interruption always
+/// gives bytes (a reader interrupted on every read would never end, and
+/// `Ok(0)` would be its end: neither is the reader under test).
 pub struct ChunkedReader<'a> {
     data: &'a [u8],
     sizes: &'a [u8],
     turn: usize,
+    interrupted: bool,
 }
 
 impl<'a> ChunkedReader<'a> {
@@ -93,6 +80,7 @@ impl<'a> ChunkedReader<'a> {
             data,
             sizes,
             turn: 0,
+            interrupted: false,
         }
     }
 }
@@ -105,9 +93,12 @@ impl Read for ChunkedReader<'_> {
             .copied()
             .unwrap_or(255);
         self.turn += 1;
-        if size == 0 {
+        if size == 0 && !self.interrupted {
+            self.interrupted = true;
             return Err(io::Error::from(io::ErrorKind::Interrupted));
         }
+        self.interrupted = false;
+        let size = size.max(1);
         // Sizes scale up so that big inputs do not take forever.
         let want = (usize::from(size) * (1 + self.data.len() / 4096)).min(buf.len());
         let n = want.min(self.data.len());
@@ -171,6 +162,19 @@ pub fn check_line_blocks(data: &[u8], sizes: &[u8], block_size: usize) {
     assert_eq!(blocks.bytes_read, data.len() as u64);
 }
 
+/// `check_line_blocks` on one fuzz input: its first byte chooses the block
+/// size (bit 7) and how many chunk sizes follow (bits 0-2); the rest is the
+/// input.
+pub fn check_line_blocks_input(data: &[u8]) {
+    let Some((&choice, rest)) = data.split_first() else {
+        return;
+    };
+    let sizes_len = usize::from(choice % 8) + 1;
+    let (sizes, input) = rest.split_at(sizes_len.min(rest.len()));
+    let block = [0, 1 << 20][usize::from(choice >> 7)];
+    check_line_blocks(input, sizes, block);
+}
+
 /// One rule file: parsed, compiled, linted, and if it compiles, run over
 /// the sample incident next to the built-in rules.
 pub fn check_rule(data: &[u8]) {
@@ -209,6 +213,11 @@ pub fn scan_bytes(data: &[u8], rules: &RuleSet, matcher: &Matcher) -> scan::Cove
             size: None,
         },
     };
+    // A decompression bomb is scanned as far as `MAX_DECODED`.
+    let opened = OpenInput {
+        reader: Box::new(opened.reader.take(MAX_DECODED)),
+        ..opened
+    };
     let mut hits: Vec<Hit> = Vec::new();
     let coverage = scan::scan(0, "fuzz", opened, matcher, &mut |hit| hits.push(hit));
     let mut previous = 0;
@@ -233,11 +242,27 @@ pub fn scan_bytes(data: &[u8], rules: &RuleSet, matcher: &Matcher) -> scan::Cove
     coverage
 }
 
+/// Decoded bytes the checks read of one case (compression layers and
+/// archive members included). rwdoctor reads a decompression bomb to its
+/// end in bounded memory, in time proportional to what it decodes to; the
+/// checks stop short of that so that the fuzzer tries other inputs instead
+/// of timing out: a larger case is only scanned, to this length.
+pub const MAX_DECODED: u64 = 4 << 20;
+
 /// The whole analysis of `data` (as a file, and next to a copy of its
-/// first half): no panic, every report renders and stays clean, the exit
-/// code agrees with the summary, one thread and three give the same JSON.
+/// first half), read as a real file is: sniffed, decompressed (gzip, zstd,
+/// xz, bzip2, nested), an archive (tar, zip) expanded into its members,
+/// UTF-16 and CR-only line ends decoded. No panic, every report renders
+/// and stays clean, the exit code agrees with the summary, one thread and
+/// three give the same JSON.
 pub fn check_analysis(data: &[u8], dir: &Path) {
     scan_bytes(data, builtin_rules(), builtin_matcher());
+    let within = input::decompressed_stream(Box::new(io::Cursor::new(data.to_vec())))
+        .map_or(0, |stream| count_bytes(stream, MAX_DECODED + 1))
+        <= MAX_DECODED;
+    if !within {
+        return;
+    }
     let first = dir.join("input.log");
     let second = dir.join("half.log");
     if std::fs::write(&first, data).is_err()
@@ -246,6 +271,9 @@ pub fn check_analysis(data: &[u8], dir: &Path) {
         return;
     }
     let paths = vec![first, second];
+    if !inputs_within(&paths, MAX_DECODED) {
+        return;
+    }
     let one = analysis(&paths, 1);
     check_reports(&one);
     let three = analysis(&paths, 3);
@@ -254,6 +282,38 @@ pub fn check_analysis(data: &[u8], dir: &Path) {
         report::json::render(&three),
         "the report depends on the thread count"
     );
+}
+
+/// Bytes `reader` gives, counting no further than `limit` (up to its
+/// first error).
+fn count_bytes(reader: impl Read, limit: u64) -> u64 {
+    let mut reader = reader.take(limit);
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut total = 0;
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => return total,
+            Ok(n) => total += n as u64,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return total,
+        }
+    }
+}
+
+/// Whether the inputs `paths` expand to (archive members) decode to at
+/// most `limit` bytes in all.
+fn inputs_within(paths: &[PathBuf], limit: u64) -> bool {
+    let (specs, _) = input::expand(paths);
+    let mut total = 0;
+    for spec in &specs {
+        if let Ok(opened) = input::open(spec) {
+            total += count_bytes(opened.reader, limit + 1 - total);
+            if total > limit {
+                return false;
+            }
+        }
+    }
+    true
 }
 
 fn analysis(paths: &[PathBuf], threads: usize) -> Analysis {
@@ -279,9 +339,19 @@ fn check_reports(analysis: &Analysis) {
     assert!(summary.lines_recognised <= summary.lines_read);
     for finding in &analysis.findings {
         assert!(finding.count > 0);
+        // The evidence lists the incidents' lines: the lines that matched
+        // (`matched_lines`) and those a pattern shows beside them (the last
+        // line a node wrote before its next start-up banner), each counted
+        // in its incident's `lines`.
+        let incident_lines: u64 = finding.incidents.iter().map(|i| i.lines).sum();
+        let lines = finding.matched_lines.max(incident_lines);
         assert!(
-            finding.matched_lines >= finding.evidence.len() as u64 || finding.matched_lines == 0
+            lines >= finding.evidence.len() as u64 || finding.matched_lines == 0,
+            "{} evidence lines, {} matched, {incident_lines} in the incidents",
+            finding.evidence.len(),
+            finding.matched_lines
         );
+        assert!(finding.evidence_omitted <= lines, "more omitted than lines");
         if let (Some(first), Some(last)) = (&finding.first_seen, &finding.last_seen) {
             let parse = |t: &str| chrono::DateTime::parse_from_rfc3339(t).expect("RFC 3339");
             assert!(parse(first) <= parse(last), "{first} after {last}");

@@ -3,7 +3,7 @@
 //! them to the same checks (`rwdoctor::fuzzing`) as `cargo fuzz` does.
 //!
 //! A fixed seed and budget keep it reproducible and quick; for a longer
-//! run: `RWDOCTOR_FUZZ_ITERS=200000 cargo test --release --test fuzz_smoke`
+//! run: `RWDOCTOR_FUZZ_ITERS=200000 cargo test --release --test integration fuzz_smoke`
 //! (`RWDOCTOR_FUZZ_SEED` picks another seed). A failure prints the seed and
 //! iteration, and writes the input to `target/fuzz-smoke-failure-*`.
 use rwdoctor::fuzzing;
@@ -443,6 +443,11 @@ fn fuzz_scan() {
         "pairs/slow-disk-etcd-0.log",
         "shapes/cloud-json.log",
         "shapes/journald.log",
+        "shapes/utf16le-bom-crlf.log",
+        "shapes/cr-only.log",
+        "shapes/containers/bundle.tar",
+        "shapes/containers/bundle.zip",
+        "shapes/containers/sample-incident.log.zst",
     ]
     .iter()
     .map(|f| {
@@ -481,13 +486,42 @@ fn fuzz_scan() {
     }
 }
 
+/// A libFuzzer corpus or its artifacts through the checks of this build,
+/// without nightly: `RWDOCTOR_FUZZ_CORPUS=fuzz/corpus/scan cargo test
+/// --release --test integration fuzz_smoke::fuzz_corpus` (`RWDOCTOR_FUZZ_TARGET`:
+/// `lines`, `line_blocks`, `rules`; `scan` by default). Nothing without it.
+#[test]
+fn fuzz_corpus() {
+    let Some(corpus) = std::env::var_os("RWDOCTOR_FUZZ_CORPUS") else {
+        return;
+    };
+    let target = std::env::var("RWDOCTOR_FUZZ_TARGET").unwrap_or_else(|_| "scan".to_string());
+    let mut paths: Vec<_> = std::fs::read_dir(&corpus)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    paths.sort();
+    let dir = tempfile::tempdir().unwrap();
+    for (n, path) in paths.iter().enumerate() {
+        let data = std::fs::read(path).unwrap();
+        eprintln!("replaying {}", path.display());
+        run_case(&target, n, &data, |data| match target.as_str() {
+            "lines" => fuzzing::check_line(data),
+            "line_blocks" => fuzzing::check_line_blocks_input(data),
+            "rules" => fuzzing::check_rule(data),
+            _ => fuzzing::check_analysis(data, dir.path()),
+        });
+    }
+    eprintln!("{} inputs replayed", paths.len());
+}
+
 /// Every input a fuzzer once failed on (`fuzz/regressions/<target>/`), again.
 #[test]
 fn fuzz_regressions() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/regressions");
     let dir = tempfile::tempdir().unwrap();
     let mut replayed = 0;
-    for target in ["lines", "rules", "scan"] {
+    for target in ["lines", "line_blocks", "rules", "scan"] {
         let Ok(entries) = std::fs::read_dir(root.join(target)) else {
             continue;
         };
@@ -498,6 +532,7 @@ fn fuzz_regressions() {
             eprintln!("replaying {}", path.display());
             run_case(target, n, &data, |data| match target {
                 "lines" => fuzzing::check_line(data),
+                "line_blocks" => fuzzing::check_line_blocks_input(data),
                 "rules" => fuzzing::check_rule(data),
                 _ => fuzzing::check_analysis(data, dir.path()),
             });

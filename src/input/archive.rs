@@ -149,6 +149,9 @@ struct TarEntry {
 
 const BLOCK: u64 = 512;
 
+/// The largest member size a tar header may state (1 EiB).
+const MAX_TAR_SIZE: u64 = 1 << 60;
+
 fn padded(size: u64) -> u64 {
     size.div_ceil(BLOCK) * BLOCK
 }
@@ -226,6 +229,13 @@ fn next_tar_entry(input: &mut dyn Read, at: &mut u64) -> io::Result<Option<TarEn
             )));
         }
         let size = octal(&header[124..136])?;
+        // A base-256 field holds up to 2^95; no file is an exbibyte, and
+        // offsets past this one would overflow.
+        if size > MAX_TAR_SIZE {
+            return Err(invalid(&format!(
+                "a tar member of {size} bytes at byte {start}: the size is out of range"
+            )));
+        }
         let kind = header[156];
         match kind {
             b'L' | b'x' => {
@@ -356,7 +366,7 @@ fn list_tar(path: &Path, layers: &[&'static str], out: &mut Vec<InputSpec>) -> i
                 push(entry, index);
                 index += 1;
             }
-            if at + size > len {
+            if at.saturating_add(size) > len {
                 return Err(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
                     format!("truncated: the archive ends inside member {name}"),
@@ -655,7 +665,11 @@ fn list_zip(path: &Path, out: &mut Vec<InputSpec>, errors: &mut Vec<InputError>)
         directory_size = u64_at(&record, 40);
         directory_at = u64_at(&record, 48);
     }
-    if directory_size > 64 << 20 || directory_at + directory_size > len {
+    if directory_size > 64 << 20
+        || directory_at
+            .checked_add(directory_size)
+            .is_none_or(|end| end > len)
+    {
         return Err(invalid(
             "a central directory outside the file: the file is cut or corrupt",
         ));
@@ -840,6 +854,82 @@ mod tests {
         let mut out = Vec::new();
         member.open().unwrap().read_to_end(&mut out).unwrap();
         out
+    }
+
+    /// A ustar header for `name` with the size field `size` and a valid
+    /// checksum.
+    fn tar_header(name: &[u8], size: &[u8; 12]) -> Vec<u8> {
+        let mut header = vec![0u8; 512];
+        header[..name.len()].copy_from_slice(name);
+        header[100..108].copy_from_slice(b"0000644\0");
+        header[124..136].copy_from_slice(size);
+        header[156] = b'0';
+        header[257..263].copy_from_slice(b"ustar\0");
+        header[148..156].copy_from_slice(b"        ");
+        let sum: u32 = header.iter().map(|b| u32::from(*b)).sum();
+        header[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+        header
+    }
+
+    fn expand_file(path: &Path) -> (Vec<InputSpec>, Vec<InputError>) {
+        let mut errors = Vec::new();
+        let specs = expand_archives(vec![InputSpec::File(path.to_path_buf())], &mut errors);
+        (specs, errors)
+    }
+
+    #[test]
+    fn a_tar_size_past_any_file_is_an_error_not_an_overflow() {
+        // Found while fuzzing: a GNU base-256 size of 2^64 - 1 overflowed
+        // the offset arithmetic (a panic in a debug build, a wrapped offset
+        // in a release one).
+        let dir = tempfile::tempdir().unwrap();
+        let mut tar = tar_header(
+            b"a.log",
+            &[0x80, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255],
+        );
+        tar.extend_from_slice(&[b'x'; 1024]);
+        let plain = dir.path().join("huge.tar");
+        std::fs::write(&plain, &tar).unwrap();
+        let compressed = dir.path().join("huge.tar.gz");
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut encoder, &tar).unwrap();
+        std::fs::write(&compressed, encoder.finish().unwrap()).unwrap();
+        for path in [plain, compressed] {
+            let (specs, errors) = expand_file(&path);
+            assert!(specs.is_empty(), "{specs:?}");
+            assert_eq!(errors.len(), 1, "{errors:?}");
+            assert!(errors[0].message.contains("out of range"), "{errors:?}");
+        }
+    }
+
+    #[test]
+    fn a_zip64_directory_offset_past_any_file_is_an_error_not_an_overflow() {
+        let dir = tempfile::tempdir().unwrap();
+        // A local header (as a zip starts), a zip64 end record saying the
+        // directory is 100 bytes at offset 2^64 - 10, its locator, and the
+        // end record pointing to them.
+        let mut zip = b"PK\x03\x04".to_vec();
+        zip.extend_from_slice(&[0u8; 26]);
+        zip.extend_from_slice(b"PK\x06\x06");
+        zip.extend_from_slice(&[0u8; 28]);
+        zip.extend_from_slice(&1u64.to_le_bytes());
+        zip.extend_from_slice(&100u64.to_le_bytes());
+        zip.extend_from_slice(&(u64::MAX - 10).to_le_bytes());
+        zip.extend_from_slice(b"PK\x06\x07");
+        zip.extend_from_slice(&[0u8; 4]);
+        zip.extend_from_slice(&30u64.to_le_bytes());
+        zip.extend_from_slice(&1u32.to_le_bytes());
+        zip.extend_from_slice(b"PK\x05\x06");
+        zip.extend_from_slice(&[0u8; 4]);
+        zip.extend_from_slice(&[0xff; 4]);
+        zip.extend_from_slice(&[0xff; 8]);
+        zip.extend_from_slice(&[0u8; 2]);
+        let path = dir.path().join("huge.zip");
+        std::fs::write(&path, &zip).unwrap();
+        let (specs, errors) = expand_file(&path);
+        assert!(specs.is_empty(), "{specs:?}");
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].message.contains("outside the file"), "{errors:?}");
     }
 
     #[test]

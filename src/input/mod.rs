@@ -378,6 +378,14 @@ fn decompressed(
     }
 }
 
+/// `raw` under its compression layers, decoded on the reading thread as
+/// archives are listed (a tar stays a tar): for the fuzz checks, which
+/// measure what an input decodes to before analysing it whole.
+pub fn decompressed_stream(raw: Box<dyn Read + Send>) -> io::Result<Box<dyn Read + Send>> {
+    let (stream, _, _) = decompressed(raw)?;
+    Ok(Box::new(stream))
+}
+
 #[cfg(test)]
 mod tests {
     use super::decode_thread::DECODED_BLOCK;
