@@ -6,7 +6,7 @@ use crate::facts::{self, FactKind};
 use crate::literals::{merge_anchors, rare_windows};
 use crate::model::Level;
 use crate::prefilter::Prefilter;
-use crate::rules::{LazyRegex, RuleSet, Signal};
+use crate::rules::{RuleSet, Signal};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::Regex;
 use std::collections::HashMap;
@@ -49,19 +49,11 @@ pub struct MatchSpan {
 }
 
 impl Matcher {
+    /// Every signal's regex is compiled when a candidate line first needs
+    /// it (`LazyRegex`): on the 64-line sample that is about 25 of the
+    /// pack's 150, and compiling all of them ahead on a second thread cost
+    /// 62 million instructions, twice the rest of the run.
     pub fn new(rules: &RuleSet) -> Matcher {
-        Self::build(rules, false)
-    }
-
-    /// `new`, with every signal's regex compiled ahead on another thread
-    /// (see `LazyRegex::compile_in_background`): what a scan wants, where
-    /// the regexes are needed moments later; not what the fuzz checks and
-    /// tests want, which build matchers by the thousand.
-    pub fn new_compiling_ahead(rules: &RuleSet) -> Matcher {
-        Self::build(rules, true)
-    }
-
-    fn build(rules: &RuleSet, compile_ahead: bool) -> Matcher {
         let mut signals: Vec<UniqueSignal> = Vec::new();
         let mut by_key: HashMap<String, usize> = HashMap::new();
         for (rule_index, rule) in rules.rules.iter().enumerate() {
@@ -95,12 +87,6 @@ impl Matcher {
             });
         }
 
-        if compile_ahead {
-            LazyRegex::compile_in_background(
-                signals.iter().map(|s| s.signal.regex.clone()).collect(),
-            );
-        }
-
         let mut literals: Vec<Vec<u8>> = Vec::new();
         let mut literal_users: Vec<Vec<usize>> = Vec::new();
         // Literal → its position in `literals` (a search of the list was
@@ -108,7 +94,10 @@ impl Matcher {
         let mut literal_positions: HashMap<Vec<u8>, usize> = HashMap::new();
         let mut unfiltered = Vec::new();
         for (index, signal) in signals.iter().enumerate() {
-            match required_literals(signal.signal.regex.as_str()) {
+            let pattern = signal.signal.regex.as_str();
+            let required = crate::rules::builtin_required_literals(pattern)
+                .unwrap_or_else(|| required_literals(pattern));
+            match required {
                 Some(set) => {
                     for literal in set {
                         match literal_positions.get(&literal) {
