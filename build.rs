@@ -1,5 +1,16 @@
 //! Embeds every `rules/*.json` file into the binary so that an installed
 //! `rwdoctor` needs no checkout: adding a rule is adding a file, no code change.
+//!
+//! It also writes the literals every match of each built-in signal regex must
+//! contain (`literals::required_literals`, the same source file compiled
+//! here): parsing the pack's ~140 regexes for them was 12.6 million
+//! instructions of each start (a third of the main thread's work on the
+//! 64-line sample). The matcher looks a built-in pattern up in that table and
+//! parses only the patterns it does not hold (user rules, facts).
+#[allow(dead_code)]
+#[path = "src/literals.rs"]
+mod literals;
+
 use std::env;
 use std::fs;
 use std::path::Path;
@@ -28,6 +39,58 @@ fn main() {
         ));
     }
     code.push_str("];\n");
-    let out = Path::new(&env::var("OUT_DIR").unwrap()).join("builtin_rules.rs");
+    let out_dir = env::var("OUT_DIR").unwrap();
+    let out = Path::new(&out_dir).join("builtin_rules.rs");
     fs::write(out, code).expect("write builtin_rules.rs");
+
+    let mut patterns = std::collections::BTreeSet::new();
+    for path in &files {
+        let text = fs::read_to_string(path).expect("read rule file");
+        // A broken rule file is reported by the binary (and its tests),
+        // not here.
+        let Ok(rule) = serde_json::from_str::<serde_json::Value>(&text) else {
+            continue;
+        };
+        if let Some(signals) = rule.get("signals").and_then(|s| s.as_object()) {
+            for signal in signals.values() {
+                if let Some(regex) = signal.get("regex").and_then(|r| r.as_str()) {
+                    patterns.insert(regex.to_string());
+                }
+            }
+        }
+    }
+    let mut table = String::from(
+        "/// (pattern, its required literals) of every built-in signal regex, sorted by\n\
+         /// pattern (`literals::required_literals`, computed by build.rs).\n",
+    );
+    table.push_str("pub static BUILTIN_REQUIRED_LITERALS: &[(&str, Option<&[&[u8]]>)] = &[\n");
+    for pattern in &patterns {
+        let literals = match literals::required_literals(pattern) {
+            Some(set) => format!(
+                "Some(&[{}])",
+                set.iter()
+                    .map(|l| format!("b{:?}", Bytes(l)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            None => "None".to_string(),
+        };
+        table.push_str(&format!("    ({pattern:?}, {literals}),\n"));
+    }
+    table.push_str("];\n");
+    let out = Path::new(&out_dir).join("builtin_literals.rs");
+    fs::write(out, table).expect("write builtin_literals.rs");
+}
+
+/// Bytes written as a Rust byte string's contents (`b"..."`).
+struct Bytes<'a>(&'a [u8]);
+
+impl std::fmt::Debug for Bytes<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"")?;
+        for &b in self.0 {
+            write!(f, "{}", std::ascii::escape_default(b))?;
+        }
+        f.write_str("\"")
+    }
 }

@@ -62,7 +62,7 @@ fn diagnose(cli: &Cli, request: &pipeline::Request) -> u8 {
         false,
     );
     let progress = Progress::on_terminal(&inputs.specs);
-    let matcher = Matcher::new_compiling_ahead(&rules);
+    let matcher = Matcher::new(&rules);
     let mut analysis =
         pipeline::analyse_inputs(request, inputs, &rules, &matcher, progress.as_ref());
     if let Some(progress) = &progress {

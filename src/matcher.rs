@@ -6,10 +6,11 @@ use crate::facts::{self, FactKind};
 use crate::literals::{merge_anchors, rare_windows};
 use crate::model::Level;
 use crate::prefilter::Prefilter;
-use crate::rules::{LazyRegex, RuleSet, Signal};
+use crate::rules::{RuleSet, Signal};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::Regex;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// Still here for the fuzz targets (`fuzzing`); it lives in `literals`.
 use crate::literals::required_literals;
@@ -39,7 +40,14 @@ pub struct Matcher {
     literal_users: Vec<Vec<usize>>,
     /// Signals with no usable literal: checked on every line.
     unfiltered: Vec<usize>,
+    /// Set once a small input has been searched ahead (`warm_up`).
+    warmed: AtomicBool,
 }
+
+/// A block this small that starts an input (a small file, the first read of
+/// a pipe) is searched whole for literals before its scan, and the regexes
+/// its candidate lines can need are compiled on two cores (`warm_up`).
+const WARM_MAX: usize = 256 << 10;
 
 /// The matched part of a message, for highlighting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,19 +57,12 @@ pub struct MatchSpan {
 }
 
 impl Matcher {
+    /// Every signal's regex is compiled when a candidate line first needs
+    /// it (`LazyRegex`; a small input's ahead, see `warm_up`): on the
+    /// 64-line sample that is 36 of the pack's 141, and compiling all of
+    /// them ahead on a second thread cost 62 million instructions, twice
+    /// the rest of the run.
     pub fn new(rules: &RuleSet) -> Matcher {
-        Self::build(rules, false)
-    }
-
-    /// `new`, with every signal's regex compiled ahead on another thread
-    /// (see `LazyRegex::compile_in_background`): what a scan wants, where
-    /// the regexes are needed moments later; not what the fuzz checks and
-    /// tests want, which build matchers by the thousand.
-    pub fn new_compiling_ahead(rules: &RuleSet) -> Matcher {
-        Self::build(rules, true)
-    }
-
-    fn build(rules: &RuleSet, compile_ahead: bool) -> Matcher {
         let mut signals: Vec<UniqueSignal> = Vec::new();
         let mut by_key: HashMap<String, usize> = HashMap::new();
         for (rule_index, rule) in rules.rules.iter().enumerate() {
@@ -95,12 +96,6 @@ impl Matcher {
             });
         }
 
-        if compile_ahead {
-            LazyRegex::compile_in_background(
-                signals.iter().map(|s| s.signal.regex.clone()).collect(),
-            );
-        }
-
         let mut literals: Vec<Vec<u8>> = Vec::new();
         let mut literal_users: Vec<Vec<usize>> = Vec::new();
         // Literal → its position in `literals` (a search of the list was
@@ -108,7 +103,10 @@ impl Matcher {
         let mut literal_positions: HashMap<Vec<u8>, usize> = HashMap::new();
         let mut unfiltered = Vec::new();
         for (index, signal) in signals.iter().enumerate() {
-            match required_literals(signal.signal.regex.as_str()) {
+            let pattern = signal.signal.regex.as_str();
+            let required = crate::rules::builtin_required_literals(pattern)
+                .unwrap_or_else(|| required_literals(pattern));
+            match required {
                 Some(set) => {
                     for literal in set {
                         match literal_positions.get(&literal) {
@@ -149,13 +147,55 @@ impl Matcher {
             signals,
             literal_users,
             unfiltered,
+            warmed: AtomicBool::new(false),
         }
+    }
+
+    /// On a small input, start-up is most of the run, and compiling the
+    /// regexes its candidate lines need most of that (36 of the pack's 141
+    /// on the 64-line sample). Searched whole with the overlap automaton
+    /// (a few hundred thousand instructions for 12 KiB), the input tells
+    /// which signals its lines can need; their regexes are compiled by this
+    /// thread and a helper, taking turns from one list, while this thread
+    /// also builds the prefilter's searcher. Only ever once per matcher, and
+    /// only compiles (a regex a candidate line does not need after all, its
+    /// level or target refused, is compiled for nothing); nothing found
+    /// changes.
+    fn warm_up(&self, haystack: &[u8]) {
+        let Some(automaton) = &self.overlap else {
+            return;
+        };
+        let mut needed = self.unfiltered.clone();
+        for m in automaton.find_overlapping_iter(haystack) {
+            needed.extend_from_slice(&self.literal_users[m.pattern().as_usize()]);
+        }
+        needed.sort_unstable();
+        needed.dedup();
+        let next = AtomicUsize::new(0);
+        let compile = || {
+            while let Some(&index) = needed.get(next.fetch_add(1, Ordering::Relaxed)) {
+                self.signals[index].signal.regex.get();
+            }
+        };
+        std::thread::scope(|scope| {
+            if needed.len() > 1 {
+                // Without a thread, this one compiles them all.
+                let _ = std::thread::Builder::new()
+                    .name("regex-compile".into())
+                    .spawn_scoped(scope, compile);
+            }
+            self.scan.find(haystack, 0);
+            compile();
+        });
     }
 
     /// Offset of the first byte at or after `from` that starts a literal any
     /// signal needs; `None` when the rest of the buffer has none. When some
     /// signal has no literal, every position is a candidate.
     pub fn next_candidate(&self, haystack: &[u8], from: usize) -> Option<usize> {
+        if from == 0 && haystack.len() <= WARM_MAX && !self.warmed.swap(true, Ordering::Relaxed) {
+            self.warm_up(haystack);
+        }
         if !self.unfiltered.is_empty() {
             return (from < haystack.len()).then_some(from);
         }
@@ -275,6 +315,29 @@ mod tests {
                 "anchor {anchor:?} would match most lines"
             );
         }
+    }
+
+    #[test]
+    fn warming_up_changes_no_candidate() {
+        let rules = crate::rules::RuleSet::load(&[]);
+        let sample = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata/sample-incident.log"
+        ))
+        .unwrap();
+        let warm = Matcher::new(&rules);
+        let cold = Matcher::new(&rules);
+        cold.warmed.store(true, Ordering::Relaxed);
+        let mut from = 0;
+        let mut found = 0;
+        while let Some(at) = warm.next_candidate(&sample, from) {
+            assert_eq!(cold.next_candidate(&sample, from), Some(at));
+            found += 1;
+            from = at + 1;
+        }
+        assert_eq!(cold.next_candidate(&sample, from), None);
+        assert!(found > 10, "{found}");
+        assert!(warm.warmed.load(Ordering::Relaxed));
     }
 
     #[test]

@@ -57,13 +57,7 @@ impl Inputs {
 
 pub fn analyse(request: &Request, rules: &RuleSet) -> Analysis {
     let inputs = Inputs::expand(&request.paths);
-    analyse_inputs(
-        request,
-        inputs,
-        rules,
-        &Matcher::new_compiling_ahead(rules),
-        None,
-    )
+    analyse_inputs(request, inputs, rules, &Matcher::new(rules), None)
 }
 
 /// The batch driver: scans `inputs` on all cores (showing `progress`) with

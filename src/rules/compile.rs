@@ -55,27 +55,6 @@ impl LazyRegex {
         &self.pattern
     }
 
-    /// Compiles `regexes` on a thread of their own, in order, while the
-    /// caller goes on: at start-up the matcher's literal automata are built
-    /// on one core while the other core is idle, and on a small input the
-    /// compiling is most of the run. A regex the scan needs before the
-    /// thread reaches it is compiled by the scan (the `OnceLock` makes one
-    /// of them wait for the other, never compile twice). Nothing is lost
-    /// when the thread cannot start: the regexes compile on first use.
-    /// Only the first `COMPILED_AHEAD` are: a big pack's regexes are
-    /// compiled when a candidate line first needs them, since most of them
-    /// never will be on a given log.
-    pub fn compile_in_background(mut regexes: Vec<LazyRegex>) {
-        regexes.truncate(COMPILED_AHEAD);
-        let _ = std::thread::Builder::new()
-            .name("regex-compile".into())
-            .spawn(move || {
-                for regex in regexes {
-                    regex.get();
-                }
-            });
-    }
-
     pub fn get(&self) -> &Regex {
         self.compiled.get_or_init(|| {
             // Validated at load time; a never-matching regex keeps a
@@ -202,15 +181,11 @@ pub struct Rule {
     pub source: RuleSource,
     /// How the signals combine, as written (`explain` words it).
     pub match_kind: MatchKind,
-    /// The definition as written, as compact JSON, for `rules show`
-    /// (`Rule::definition`). Kept as text: the parsed form cost 1.5 KiB a
+    /// The definition as written, as JSON (the rule file's text, or compact
+    /// JSON), for `rules show` (`Rule::definition`). Kept as text: the parsed form cost 1.5 KiB a
     /// rule in map nodes alone, 16 MiB for a pack of 10,000.
     definition_json: std::sync::Arc<str>,
 }
-
-/// Regexes compiled ahead on a second thread at start-up (the built-in pack
-/// has about 150 with the facts').
-const COMPILED_AHEAD: usize = 1024;
 
 /// Hits name a rule and its signal in 16 bits each (`matcher::SignalRef`,
 /// also in the spill file): past these, a line would be credited to the
@@ -226,6 +201,26 @@ impl Rule {
     /// A short sequence of named steps: the signals, the names the rule
     /// uses resolved to them, the checks of each part, then the pattern.
     pub fn compile(def: RuleDef, source: RuleSource) -> Result<Rule, Vec<(String, String)>> {
+        Rule::compile_written(def, source, None)
+    }
+
+    /// `compile`, with the JSON text `def` was parsed from: kept as it is
+    /// for `definition` (it parses to the same definition), not written
+    /// again (writing every rule back to JSON was a tenth of the start-up
+    /// on a small input).
+    pub fn compile_from_text(
+        def: RuleDef,
+        source: RuleSource,
+        text: &str,
+    ) -> Result<Rule, Vec<(String, String)>> {
+        Rule::compile_written(def, source, Some(text))
+    }
+
+    fn compile_written(
+        def: RuleDef,
+        source: RuleSource,
+        text: Option<&str>,
+    ) -> Result<Rule, Vec<(String, String)>> {
         let mut problems = Problems {
             id: def.id.clone(),
             list: Vec::new(),
@@ -320,7 +315,10 @@ impl Rule {
             tests: def.tests.clone(),
             source,
             match_kind: def.when.kind,
-            definition_json: serde_json::to_string(&def).unwrap_or_default().into(),
+            definition_json: match text {
+                Some(text) => text.into(),
+                None => serde_json::to_string(&def).unwrap_or_default().into(),
+            },
         })
     }
 

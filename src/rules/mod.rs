@@ -15,6 +15,21 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
+include!(concat!(env!("OUT_DIR"), "/builtin_literals.rs"));
+
+/// `literals::required_literals(pattern)` as build.rs computed it, when
+/// `pattern` is a built-in signal's regex (a binary search of the table);
+/// `None` for any other pattern, which the caller parses itself.
+pub fn builtin_required_literals(pattern: &str) -> Option<Option<Vec<Vec<u8>>>> {
+    let at = BUILTIN_REQUIRED_LITERALS
+        .binary_search_by(|(known, _)| (*known).cmp(pattern))
+        .ok()?;
+    Some(
+        BUILTIN_REQUIRED_LITERALS[at]
+            .1
+            .map(|set| set.iter().map(|l| l.to_vec()).collect()),
+    )
+}
 
 /// One problem in one rule file. Loading goes on past it: every broken file is
 /// reported, and the rules that did load are still used.
@@ -224,7 +239,7 @@ pub fn parse_rule(name: &str, text: &str, source: RuleSource) -> Result<Rule, Ve
             problem: describe_json_error(text, &err),
         }]
     })?;
-    Rule::compile(def, source).map_err(|problems| {
+    Rule::compile_from_text(def, source, text).map_err(|problems| {
         problems
             .into_iter()
             .map(|(rule_id, problem)| RuleError {
@@ -303,6 +318,28 @@ fn sniff_rule_id(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_build_time_literals_are_what_the_patterns_give() {
+        assert!(BUILTIN_REQUIRED_LITERALS.len() > 100);
+        assert!(BUILTIN_REQUIRED_LITERALS
+            .windows(2)
+            .all(|w| w[0].0 < w[1].0));
+        for (pattern, _) in BUILTIN_REQUIRED_LITERALS {
+            assert_eq!(
+                builtin_required_literals(pattern),
+                Some(crate::literals::required_literals(pattern)),
+                "{pattern}"
+            );
+        }
+        let set = RuleSet::load(&[]);
+        for rule in &set.rules {
+            for signal in &rule.signals {
+                assert!(builtin_required_literals(signal.regex.as_str()).is_some());
+            }
+        }
+        assert_eq!(builtin_required_literals("no such (pattern)"), None);
+    }
 
     #[test]
     fn builtin_rules_all_load() {
