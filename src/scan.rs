@@ -859,6 +859,7 @@ mod tests {
 
     fn scan_bytes(matcher: &Matcher, data: &[u8], part: Part, fast: bool) -> (String, Vec<Hit>) {
         let opened = OpenInput {
+            rewritten: false,
             reader: Box::new(std::io::Cursor::new(data.to_vec())),
             gzip: false,
             notes: Vec::new(),

@@ -610,7 +610,9 @@ fn run_work(
             };
             // A plain file's size at open (or its range's): what it should
             // give unless it shrinks while read.
-            let expected = (!opened.gzip).then_some(opened.size).flatten();
+            let expected = (!opened.gzip && !opened.rewritten)
+                .then_some(opened.size)
+                .flatten();
             let mut coverage = scan::scan_part(item.input, &name, opened, matcher, part, on_hit);
             if let Some(expected) = expected {
                 coverage.unread_bytes = expected.saturating_sub(coverage.bytes);
@@ -637,6 +639,7 @@ fn open_range(
     file.seek(SeekFrom::Start(start))?;
     let reader: Box<dyn Read + Send> = Box::new(file.take(end - start));
     Ok(OpenInput {
+        rewritten: false,
         reader: match progress {
             Some(progress) => progress.count_raw(reader),
             None => reader,
