@@ -400,3 +400,80 @@ fn an_envelopes_time_serves_lines_without_one_in_its_zone() {
         "{evidence}"
     );
 }
+
+/// The findings with each evidence line mapped to the plain sample's line
+/// of the same text, in order (a line's place does not matter, its time does).
+fn diagnosis_mapped(doc: &Value, file: &str) -> Vec<Diagnosis> {
+    let read = |path: &str| {
+        std::fs::read_to_string(format!("{}/{path}", env!("CARGO_MANIFEST_DIR")))
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let plain = read("testdata/sample-incident.log");
+    let lines = read(&format!("testdata/shapes/{file}"));
+    diagnosis(doc)
+        .into_iter()
+        .map(|(rule, count, evidence, causes)| {
+            let mut mapped: Vec<u64> = evidence
+                .iter()
+                .map(|l| {
+                    let text = &lines[*l as usize - 1];
+                    // The plain line this one wraps (an envelope's prefix).
+                    plain
+                        .iter()
+                        .position(|p| text.ends_with(p.as_str()))
+                        .unwrap_or_else(|| panic!("{file}:{l} is no sample line"))
+                        as u64
+                        + 1
+                })
+                .collect();
+            mapped.sort();
+            (rule, count, mapped, causes)
+        })
+        .collect()
+}
+
+#[test]
+fn newest_first_and_shuffled_inputs_give_the_findings_of_the_sorted_ones() {
+    let reference: Vec<Diagnosis> = diagnosis(&plain())
+        .into_iter()
+        .map(|(rule, count, mut lines, causes)| {
+            lines.sort();
+            (rule, count, lines, causes)
+        })
+        .collect();
+    for (file, newest_first) in [
+        ("reversed.log", true),
+        ("logcli-default.log", true),
+        ("grafana-explore.log", true),
+        ("shuffled.log", false),
+        ("reversed-shuffled.log", true),
+    ] {
+        let (doc, code) = run_json(&[&format!("testdata/shapes/{file}")], None);
+        assert_eq!(code, 1, "{file}");
+        assert_eq!(
+            doc["findings"][0]["rule"], "meta-leader-lease-lost",
+            "{file}"
+        );
+        assert_eq!(doc["findings"][0]["severity"], "critical", "{file}");
+        assert_eq!(diagnosis_mapped(&doc, file), reference, "{file}");
+        let input = &doc["summary"]["inputs"][0];
+        let said = input["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().starts_with("newest first"));
+        assert_eq!(said, newest_first, "{file}: {input}");
+        assert_eq!(
+            input.get("newest_first").and_then(Value::as_bool),
+            newest_first.then_some(true),
+            "{file}"
+        );
+    }
+    // Read newest first, the evidence still names the file's own lines, in
+    // time order: the plain's 60, 62, 63, 64 are the reversed file's 5..1.
+    let (doc, _) = run_json(&["testdata/shapes/reversed.log"], None);
+    assert_eq!(common::evidence_lines(&doc["findings"][0]), [5, 3, 2, 1]);
+}

@@ -170,6 +170,24 @@ write("elastic-ndjson.log", [J({"_index": "logs-risingwave-2024.02.11", "_id": f
                                             "kubernetes": K8S}})
                              for n, (raw, ts, *_) in enumerate(events())])
 
+# 9b. Order (issue 15): the same lines newest first (logcli's default,
+#     Grafana Explore's), and shuffled within a few seconds (several
+#     shippers, or clocks a little apart, merged).
+PLAIN_LINES = PLAIN_TEXT.splitlines()
+write("reversed.log", PLAIN_LINES[::-1])
+write("logcli-default.log", [logcli_line(raw, ts) for raw, ts, *_ in list(events())[::-1]])
+write("grafana-explore.log", [grafana_line(raw, ts) for raw, ts, *_ in list(events())[::-1]])
+import random
+rng = random.Random(15)
+def shuffled(lines, seconds=3):
+    # Each line moved by a random delay of up to `seconds`: a stable sort
+    # on the delayed times (lines with one time keep their order).
+    from datetime import datetime
+    stamp = lambda l: datetime.fromisoformat(l.split(" ", 1)[0].replace("Z", "+00:00")).timestamp()
+    return [l for _, l in sorted(((stamp(l) + rng.uniform(0, seconds), l) for l in lines), key=lambda p: p[0])]
+write("shuffled.log", shuffled(PLAIN_LINES))
+write("reversed-shuffled.log", shuffled(PLAIN_LINES)[::-1])
+
 # 9. Containers: compressions (nested too) and archives whose members are
 #    inputs of their own. Each holds the incident once; archives also hold
 #    a startup-only log (no finding) and a directory. Byte-stable: no times.
