@@ -120,6 +120,216 @@ struct RuleState {
     cause_signals: Vec<bool>,
 }
 
+/// What one line is to one rule's pattern.
+struct RuleLine {
+    /// The log the line belongs to, as the rule counts logs.
+    source: SourceKey,
+    /// The first step's signal on the line (for `same_signal` rules).
+    first_signal: Option<usize>,
+    /// Per step of the pattern: does the line carry one of its signals.
+    in_steps: Vec<bool>,
+    is_unless: bool,
+    is_between: bool,
+}
+
+impl RuleLine {
+    fn read(rule: &Rule, hit: &Hit, signals: &[usize]) -> RuleLine {
+        let pattern = &rule.pattern;
+        RuleLine {
+            source: if pattern.same_source {
+                (hit.input, hit.origin.clone())
+            } else {
+                (0, None)
+            },
+            first_signal: if pattern.same_signal {
+                signals
+                    .iter()
+                    .copied()
+                    .find(|s| pattern.steps[0].contains(s))
+            } else {
+                None
+            },
+            in_steps: pattern
+                .steps
+                .iter()
+                .map(|step| signals.iter().any(|s| step.contains(s)))
+                .collect(),
+            is_unless: signals.iter().any(|s| pattern.unless.contains(s)),
+            is_between: signals.iter().any(|s| pattern.not_between.contains(s)),
+        }
+    }
+
+    fn in_any_step(&self) -> bool {
+        self.in_steps.iter().any(|b| *b)
+    }
+}
+
+impl RuleState {
+    /// Keeps the line's cause signals for incidents to come (and gives them
+    /// to the open one), and forgets those older than the cause window.
+    fn keep_causes(&mut self, hit: &Arc<Hit>, signals: &[usize], cause_window: Duration) {
+        let cause_hits: Vec<usize> = signals
+            .iter()
+            .copied()
+            .filter(|s| self.cause_signals[*s])
+            .collect();
+        if !cause_hits.is_empty() {
+            if let Some(open) = &mut self.open {
+                open.incident.add_context(hit, &cause_hits);
+            }
+            self.context_buffer.push_back((hit.clone(), cause_hits));
+            if self.context_buffer.len() > MAX_CONTEXT_BUFFER {
+                self.context_buffer.pop_front();
+            }
+        }
+        if let Some(now) = hit.sort_time {
+            while self
+                .context_buffer
+                .front()
+                .is_some_and(|(h, _)| !within(h.sort_time, Some(now), cause_window))
+            {
+                self.context_buffer.pop_front();
+            }
+        }
+    }
+
+    /// An `unless` line: the pattern's premise is refuted. A pending
+    /// incident is dropped, and half-built matches start over.
+    fn refute(&mut self, rule: &Rule, now: Option<Timestamp>) {
+        if let Some(open) = &self.open {
+            if open.pending && within(open.incident.last, now, rule.pattern.grace) {
+                self.open = None;
+            }
+        }
+        self.partials.clear();
+        self.recent.clear();
+    }
+
+    /// Adds the line to the open incident when it is more of the same:
+    /// same log, soon enough, and not a new start (`same_signal`).
+    fn absorb_into_open(&mut self, rule: &Rule, hit: &Arc<Hit>, line: &RuleLine) -> bool {
+        let Some(open) = &mut self.open else {
+            return false;
+        };
+        let absorb = rule
+            .pattern
+            .within
+            .unwrap_or(Duration::seconds(DEFAULT_ABSORB_SECS));
+        // With `same_signal`, the first step's signal again starts
+        // something new (another restart), not more of the same.
+        let again = line.first_signal.is_some() && line.first_signal == open.signal;
+        if open.source == line.source && !again && within(open.incident.last, hit.sort_time, absorb)
+        {
+            open.incident.absorb(hit.clone());
+            return true;
+        }
+        false
+    }
+
+    /// A one-step pattern: `at_least` lines within `within` make an
+    /// incident.
+    fn count_single_step(&mut self, rule: &Rule, hit: &Arc<Hit>) -> Option<Vec<Arc<Hit>>> {
+        self.recent.push_back(hit.clone());
+        if let (Some(limit), Some(now)) = (rule.pattern.within, hit.sort_time) {
+            while self
+                .recent
+                .front()
+                .is_some_and(|h| !within(h.sort_time, Some(now), limit))
+            {
+                self.recent.pop_front();
+            }
+        }
+        if self.recent.len() >= rule.pattern.at_least as usize {
+            Some(self.recent.drain(..).collect())
+        } else {
+            None
+        }
+    }
+
+    /// A sequence of steps: the line extends each half-built match whose
+    /// previous step it follows (latest step first, so one line does not
+    /// take two steps), and starts a new one at step 0.
+    fn advance_sequence(
+        &mut self,
+        rule: &Rule,
+        hit: &Arc<Hit>,
+        line: &RuleLine,
+    ) -> Option<Vec<Arc<Hit>>> {
+        let now = hit.sort_time;
+        let last = rule.pattern.steps.len() - 1;
+        let partials = self
+            .partials
+            .entry((line.source.clone(), line.first_signal))
+            .or_insert_with(|| (0..=last).map(|_| None).collect());
+        let mut completed = None;
+        for step in (0..=last).rev() {
+            if !line.in_steps[step] {
+                continue;
+            }
+            if step == 0 {
+                partials[0] = Some(Partial {
+                    events: vec![hit.clone()],
+                    start: now,
+                });
+                continue;
+            }
+            let Some(partial) = partials[step - 1]
+                .as_ref()
+                .and_then(|prev| extend_partial(rule, prev, hit))
+            else {
+                continue;
+            };
+            if step == last {
+                completed = Some(partial.events);
+                break;
+            }
+            partials[step] = Some(partial);
+        }
+        if completed.is_some() {
+            partials.iter_mut().for_each(|p| *p = None);
+            // In a sequence bounded by lines (`not_between`), the line
+            // that ends one sequence may begin the next (a restart
+            // banner ends one life of a process and starts another).
+            // Sequences bounded by time keep one incident per run of
+            // steps, as they always had.
+            if line.in_steps[0] && !rule.pattern.not_between.is_empty() {
+                partials[0] = Some(Partial {
+                    events: vec![hit.clone()],
+                    start: now,
+                });
+            }
+        }
+        completed
+    }
+}
+
+/// `prev` followed by `hit`, when `hit` comes within the pattern's time.
+fn extend_partial(rule: &Rule, prev: &Partial, hit: &Arc<Hit>) -> Option<Partial> {
+    if !rule
+        .pattern
+        .within
+        .is_none_or(|w| within(prev.start, hit.sort_time, w))
+    {
+        return None;
+    }
+    let mut events = prev.events.clone();
+    // A start-up banner brings the line before it: the last the previous
+    // process wrote, which bounds the gap with it.
+    if let Some(before) = hit.before.as_deref().filter(|b| {
+        b.origin == hit.origin
+            && events
+                .last()
+                .is_some_and(|e| e.input == b.input && e.line < b.line)
+    }) {
+        events.push(Arc::new(before.clone()));
+    }
+    events.push(hit.clone());
+    Some(Partial {
+        events,
+        start: prev.start,
+    })
+}
+
 pub struct Correlator<'r> {
     rules: &'r RuleSet,
     /// The lease in force, for rules whose cause window follows it.
@@ -242,211 +452,71 @@ impl<'r> Correlator<'r> {
         }
     }
 
+    /// One rule's share of a hit: its cause lines are kept, then the line
+    /// refutes, interrupts, extends an open incident, or advances the
+    /// rule's pattern, in that order.
     fn push_rule(&mut self, index: usize, hit: &Arc<Hit>, signals: &[usize]) {
         let rule: &Rule = &self.rules.rules[index];
         let state = &mut self.states[index];
-        let now = hit.sort_time;
-
         let cause_window = rule.cause_window_for(self.lease_secs);
-        let cause_hits: Vec<usize> = signals
-            .iter()
-            .copied()
-            .filter(|s| state.cause_signals[*s])
-            .collect();
-        if !cause_hits.is_empty() {
-            if let Some(open) = &mut state.open {
-                open.incident.add_context(hit, &cause_hits);
-            }
-            state.context_buffer.push_back((hit.clone(), cause_hits));
-            if state.context_buffer.len() > MAX_CONTEXT_BUFFER {
-                state.context_buffer.pop_front();
-            }
-        }
-        if let Some(now) = now {
-            while state
-                .context_buffer
-                .front()
-                .is_some_and(|(h, _)| !within(h.sort_time, Some(now), cause_window))
-            {
-                state.context_buffer.pop_front();
-            }
-        }
+        state.keep_causes(hit, signals, cause_window);
 
-        let source: SourceKey = if rule.pattern.same_source {
-            (hit.input, hit.origin.clone())
-        } else {
-            (0, None)
-        };
-        let first_signal = if rule.pattern.same_signal {
-            signals
-                .iter()
-                .copied()
-                .find(|s| rule.pattern.steps[0].contains(s))
-        } else {
-            None
-        };
-        let is_unless = signals.iter().any(|s| rule.pattern.unless.contains(s));
-        let is_between = signals.iter().any(|s| rule.pattern.not_between.contains(s));
-        let in_steps: Vec<bool> = rule
-            .pattern
-            .steps
-            .iter()
-            .map(|step| signals.iter().any(|s| step.contains(s)))
-            .collect();
-        if in_steps.iter().any(|b| *b) {
+        let line = RuleLine::read(rule, hit, signals);
+        if line.in_any_step() {
             state.outcome.matched_lines += 1;
         }
-
-        if is_unless {
-            // The pattern's premise is refuted: a pending incident is dropped,
-            // and half-built matches start over.
-            if let Some(open) = &state.open {
-                if open.pending && within(open.incident.last, now, rule.pattern.grace) {
-                    state.open = None;
-                }
-            }
-            state.partials.clear();
-            state.recent.clear();
+        if line.is_unless {
+            state.refute(rule, hit.sort_time);
             return;
         }
-        if is_between {
+        if line.is_between {
             // Whatever was building up in this source is interrupted; the
             // open incident takes no more lines.
-            state.partials.retain(|(from, _), _| *from != source);
+            state.partials.retain(|(from, _), _| *from != line.source);
             if state
                 .open
                 .as_ref()
-                .is_some_and(|open| !open.pending && open.source == source)
+                .is_some_and(|open| !open.pending && open.source == line.source)
             {
                 self.close(index);
             }
             return;
         }
-        if !in_steps.iter().any(|b| *b) {
+        if !line.in_any_step() || state.absorb_into_open(rule, hit, &line) {
             return;
         }
+        let completed = if rule.pattern.steps.len() == 1 {
+            state.count_single_step(rule, hit)
+        } else {
+            state.advance_sequence(rule, hit, &line)
+        };
+        if let Some(events) = completed {
+            self.open_incident(index, events, line);
+        }
+    }
 
-        if let Some(open) = &mut state.open {
-            let absorb = rule
-                .pattern
-                .within
-                .unwrap_or(Duration::seconds(DEFAULT_ABSORB_SECS));
-            // With `same_signal`, the first step's signal again starts
-            // something new (another restart), not more of the same.
-            let again = first_signal.is_some() && first_signal == open.signal;
-            if open.source == source && !again && within(open.incident.last, now, absorb) {
-                open.incident.absorb(hit.clone());
-                return;
+    /// Closes the rule's open incident and opens one on `events`, with the
+    /// cause lines kept from before it.
+    fn open_incident(&mut self, index: usize, events: Vec<Arc<Hit>>, line: RuleLine) {
+        self.close(index);
+        let rule: &Rule = &self.rules.rules[index];
+        let state = &mut self.states[index];
+        let mut incident = Incident::new(events);
+        let cause_window = rule.cause_window_for(self.lease_secs);
+        for (context_hit, context_signals) in &state.context_buffer {
+            if within(context_hit.sort_time, incident.first, cause_window) {
+                incident.add_context(context_hit, context_signals);
             }
         }
-
-        let completed = if rule.pattern.steps.len() == 1 {
-            state.recent.push_back(hit.clone());
-            if let (Some(limit), Some(now)) = (rule.pattern.within, now) {
-                while state
-                    .recent
-                    .front()
-                    .is_some_and(|h| !within(h.sort_time, Some(now), limit))
-                {
-                    state.recent.pop_front();
-                }
-            }
-            if state.recent.len() >= rule.pattern.at_least as usize {
-                Some(state.recent.drain(..).collect::<Vec<_>>())
-            } else {
-                None
-            }
-        } else {
-            let last = rule.pattern.steps.len() - 1;
-            let partials = state
-                .partials
-                .entry((source.clone(), first_signal))
-                .or_insert_with(|| (0..=last).map(|_| None).collect());
-            let mut completed = None;
-            for step in (0..=last).rev() {
-                if !in_steps[step] {
-                    continue;
-                }
-                if step == 0 {
-                    partials[0] = Some(Partial {
-                        events: vec![hit.clone()],
-                        start: now,
-                    });
-                    continue;
-                }
-                let extended = match &partials[step - 1] {
-                    Some(prev)
-                        if rule
-                            .pattern
-                            .within
-                            .is_none_or(|w| within(prev.start, now, w)) =>
-                    {
-                        let mut events = prev.events.clone();
-                        // A start-up banner brings the line before it: the
-                        // last the previous process wrote, which bounds the
-                        // gap with it.
-                        if let Some(before) = hit.before.as_deref().filter(|b| {
-                            b.origin == hit.origin
-                                && events
-                                    .last()
-                                    .is_some_and(|e| e.input == b.input && e.line < b.line)
-                        }) {
-                            events.push(Arc::new(before.clone()));
-                        }
-                        events.push(hit.clone());
-                        Some(Partial {
-                            events,
-                            start: prev.start,
-                        })
-                    }
-                    _ => None,
-                };
-                if let Some(partial) = extended {
-                    if step == last {
-                        completed = Some(partial.events);
-                        break;
-                    }
-                    partials[step] = Some(partial);
-                }
-            }
-            if completed.is_some() {
-                partials.iter_mut().for_each(|p| *p = None);
-                // In a sequence bounded by lines (`not_between`), the line
-                // that ends one sequence may begin the next (a restart
-                // banner ends one life of a process and starts another).
-                // Sequences bounded by time keep one incident per run of
-                // steps, as they always had.
-                if in_steps[0] && !rule.pattern.not_between.is_empty() {
-                    partials[0] = Some(Partial {
-                        events: vec![hit.clone()],
-                        start: now,
-                    });
-                }
-            }
-            completed
-        };
-
-        if let Some(events) = completed {
-            self.close(index);
-            let rule: &Rule = &self.rules.rules[index];
-            let state = &mut self.states[index];
-            let mut incident = Incident::new(events);
-            let cause_window = rule.cause_window_for(self.lease_secs);
-            for (context_hit, context_signals) in &state.context_buffer {
-                if within(context_hit.sort_time, incident.first, cause_window) {
-                    incident.add_context(context_hit, context_signals);
-                }
-            }
-            let pending = !rule.pattern.unless.is_empty();
-            state.open = Some(Open {
-                incident,
-                pending,
-                source,
-                signal: first_signal,
-            });
-            if !pending {
-                self.confirm_open(index);
-            }
+        let pending = !rule.pattern.unless.is_empty();
+        state.open = Some(Open {
+            incident,
+            pending,
+            source: line.source,
+            signal: line.first_signal,
+        });
+        if !pending {
+            self.confirm_open(index);
         }
     }
 

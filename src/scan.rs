@@ -369,6 +369,9 @@ fn scan_part_with(
     coverage
 }
 
+/// Scans one block of whole lines: a short dispatcher over the fast path
+/// (runs of plain lines that hold no literal, only counted) and the
+/// general path (every other line, one at a time).
 fn scan_block(
     block: &[u8],
     input_index: usize,
@@ -377,232 +380,352 @@ fn scan_block(
     coverage: &mut Coverage,
     on_hit: &mut dyn FnMut(Hit),
 ) {
-    let block_has_ansi = memchr::memchr(0x1b, block).is_some();
-    let mut next_candidate = matcher.next_candidate(block, 0);
-    let mut start = 0;
-    let mut last_event_in_block: Option<(usize, usize)> = None;
-    // Set after a line the fast run below would have taken the same way.
-    let mut plain_before = false;
-    while start < block.len() {
-        if plain_before && !block_has_ansi && st.fast_runs {
-            // Nearly every line of a RisingWave log: a plain text event
-            // line that holds no literal. Counting those is all the work
-            // there is to them, in a tight loop up to the next candidate.
-            let limit = next_candidate.unwrap_or(block.len());
-            let run = plain_run(block, start, limit);
-            if run.lines > 0 {
-                st.line_no += run.lines;
-                st.recognised += run.lines;
-                st.shape_counts[Shape::RisingwaveText.index()] += run.lines;
-                last_event_in_block = run.last_line;
-                st.last_event_no = st.line_no;
-                start = run.end;
-                if start >= block.len() {
-                    break;
-                }
+    let mut scan = BlockScan {
+        block,
+        has_ansi: memchr::memchr(0x1b, block).is_some(),
+        next_candidate: matcher.next_candidate(block, 0),
+        start: 0,
+        last_event_in_block: None,
+        plain_before: false,
+        input_index,
+        matcher,
+        st,
+        coverage,
+        on_hit,
+    };
+    while scan.start < block.len() {
+        if scan.plain_before && !scan.has_ansi && scan.st.fast_runs {
+            scan.plain_lines();
+            if scan.start >= block.len() {
+                break;
             }
         }
-        let Some(newline) = memchr::memchr(b'\n', &block[start..]).map(|n| start + n) else {
+        let Some(newline) = memchr::memchr(b'\n', &block[scan.start..]).map(|n| scan.start + n)
+        else {
             break; // blocks end with a newline; this is not reached
         };
-        st.line_no += 1;
-        let mut raw = &block[start..newline];
-        if let [head @ .., b'\r'] = raw {
-            raw = head;
+        scan.general_line(newline);
+        scan.start = newline + 1;
+    }
+    scan.finish();
+}
+
+/// One block's scan: where it stands in the block, and what the lines of
+/// the input before it left (`st`).
+struct BlockScan<'s, 'b> {
+    block: &'b [u8],
+    /// Any escape byte in the block (lines of a block without one skip
+    /// the ANSI check).
+    has_ansi: bool,
+    /// Where the next line holding a literal ends, as the prefilter says.
+    next_candidate: Option<usize>,
+    /// Where the next line starts.
+    start: usize,
+    /// The last event line seen in this block.
+    last_event_in_block: Option<(usize, usize)>,
+    /// Set after a line the fast run would have taken the same way.
+    plain_before: bool,
+    input_index: usize,
+    matcher: &'s Matcher,
+    st: &'s mut ScanState,
+    coverage: &'s mut Coverage,
+    on_hit: &'s mut dyn FnMut(Hit),
+}
+
+/// What an event line turned out to be.
+#[derive(PartialEq)]
+enum EventLine {
+    Event,
+    /// A panic's header: its message and backtrace lines follow.
+    PanicHeader,
+}
+
+impl BlockScan<'_, '_> {
+    /// The fast path. Nearly every line of a RisingWave log is a plain text
+    /// event line that holds no literal: counting those is all the work
+    /// there is to them, in a tight loop up to the next candidate.
+    fn plain_lines(&mut self) {
+        let limit = self.next_candidate.unwrap_or(self.block.len());
+        let run = plain_run(self.block, self.start, limit);
+        if run.lines > 0 {
+            let st = &mut *self.st;
+            st.line_no += run.lines;
+            st.recognised += run.lines;
+            st.shape_counts[Shape::RisingwaveText.index()] += run.lines;
+            self.last_event_in_block = run.last_line;
+            st.last_event_no = st.line_no;
+            self.start = run.end;
         }
-        // A JSON line too long keeps its later fields (a `message` after a
-        // huge one) with its long strings shortened; any other is cut.
-        let shortened;
-        if raw.len() > crate::lines::MAX_LINE && crate::lines::looks_like_json(raw) {
-            let mut out = Vec::with_capacity(crate::lines::MAX_LINE);
-            crate::lines::JsonShortener::default().feed(raw, &mut out);
-            if out.len() <= crate::lines::MAX_LINE {
-                shortened = out;
-                raw = &shortened;
-                st.shortened_lines += 1;
-            }
-        }
-        if raw.len() > crate::lines::MAX_LINE {
-            raw = &raw[..crate::lines::MAX_LINE];
-            st.cut_lines += 1;
-        }
-        let has_ansi = block_has_ansi && memchr::memchr(0x1b, raw).is_some();
-        let mut scratch = std::mem::take(&mut st.ansi_scratch);
+    }
+
+    /// The general path: one line ending at `newline`, cleaned, then
+    /// classified, counted and checked.
+    fn general_line(&mut self, newline: usize) {
+        self.st.line_no += 1;
+        let raw = line_text(&self.block[self.start..newline], self.st);
+        let has_ansi = self.has_ansi && memchr::memchr(0x1b, &raw).is_some();
+        let mut scratch = std::mem::take(&mut self.st.ansi_scratch);
         let line: &[u8] = if has_ansi {
-            record::strip_ansi(raw, &mut scratch);
+            record::strip_ansi(&raw, &mut scratch);
             &scratch
         } else {
-            raw
+            &raw
         };
-        if coverage.first_line.is_none() {
-            coverage.first_line = Some(cut(&String::from_utf8_lossy(line), 120));
-        }
+        self.read_line(line, raw.len(), has_ansi, newline);
+        self.st.ansi_scratch = scratch;
+    }
 
+    fn read_line(&mut self, line: &[u8], raw_len: usize, has_ansi: bool, newline: usize) {
+        if self.coverage.first_line.is_none() {
+            self.coverage.first_line = Some(cut(&String::from_utf8_lossy(line), 120));
+        }
         let (class, unwrapped) = record::classify(line);
         // The event line before this one, should this be a start-up banner.
         let mut before = EventBefore {
-            in_block: last_event_in_block,
-            line: st.last_event_no,
+            in_block: self.last_event_in_block,
+            line: self.st.last_event_no,
             replaced: false,
         };
-        plain_before = !has_ansi
+        self.plain_before = !has_ansi
             && class == LineClass::Event(Shape::RisingwaveText)
             && unwrapped.wrappers == 0
-            && st.seen_event;
+            && self.st.seen_event;
         let wrapper_bits = unwrapped.wrappers | if has_ansi { wrappers::ANSI } else { 0 };
         if wrapper_bits != 0 {
-            count_wrappers(st, wrapper_bits);
+            count_wrappers(self.st, wrapper_bits);
             if let Some((a, b)) = unwrapped.origin {
-                note_origin(coverage, &line[a..b]);
+                note_origin(self.coverage, &line[a..b]);
             }
         }
-        if let Some(pending) = &mut st.panic {
-            let inner = &line[unwrapped.inner_start..];
-            // In a merged log, a line of another pod or service ends it.
-            let origin = unwrapped.origin.map(|(a, b)| &line[a..b]);
-            if origin == pending.origin.as_deref()
-                && pending
-                    .fold
-                    .push(inner, matches!(class, LineClass::Event(_)))
-            {
-                // Part of the panic: its text is checked when it ends.
-                st.recognised += 1;
-                if next_candidate.is_some_and(|c| c <= newline) {
-                    next_candidate = matcher.next_candidate(block, newline + 1);
-                }
-                st.ansi_scratch = scratch;
-                start = newline + 1;
-                continue;
-            }
-            finish_panic(input_index, matcher, st, on_hit);
+        if self.folds_into_panic(line, &unwrapped, class) {
+            // Part of the panic: its text is checked when it ends.
+            self.pass_candidates(newline);
+            return;
         }
         let recognised = match class {
             LineClass::Event(shape) => {
-                st.shape_counts[shape.index()] += 1;
-                st.in_pretty_event = Some(shape == Shape::RisingwavePretty);
-                if !st.seen_event {
-                    st.seen_event = true;
-                    let year = st.year_for(line, &unwrapped);
-                    let first = record::line_timestamp(line, year);
-                    st.note_time(first);
-                    if let Some(ts) = first {
-                        if unwrapped.wrappers & wrappers::JOURNALD == 0 {
-                            st.year = Some(ts.year());
-                        }
-                    }
+                let event = self.event_line(line, &unwrapped, shape, has_ansi, raw_len);
+                if event == EventLine::PanicHeader {
+                    self.pass_candidates(newline);
+                    return;
                 }
-                if shape == Shape::RustPanic {
-                    // No time of its own: it takes that of the event
-                    // before, which stays the last event.
-                    let year = st.year_for(line, &unwrapped);
-                    let time = unwrapped
-                        .wrapper_time
-                        .and_then(|_| record::line_timestamp(line, year))
-                        .or_else(|| match last_event_in_block {
-                            Some((a, b)) if !has_ansi => record::line_timestamp(&block[a..b], year),
-                            _ => record::line_timestamp(&st.last_event, year),
-                        })
-                        .or(st.last_time);
-                    let inner = &line[unwrapped.inner_start..];
-                    let expects_message = record::panic::header(inner).unwrap_or(false);
-                    st.panic = Some(PendingPanic {
-                        fold: record::panic::Fold::start(
-                            &String::from_utf8_lossy(line),
-                            expects_message,
-                        ),
-                        line_no: st.line_no,
-                        time,
-                        origin: unwrapped.origin.map(|(a, b)| line[a..b].to_vec()),
-                    });
-                    st.recognised += 1;
-                    if next_candidate.is_some_and(|c| c <= newline) {
-                        next_candidate = matcher.next_candidate(block, newline + 1);
-                    }
-                    st.ansi_scratch = scratch;
-                    start = newline + 1;
-                    continue;
-                }
-                if has_ansi {
-                    std::mem::swap(&mut st.last_event, &mut st.previous_event);
-                    before.replaced = true;
-                    st.last_event.clear();
-                    st.last_event
-                        .extend_from_slice(&line[..line.len().min(512)]);
-                    last_event_in_block = None;
-                } else {
-                    last_event_in_block = Some((start, start + raw.len()));
-                }
-                st.last_event_no = st.line_no;
+                before.replaced = has_ansi;
                 true
             }
-            LineClass::Continuation => match st.in_pretty_event {
-                Some(inside) => inside,
-                None => {
-                    st.pending_pretty_lines += 1;
-                    false
-                }
-            },
-            // The blank line that ends a pretty event belongs to it.
-            LineClass::Unknown if line.is_empty() && st.in_pretty_event != Some(false) => {
-                let inside = st.in_pretty_event == Some(true);
-                if st.in_pretty_event.is_none() {
-                    st.pending_pretty_lines += 1;
-                }
-                st.in_pretty_event = Some(false);
-                inside
-            }
-            LineClass::Unknown => {
-                st.in_pretty_event = Some(false);
-                false
-            }
+            _ => non_event_line(self.st, class, line),
         };
         if recognised {
-            st.recognised += 1;
+            self.st.recognised += 1;
         }
+        if has_ansi || self.candidate_through(newline) {
+            self.check_candidate(line, has_ansi, recognised, &before);
+            self.pass_candidates(newline);
+        }
+    }
 
-        let is_candidate = has_ansi || next_candidate.is_some_and(|c| c <= newline);
-        if is_candidate {
-            matcher.candidates(line, &mut st.candidates);
-            if !st.candidates.is_empty() {
-                if let Some(mut hit) = check_line(
-                    line,
-                    input_index,
-                    matcher,
-                    st,
-                    has_ansi,
-                    block,
-                    last_event_in_block,
-                ) {
-                    if hit.facts.iter().any(|(k, _)| *k == FactKind::NodeStarting) {
-                        hit.before = line_before(&before, block, input_index, st);
-                    }
-                    if !recognised && !hit.signals.is_empty() {
-                        st.shape_counts[Shape::Bare.index()] += 1;
-                        st.recognised += 1;
-                    }
-                    on_hit(hit);
+    /// Whether the prefilter's next candidate ends at or before `newline`.
+    fn candidate_through(&self, newline: usize) -> bool {
+        self.next_candidate.is_some_and(|c| c <= newline)
+    }
+
+    /// Moves the next candidate past the line ending at `newline`.
+    fn pass_candidates(&mut self, newline: usize) {
+        if self.candidate_through(newline) {
+            self.next_candidate = self.matcher.next_candidate(self.block, newline + 1);
+        }
+    }
+
+    /// Adds the line to the panic being folded, if it belongs there; a
+    /// line that does not ends the panic.
+    fn folds_into_panic(
+        &mut self,
+        line: &[u8],
+        unwrapped: &record::Unwrapped,
+        class: LineClass,
+    ) -> bool {
+        let Some(pending) = &mut self.st.panic else {
+            return false;
+        };
+        let inner = &line[unwrapped.inner_start..];
+        // In a merged log, a line of another pod or service ends it.
+        let origin = unwrapped.origin.map(|(a, b)| &line[a..b]);
+        if origin == pending.origin.as_deref()
+            && pending
+                .fold
+                .push(inner, matches!(class, LineClass::Event(_)))
+        {
+            self.st.recognised += 1;
+            return true;
+        }
+        finish_panic(self.input_index, self.matcher, self.st, self.on_hit);
+        false
+    }
+
+    /// An event line: counted by shape, its time noted if it is the first,
+    /// kept as the last event; a panic header starts a fold.
+    fn event_line(
+        &mut self,
+        line: &[u8],
+        unwrapped: &record::Unwrapped,
+        shape: Shape,
+        has_ansi: bool,
+        raw_len: usize,
+    ) -> EventLine {
+        let st = &mut *self.st;
+        st.shape_counts[shape.index()] += 1;
+        st.in_pretty_event = Some(shape == Shape::RisingwavePretty);
+        if !st.seen_event {
+            st.seen_event = true;
+            let year = st.year_for(line, unwrapped);
+            let first = record::line_timestamp(line, year);
+            st.note_time(first);
+            if let Some(ts) = first {
+                if unwrapped.wrappers & wrappers::JOURNALD == 0 {
+                    st.year = Some(ts.year());
                 }
             }
-            if next_candidate.is_some_and(|c| c <= newline) {
-                next_candidate = matcher.next_candidate(block, newline + 1);
-            }
         }
-        st.ansi_scratch = scratch;
-        start = newline + 1;
+        if shape == Shape::RustPanic {
+            self.start_panic(line, unwrapped, has_ansi);
+            return EventLine::PanicHeader;
+        }
+        if has_ansi {
+            std::mem::swap(&mut st.last_event, &mut st.previous_event);
+            st.last_event.clear();
+            st.last_event
+                .extend_from_slice(&line[..line.len().min(512)]);
+            self.last_event_in_block = None;
+        } else {
+            self.last_event_in_block = Some((self.start, self.start + raw_len));
+        }
+        st.last_event_no = st.line_no;
+        EventLine::Event
     }
-    if let Some((a, b)) = last_event_in_block {
-        st.last_event.clear();
-        st.last_event.extend_from_slice(&block[a..b.min(a + 512)]);
+
+    /// A panic's header: the fold begins. A panic has no time of its own:
+    /// it takes that of the event before, which stays the last event.
+    fn start_panic(&mut self, line: &[u8], unwrapped: &record::Unwrapped, has_ansi: bool) {
+        let st = &mut *self.st;
+        let year = st.year_for(line, unwrapped);
+        let time = unwrapped
+            .wrapper_time
+            .and_then(|_| record::line_timestamp(line, year))
+            .or_else(|| match self.last_event_in_block {
+                Some((a, b)) if !has_ansi => record::line_timestamp(&self.block[a..b], year),
+                _ => record::line_timestamp(&st.last_event, year),
+            })
+            .or(st.last_time);
+        let inner = &line[unwrapped.inner_start..];
+        let expects_message = record::panic::header(inner).unwrap_or(false);
+        st.panic = Some(PendingPanic {
+            fold: record::panic::Fold::start(&String::from_utf8_lossy(line), expects_message),
+            line_no: st.line_no,
+            time,
+            origin: unwrapped.origin.map(|(a, b)| line[a..b].to_vec()),
+        });
+        st.recognised += 1;
     }
-    // One time per block for the input's range (parsing every line's would
-    // cost the hot path).
-    let year = st
-        .year
-        .unwrap_or_else(|| record::default_journal_year(None));
-    let block_time = record::line_timestamp(&st.last_event, year);
-    st.note_time(block_time);
-    if st.year.is_some() {
-        st.last_time = st.last_time.or(block_time);
+
+    /// The slow path's last step, for a line the prefilter selected:
+    /// parse it and check the candidate signals.
+    fn check_candidate(
+        &mut self,
+        line: &[u8],
+        has_ansi: bool,
+        recognised: bool,
+        before: &EventBefore,
+    ) {
+        self.matcher.candidates(line, &mut self.st.candidates);
+        if self.st.candidates.is_empty() {
+            return;
+        }
+        let Some(mut hit) = check_line(
+            line,
+            self.input_index,
+            self.matcher,
+            self.st,
+            has_ansi,
+            self.block,
+            self.last_event_in_block,
+        ) else {
+            return;
+        };
+        if hit.facts.iter().any(|(k, _)| *k == FactKind::NodeStarting) {
+            hit.before = line_before(before, self.block, self.input_index, self.st);
+        }
+        if !recognised && !hit.signals.is_empty() {
+            self.st.shape_counts[Shape::Bare.index()] += 1;
+            self.st.recognised += 1;
+        }
+        (self.on_hit)(hit);
+    }
+
+    /// Keeps the block's last event line and notes its time: one time per
+    /// block for the input's range (parsing every line's would cost the
+    /// hot path).
+    fn finish(&mut self) {
+        let st = &mut *self.st;
+        if let Some((a, b)) = self.last_event_in_block {
+            st.last_event.clear();
+            st.last_event
+                .extend_from_slice(&self.block[a..b.min(a + 512)]);
+        }
+        let year = st
+            .year
+            .unwrap_or_else(|| record::default_journal_year(None));
+        let block_time = record::line_timestamp(&st.last_event, year);
+        st.note_time(block_time);
+        if st.year.is_some() {
+            st.last_time = st.last_time.or(block_time);
+        }
+    }
+}
+
+/// A line as the scan reads it: without its `\r`, a JSON line too long
+/// kept with its later fields (a `message` after a huge one) and its long
+/// strings shortened, any other line too long cut.
+fn line_text<'a>(mut raw: &'a [u8], st: &mut ScanState) -> std::borrow::Cow<'a, [u8]> {
+    if let [head @ .., b'\r'] = raw {
+        raw = head;
+    }
+    if raw.len() > crate::lines::MAX_LINE && crate::lines::looks_like_json(raw) {
+        let mut out = Vec::with_capacity(crate::lines::MAX_LINE);
+        crate::lines::JsonShortener::default().feed(raw, &mut out);
+        if out.len() <= crate::lines::MAX_LINE {
+            st.shortened_lines += 1;
+            return std::borrow::Cow::Owned(out);
+        }
+    }
+    if raw.len() > crate::lines::MAX_LINE {
+        raw = &raw[..crate::lines::MAX_LINE];
+        st.cut_lines += 1;
+    }
+    std::borrow::Cow::Borrowed(raw)
+}
+
+/// Whether a line that is no event belongs to one: a pretty event's
+/// continuation, or the blank line that ends it.
+fn non_event_line(st: &mut ScanState, class: LineClass, line: &[u8]) -> bool {
+    match class {
+        LineClass::Continuation => match st.in_pretty_event {
+            Some(inside) => inside,
+            None => {
+                st.pending_pretty_lines += 1;
+                false
+            }
+        },
+        LineClass::Unknown if line.is_empty() && st.in_pretty_event != Some(false) => {
+            let inside = st.in_pretty_event == Some(true);
+            if st.in_pretty_event.is_none() {
+                st.pending_pretty_lines += 1;
+            }
+            st.in_pretty_event = Some(false);
+            inside
+        }
+        _ => {
+            st.in_pretty_event = Some(false);
+            false
+        }
     }
 }
 
