@@ -822,6 +822,61 @@ mod tests {
     use crate::rules::RuleSet;
     use std::io::Write;
 
+    fn timed(line: u64, seconds: Option<i64>) -> Hit {
+        let time = seconds.map(|s| {
+            chrono::DateTime::from_timestamp(1_707_631_200 + s, 0)
+                .unwrap()
+                .fixed_offset()
+        });
+        Hit {
+            input: 0,
+            line,
+            timestamp: time,
+            sort_time: time,
+            level: None,
+            target: None,
+            origin: None,
+            shape: crate::record::Shape::RisingwaveText,
+            text: String::new(),
+            message: String::new(),
+            highlight: None,
+            signals: Vec::new(),
+            facts: Vec::new(),
+            before: None,
+        }
+    }
+
+    fn lines_out(order: &mut TimeOrder) -> Vec<u64> {
+        std::iter::from_fn(|| order.pop()).map(|h| h.line).collect()
+    }
+
+    #[test]
+    fn the_time_order_window_sorts_stably_and_reads_newest_first_bottom_up() {
+        // Out of order within seconds: by time, ties in file order.
+        let hits = [(1, 5), (2, 3), (3, 5), (4, 4), (5, 9)].map(|(l, s)| timed(l, Some(s)));
+        assert!(!newest_first(&hits));
+        let mut order = TimeOrder::new(1 << 20);
+        hits.into_iter().for_each(|h| order.push(h));
+        assert_eq!(lines_out(&mut order), [2, 4, 1, 3, 5]);
+        assert_eq!(order.note(), None);
+        // Newest first: ties bottom-up, as the sorted file has them.
+        let hits = [(1, 9), (2, 5), (3, 5), (4, 3)].map(|(l, s)| timed(l, Some(s)));
+        assert!(newest_first(&hits));
+        let mut order = TimeOrder::new(1 << 20);
+        order.newest_first = true;
+        hits.into_iter().for_each(|h| order.push(h));
+        assert_eq!(lines_out(&mut order), [4, 3, 2, 1]);
+        assert!(order.note().unwrap().starts_with("newest first"));
+        // A hit older than one already given out: the window was too small,
+        // and the note says so.
+        let mut order = TimeOrder::new(1 << 20);
+        order.push(timed(1, Some(5)));
+        assert_eq!(lines_out(&mut order), [1]);
+        order.push(timed(2, Some(3)));
+        assert_eq!(lines_out(&mut order), [2]);
+        assert!(order.note().unwrap().contains("partly in file order"));
+    }
+
     #[test]
     fn a_file_that_shrinks_while_read_counts_the_bytes_it_lost() {
         // A range planned while the file was 100 bytes longer: what was
