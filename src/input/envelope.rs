@@ -528,9 +528,7 @@ mod tests {
 
     #[test]
     fn the_reader_keeps_one_line_for_one_and_passes_others_through() {
-        let text = format!(
-            "{{\"log\":\"a\\nb\\n\",\"stream\":\"stdout\",\"time\":\"2024-02-11T06:20:29Z\"}}\r\nplain\n\n{{\"log\":\"c\"}}"
-        );
+        let text = "{\"log\":\"a\\nb\\n\",\"stream\":\"stdout\",\"time\":\"2024-02-11T06:20:29Z\"}\r\nplain\n\n{\"log\":\"c\"}";
         let mut reader = Unwrapping::new(
             io::BufReader::with_capacity(7, text.as_bytes()),
             Envelope::DockerJson,
