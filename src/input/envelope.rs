@@ -363,6 +363,7 @@ impl<R: BufRead> Unwrapping<R> {
                 Some(n) => (n + 1, true),
                 None => (available.len(), false),
             };
+            let exhausted = take == available.len();
             if self.passing {
                 self.out.extend_from_slice(&available[..take]);
                 self.passing = !newline;
@@ -385,6 +386,11 @@ impl<R: BufRead> Unwrapping<R> {
                 }
             }
             self.inner.consume(take);
+            // What was read is given at once: another read could wait on a
+            // pipe or a followed file while whole lines are ready.
+            if exhausted && !self.out.is_empty() {
+                break;
+            }
         }
         Ok(())
     }
