@@ -29,11 +29,14 @@ pub const MIN_SPLIT_BYTES: u64 = 16 << 20;
 /// Hits a worker collects before handing them over (and the most the merge
 /// holds per input).
 const BATCH: usize = 64;
-/// Memory the queued hits may take before they go to the temporary file;
-/// and the memory the inputs' time-order windows share.
+/// Memory the queued hits may take before they go to the temporary file.
 pub const MEMORY_BUDGET: usize = 16 << 20;
+/// Memory the inputs' time-order windows share (thousands of hits each):
+/// with the queues' budget, peak memory stays under the 64 MiB that
+/// tests/robustness holds a million matching lines to.
+const WINDOW_BUDGET: usize = 4 << 20;
 /// The least an input's time-order window holds.
-const MIN_WINDOW: usize = 1 << 20;
+const MIN_WINDOW: usize = 512 << 10;
 
 /// How to spread the work.
 #[derive(Debug, Clone, Copy)]
@@ -511,7 +514,7 @@ pub fn scan_merged(
         spill: SpillFile::default(),
     };
     // Each input's time-order window: a share of the memory budget.
-    let window = (MEMORY_BUDGET / specs.len().max(1)).max(MIN_WINDOW);
+    let window = (WINDOW_BUDGET / specs.len().max(1)).max(MIN_WINDOW);
     let mut streams: Vec<InputStream> = specs
         .iter()
         .map(|_| InputStream {

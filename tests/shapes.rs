@@ -372,6 +372,24 @@ fn envelopes_are_unwrapped_line_for_line_and_named() {
 }
 
 #[test]
+fn a_gzipped_envelope_is_unwrapped_too() {
+    // Docker's json-file driver with `compress: true` rotates to `.gz`.
+    let text = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/testdata/shapes/docker-json.log"
+    ))
+    .unwrap();
+    let mut encoder = GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(&text).unwrap();
+    let (doc, code) = run_json(&[], Some(encoder.finish().unwrap()));
+    assert_eq!(code, 1);
+    assert_eq!(diagnosis(&doc), diagnosis(&plain()));
+    let input = &doc["summary"]["inputs"][0];
+    assert_eq!(input["gzip"], true);
+    assert_eq!(input["wrappers"]["a log envelope"], 64, "{input}");
+}
+
+#[test]
 fn an_envelopes_time_serves_lines_without_one_in_its_zone() {
     // etcd v3.4 under Docker: capnslog lines carry a time without a zone
     // only when not under systemd; here the bare messages carry none.
