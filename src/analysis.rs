@@ -49,6 +49,10 @@ pub struct InputSummary {
     pub unread_bytes: u64,
     /// Assumptions made while reading, e.g. the year of journalctl lines.
     pub notes: Vec<String>,
+    /// Its lines ran newest first (logcli's default, a Grafana copy): they
+    /// were read in time order. Present only when true.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub newest_first: bool,
     /// Lines about the meta election or its etcd trouble.
     pub election_lines: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -143,6 +147,7 @@ impl From<&Coverage> for InputSummary {
                 .map(|(w, n)| (w.to_string(), *n))
                 .collect(),
             origins: c.origins.clone(),
+            newest_first: c.newest_first,
             notes: {
                 let mut notes = c.notes.clone();
                 if c.shortened_lines > 0 {

@@ -207,6 +207,7 @@ pub fn scan_bytes(data: &[u8], rules: &RuleSet, matcher: &Matcher) -> scan::Cove
     let opened = match input::open_reader("fuzz", Box::new(io::Cursor::new(data.to_vec())), None) {
         Ok(opened) => opened,
         Err(_) => OpenInput {
+            rewritten: false,
             reader: Box::new(io::empty()),
             gzip: false,
             notes: Vec::new(),

@@ -76,6 +76,9 @@ pub struct Coverage {
     pub shortened_lines: u64,
     /// Assumptions made while reading (e.g. the year of journalctl lines).
     pub notes: Vec<String>,
+    /// Its matching lines ran newest first (set by the merge, which reads
+    /// them in time order).
+    pub newest_first: bool,
     /// First line of the input (cut), to show when nothing was recognised.
     pub first_line: Option<String>,
     /// A read error that ended the input early, e.g. a truncated gzip stream.
@@ -983,6 +986,7 @@ mod tests {
 
     fn scan_bytes(matcher: &Matcher, data: &[u8], part: Part, fast: bool) -> (String, Vec<Hit>) {
         let opened = OpenInput {
+            rewritten: false,
             reader: Box::new(std::io::Cursor::new(data.to_vec())),
             gzip: false,
             notes: Vec::new(),

@@ -31,6 +31,12 @@ pub const MIN_SPLIT_BYTES: u64 = 16 << 20;
 const BATCH: usize = 64;
 /// Memory the queued hits may take before they go to the temporary file.
 pub const MEMORY_BUDGET: usize = 16 << 20;
+/// Memory the inputs' time-order windows share (thousands of hits each):
+/// with the queues' budget, peak memory stays under the 64 MiB that
+/// tests/robustness holds a million matching lines to.
+const WINDOW_BUDGET: usize = 4 << 20;
+/// The least an input's time-order window holds.
+const MIN_WINDOW: usize = 512 << 10;
 
 /// How to spread the work.
 #[derive(Debug, Clone, Copy)]
@@ -253,10 +259,166 @@ struct InputStream {
     /// The last event line of the parts read so far (for a start-up banner
     /// that heads a part: `Hit::before`).
     last_event: Option<Box<Hit>>,
+    /// Hits put in time order.
+    order: TimeOrder,
+}
+
+/// A window of one input's hits, sorted by time as they pass through it.
+/// Within its memory the order is exact; an input out of order by more
+/// (a newest-first file with more matching lines than the window holds)
+/// is said in its notes (`broken`).
+struct TimeOrder {
+    /// Memory the window may take.
+    window: usize,
+    bytes: usize,
+    heap: BinaryHeap<Reverse<Timed>>,
+    /// Hits pushed so far (their place in the input).
+    pushed: u64,
+    primed: bool,
+    ended: bool,
+    newest_first: bool,
+    /// The last key given out, to tell a window that was too small.
+    last: Option<(Option<Timestamp>, i64)>,
+    broken: bool,
+}
+
+impl TimeOrder {
+    fn new(window: usize) -> TimeOrder {
+        TimeOrder {
+            window,
+            bytes: 0,
+            heap: BinaryHeap::new(),
+            pushed: 0,
+            primed: false,
+            ended: false,
+            newest_first: false,
+            last: None,
+            broken: false,
+        }
+    }
+
+    fn push(&mut self, hit: Hit) {
+        let place = self.pushed as i64;
+        self.pushed += 1;
+        self.bytes += spill::footprint(&hit);
+        let tie = if self.newest_first { -place } else { place };
+        self.heap.push(Reverse(Timed {
+            key: (hit.sort_time, tie),
+            hit,
+        }));
+    }
+
+    fn pop(&mut self) -> Option<Hit> {
+        let Reverse(timed) = self.heap.pop()?;
+        self.bytes = self.bytes.saturating_sub(spill::footprint(&timed.hit));
+        if self.last.is_some_and(|last| timed.key < last) {
+            self.broken = true;
+        }
+        self.last = Some(timed.key);
+        Some(timed.hit)
+    }
+
+    /// What the input's notes say about its order, if anything.
+    fn note(&self) -> Option<String> {
+        if self.broken {
+            Some(
+                "lines out of time order by more matching lines than could be held at once: \
+                 sequences were matched partly in file order"
+                    .to_string(),
+            )
+        } else if self.newest_first {
+            Some("newest first: its lines were read in time order".to_string())
+        } else {
+            None
+        }
+    }
+}
+
+/// A hit with its sort key: time, then place in the input.
+struct Timed {
+    key: (Option<Timestamp>, i64),
+    hit: Hit,
+}
+
+impl PartialEq for Timed {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+
+impl Eq for Timed {}
+
+impl PartialOrd for Timed {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Timed {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key.cmp(&other.key)
+    }
+}
+
+/// Whether hits read in file order mostly go back in time: more steps
+/// back than forward between lines with a time of their own.
+fn newest_first(hits: &[Hit]) -> bool {
+    let times: Vec<Timestamp> = hits.iter().filter_map(|h| h.timestamp).collect();
+    let (mut back, mut forward) = (0, 0);
+    for pair in times.windows(2) {
+        match pair[1].cmp(&pair[0]) {
+            std::cmp::Ordering::Less => back += 1,
+            std::cmp::Ordering::Greater => forward += 1,
+            std::cmp::Ordering::Equal => {}
+        }
+    }
+    back > forward
 }
 
 impl InputStream {
+    /// The next hit in time order: through a window of hits sorted by time
+    /// (stable: hits without a time of their own carry the time of the
+    /// line before them, and so keep their place beside it). An input
+    /// whose window shows it newest first breaks ties the other way round,
+    /// so that it reads exactly as the same lines in time order.
     fn next(&mut self, shared: &Shared) -> Option<Hit> {
+        if !self.order.primed {
+            self.prime(shared);
+        }
+        if !self.order.ended {
+            match self.next_in_file_order(shared) {
+                Some(hit) => self.order.push(hit),
+                None => self.order.ended = true,
+            }
+        }
+        self.order.pop()
+    }
+
+    /// Fills the window and tells the input's order from it.
+    fn prime(&mut self, shared: &Shared) {
+        self.order.primed = true;
+        let mut buffered = Vec::new();
+        let mut bytes = 0;
+        while bytes < self.order.window {
+            match self.next_in_file_order(shared) {
+                Some(hit) => {
+                    bytes += spill::footprint(&hit);
+                    buffered.push(hit);
+                }
+                None => {
+                    self.order.ended = true;
+                    break;
+                }
+            }
+        }
+        self.order.newest_first = newest_first(&buffered);
+        for hit in buffered {
+            self.order.push(hit);
+        }
+    }
+
+    /// The next hit in the input's own (line) order.
+    fn next_in_file_order(&mut self, shared: &Shared) -> Option<Hit> {
         loop {
             if let Some(mut hit) = self.current.pop_front() {
                 hit.line += self.line_offset;
@@ -351,6 +513,8 @@ pub fn scan_merged(
         in_memory: AtomicUsize::new(0),
         spill: SpillFile::default(),
     };
+    // Each input's time-order window: a share of the memory budget.
+    let window = (WINDOW_BUDGET / specs.len().max(1)).max(MIN_WINDOW);
     let mut streams: Vec<InputStream> = specs
         .iter()
         .map(|_| InputStream {
@@ -362,6 +526,7 @@ pub fn scan_merged(
             last_time: None,
             error: None,
             last_event: None,
+            order: TimeOrder::new(window),
         })
         .collect();
     for (index, item) in shared.work.iter().enumerate() {
@@ -394,6 +559,10 @@ pub fn scan_merged(
     for (scan, stream) in scans.iter_mut().zip(&streams) {
         if let (Some(coverage), Some(error)) = (&mut scan.coverage, &stream.error) {
             coverage.read_error.get_or_insert_with(|| error.clone());
+        }
+        if let (Some(coverage), Some(note)) = (&mut scan.coverage, stream.order.note()) {
+            coverage.newest_first = stream.order.newest_first;
+            coverage.notes.push(note);
         }
     }
     for coverage in scans.iter_mut().filter_map(|s| s.coverage.as_mut()) {
@@ -610,7 +779,9 @@ fn run_work(
             };
             // A plain file's size at open (or its range's): what it should
             // give unless it shrinks while read.
-            let expected = (!opened.gzip).then_some(opened.size).flatten();
+            let expected = (!opened.gzip && !opened.rewritten)
+                .then_some(opened.size)
+                .flatten();
             let mut coverage = scan::scan_part(item.input, &name, opened, matcher, part, on_hit);
             if let Some(expected) = expected {
                 coverage.unread_bytes = expected.saturating_sub(coverage.bytes);
@@ -637,6 +808,7 @@ fn open_range(
     file.seek(SeekFrom::Start(start))?;
     let reader: Box<dyn Read + Send> = Box::new(file.take(end - start));
     Ok(OpenInput {
+        rewritten: false,
         reader: match progress {
             Some(progress) => progress.count_raw(reader),
             None => reader,
@@ -652,6 +824,61 @@ mod tests {
     use super::*;
     use crate::rules::RuleSet;
     use std::io::Write;
+
+    fn timed(line: u64, seconds: Option<i64>) -> Hit {
+        let time = seconds.map(|s| {
+            chrono::DateTime::from_timestamp(1_707_631_200 + s, 0)
+                .unwrap()
+                .fixed_offset()
+        });
+        Hit {
+            input: 0,
+            line,
+            timestamp: time,
+            sort_time: time,
+            level: None,
+            target: None,
+            origin: None,
+            shape: crate::record::Shape::RisingwaveText,
+            text: String::new(),
+            message: String::new(),
+            highlight: None,
+            signals: Vec::new(),
+            facts: Vec::new(),
+            before: None,
+        }
+    }
+
+    fn lines_out(order: &mut TimeOrder) -> Vec<u64> {
+        std::iter::from_fn(|| order.pop()).map(|h| h.line).collect()
+    }
+
+    #[test]
+    fn the_time_order_window_sorts_stably_and_reads_newest_first_bottom_up() {
+        // Out of order within seconds: by time, ties in file order.
+        let hits = [(1, 5), (2, 3), (3, 5), (4, 4), (5, 9)].map(|(l, s)| timed(l, Some(s)));
+        assert!(!newest_first(&hits));
+        let mut order = TimeOrder::new(1 << 20);
+        hits.into_iter().for_each(|h| order.push(h));
+        assert_eq!(lines_out(&mut order), [2, 4, 1, 3, 5]);
+        assert_eq!(order.note(), None);
+        // Newest first: ties bottom-up, as the sorted file has them.
+        let hits = [(1, 9), (2, 5), (3, 5), (4, 3)].map(|(l, s)| timed(l, Some(s)));
+        assert!(newest_first(&hits));
+        let mut order = TimeOrder::new(1 << 20);
+        order.newest_first = true;
+        hits.into_iter().for_each(|h| order.push(h));
+        assert_eq!(lines_out(&mut order), [4, 3, 2, 1]);
+        assert!(order.note().unwrap().starts_with("newest first"));
+        // A hit older than one already given out: the window was too small,
+        // and the note says so.
+        let mut order = TimeOrder::new(1 << 20);
+        order.push(timed(1, Some(5)));
+        assert_eq!(lines_out(&mut order), [1]);
+        order.push(timed(2, Some(3)));
+        assert_eq!(lines_out(&mut order), [2]);
+        assert!(order.note().unwrap().contains("partly in file order"));
+    }
 
     #[test]
     fn a_file_that_shrinks_while_read_counts_the_bytes_it_lost() {

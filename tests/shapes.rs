@@ -306,3 +306,192 @@ fn silence_is_explained() {
         "{text}"
     );
 }
+
+#[test]
+fn envelopes_are_unwrapped_line_for_line_and_named() {
+    let reference = diagnosis(&plain());
+    for (file, envelope) in [
+        ("docker-json.log", Some("Docker json-file")),
+        ("fluent-bit.log", Some("Fluent Bit/Fluentd `log` record")),
+        (
+            "cloudwatch-fluent-bit.log",
+            Some("Fluent Bit/Fluentd `log` record"),
+        ),
+        ("logcli-forward.log", Some("logcli default output")),
+        ("logcli-raw.log", None),
+        ("logcli-jsonl.log", Some("logcli --output jsonl")),
+        (
+            "grafana-explore-oldest-first.log",
+            Some("Grafana Explore copy"),
+        ),
+        ("vector.log", Some("NDJSON `message` record")),
+        ("elastic-ndjson.log", Some("Elasticsearch `_source` hit")),
+    ] {
+        let path = format!("testdata/shapes/{file}");
+        let (doc, code) = run_json(&[&path], None);
+        assert_eq!(code, 1, "{file}");
+        assert_eq!(diagnosis(&doc), reference, "{file}");
+        let input = &doc["summary"]["inputs"][0];
+        assert_eq!(input["shapes"]["RisingWave text"], 64, "{file}: {input}");
+        assert_eq!(input["recognised"], 64, "{file}");
+        let notes: Vec<&str> = input["notes"]
+            .as_array()
+            .map(|n| n.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        // Unwrapped bytes are not the file's: no "shrank while read".
+        assert!(
+            notes.iter().all(|n| !n.contains("shrank")),
+            "{file}: {notes:?}"
+        );
+        match envelope {
+            Some(name) => assert!(
+                notes
+                    .iter()
+                    .any(|n| n.starts_with("envelope: ") && n.contains(name)),
+                "{file}: {notes:?}"
+            ),
+            None => assert!(notes.is_empty(), "{file}: {notes:?}"),
+        }
+        // The evidence names the file and the line, with the inner line's
+        // message and time.
+        let evidence = &doc["findings"][0]["evidence"][0];
+        assert_eq!(evidence["source"], path.as_str(), "{file}: {evidence}");
+        assert_eq!(evidence["line"], 60, "{file}");
+        assert!(
+            evidence["message"]
+                .as_str()
+                .unwrap()
+                .ends_with("keep alive timeout"),
+            "{file}"
+        );
+        assert_eq!(
+            evidence["timestamp"], "2024-02-11T06:05:06.387Z",
+            "{file}: {evidence}"
+        );
+    }
+}
+
+#[test]
+fn a_gzipped_envelope_is_unwrapped_too() {
+    // Docker's json-file driver with `compress: true` rotates to `.gz`.
+    let text = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/testdata/shapes/docker-json.log"
+    ))
+    .unwrap();
+    let mut encoder = GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(&text).unwrap();
+    let (doc, code) = run_json(&[], Some(encoder.finish().unwrap()));
+    assert_eq!(code, 1);
+    assert_eq!(diagnosis(&doc), diagnosis(&plain()));
+    let input = &doc["summary"]["inputs"][0];
+    assert_eq!(input["gzip"], true);
+    assert_eq!(input["wrappers"]["a log envelope"], 64, "{input}");
+}
+
+#[test]
+fn an_envelopes_time_serves_lines_without_one_in_its_zone() {
+    // etcd v3.4 under Docker: capnslog lines carry a time without a zone
+    // only when not under systemd; here the bare messages carry none.
+    let lines = [
+        ("2024-02-11T14:04:49.903+08:00", "etcdserver: sync duration of 6.712s, expected less than 1s"),
+        ("2024-02-11T14:04:50.511+08:00", "etcdserver: failed to send out heartbeat on time (exceeded the 100ms timeout for 5.1s, to 8e9e05c52164694d)"),
+        ("2024-02-11T14:04:50.512+08:00", "etcdserver: server is likely overloaded"),
+    ];
+    let text: String = lines
+        .iter()
+        .map(|(time, message)| {
+            serde_json::json!({"log": format!("{message}\n"), "stream": "stderr", "time": time})
+                .to_string()
+                + "\n"
+        })
+        .collect();
+    let (doc, _) = run_json(&[], Some(text.into_bytes()));
+    let input = &doc["summary"]["inputs"][0];
+    assert_eq!(input["wrappers"]["a log envelope"], 3, "{input}");
+    let finding = &doc["findings"][0];
+    assert_eq!(finding["rule"], "etcd-slow-disk", "{doc}");
+    let evidence = &finding["evidence"][0];
+    assert_eq!(evidence["line"], 1);
+    assert_eq!(
+        evidence["timestamp"], "2024-02-11T06:04:49.903Z",
+        "{evidence}"
+    );
+}
+
+/// The findings with each evidence line mapped to the plain sample's line
+/// of the same text, in order (a line's place does not matter, its time does).
+fn diagnosis_mapped(doc: &Value, file: &str) -> Vec<Diagnosis> {
+    let read = |path: &str| {
+        std::fs::read_to_string(format!("{}/{path}", env!("CARGO_MANIFEST_DIR")))
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let plain = read("testdata/sample-incident.log");
+    let lines = read(&format!("testdata/shapes/{file}"));
+    diagnosis(doc)
+        .into_iter()
+        .map(|(rule, count, evidence, causes)| {
+            let mut mapped: Vec<u64> = evidence
+                .iter()
+                .map(|l| {
+                    let text = &lines[*l as usize - 1];
+                    // The plain line this one wraps (an envelope's prefix).
+                    plain
+                        .iter()
+                        .position(|p| text.ends_with(p.as_str()))
+                        .unwrap_or_else(|| panic!("{file}:{l} is no sample line"))
+                        as u64
+                        + 1
+                })
+                .collect();
+            mapped.sort();
+            (rule, count, mapped, causes)
+        })
+        .collect()
+}
+
+#[test]
+fn newest_first_and_shuffled_inputs_give_the_findings_of_the_sorted_ones() {
+    let reference: Vec<Diagnosis> = diagnosis(&plain())
+        .into_iter()
+        .map(|(rule, count, mut lines, causes)| {
+            lines.sort();
+            (rule, count, lines, causes)
+        })
+        .collect();
+    for (file, newest_first) in [
+        ("reversed.log", true),
+        ("logcli-default.log", true),
+        ("grafana-explore.log", true),
+        ("shuffled.log", false),
+        ("reversed-shuffled.log", true),
+    ] {
+        let (doc, code) = run_json(&[&format!("testdata/shapes/{file}")], None);
+        assert_eq!(code, 1, "{file}");
+        assert_eq!(
+            doc["findings"][0]["rule"], "meta-leader-lease-lost",
+            "{file}"
+        );
+        assert_eq!(doc["findings"][0]["severity"], "critical", "{file}");
+        assert_eq!(diagnosis_mapped(&doc, file), reference, "{file}");
+        let input = &doc["summary"]["inputs"][0];
+        let said = input["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().starts_with("newest first"));
+        assert_eq!(said, newest_first, "{file}: {input}");
+        assert_eq!(
+            input.get("newest_first").and_then(Value::as_bool),
+            newest_first.then_some(true),
+            "{file}"
+        );
+    }
+    // Read newest first, the evidence still names the file's own lines, in
+    // time order: the plain's 60, 62, 63, 64 are the reversed file's 5..1.
+    let (doc, _) = run_json(&["testdata/shapes/reversed.log"], None);
+    assert_eq!(common::evidence_lines(&doc["findings"][0]), [5, 3, 2, 1]);
+}

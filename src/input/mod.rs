@@ -6,6 +6,7 @@
 mod archive;
 mod containers;
 mod decode_thread;
+pub mod envelope;
 mod gzip;
 mod walk;
 
@@ -41,7 +42,7 @@ pub fn expand_skipping(
 /// Whether a file with this head is plain text that can be read from any
 /// line on (split across threads): not compressed, an archive, UTF-16...
 pub fn splittable(head: &[u8]) -> bool {
-    containers::sniff(head) == Magic::Text
+    containers::sniff(head) == Magic::Text && envelope::sniff(head).is_none()
 }
 
 /// One input as the user named it (or as found inside a named directory).
@@ -100,6 +101,9 @@ pub struct OpenInput {
     pub notes: Vec<String>,
     /// Size on disk, when known (for progress and ETA).
     pub size: Option<u64>,
+    /// Its bytes were rewritten on the way (UTF-16 decoded, an envelope
+    /// unwrapped): as many need not come out as there are on disk.
+    pub rewritten: bool,
 }
 
 /// Read-ahead for format detection and for the gzip decoder's input.
@@ -186,6 +190,8 @@ fn open_reader_with(
     let mut decoding = Some(decoding);
     let mut layers: Vec<&'static str> = Vec::new();
     let mut notes = Vec::new();
+    let mut failed = false;
+    let mut rewritten = false;
     loop {
         let head = match sniff_head(&mut buffered) {
             // Ended before its first byte. A terminal gives one end of input
@@ -196,6 +202,7 @@ fn open_reader_with(
                     gzip: false,
                     size,
                     notes,
+                    rewritten: false,
                 });
             }
             Ok(head) => head,
@@ -203,6 +210,7 @@ fn open_reader_with(
             // fails the scan's first read, which says where it broke.
             Err(err) if !layers.is_empty() => {
                 buffered = Box::new(BufReader::new(Failed(Some(err))));
+                failed = true;
                 break;
             }
             Err(err) => return Err(error(describe_io_error(&err))),
@@ -282,6 +290,7 @@ fn open_reader_with(
                 };
                 notes.push(format!("{label} (told {how}): decoded to UTF-8"));
                 let decoded = Utf16::new(buffered, endian);
+                rewritten = true;
                 buffered = Box::new(BufReader::with_capacity(READ_BUFFER, decoded));
                 // CR-only line ends may sit inside.
                 if let Magic::CrOnly = containers::sniff(
@@ -304,6 +313,24 @@ fn open_reader_with(
     if layers.len() > 1 || layers.first().is_some_and(|l| *l != "gzip") {
         notes.push(format!("decompressed: {}", layers.join(", then ")));
     }
+    // An envelope around each line (Docker json-file, logcli...): one sniff
+    // here, and a reader that unwraps each line only when one was found.
+    // (A stream that failed keeps its error for the scan's first read.)
+    let found = if failed {
+        None
+    } else {
+        sniff_head(&mut buffered).ok().and_then(envelope::sniff)
+    };
+    if let Some(found) = found {
+        notes.push(found.note());
+        return Ok(OpenInput {
+            reader: Box::new(envelope::Unwrapping::new(buffered, found)),
+            gzip: !layers.is_empty(),
+            size,
+            notes,
+            rewritten: true,
+        });
+    }
     // The head read for detection is served from the buffer; the scanner's
     // later reads (a block minus one partial line) are larger than the
     // buffer, so `BufReader` passes them straight through instead of
@@ -314,6 +341,7 @@ fn open_reader_with(
         gzip: !layers.is_empty(),
         size,
         notes,
+        rewritten,
     })
 }
 

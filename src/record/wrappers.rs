@@ -2,7 +2,9 @@
 //! outermost first, in any stacking: `kubectl logs --prefix` (`[pod/p/c] `),
 //! `docker compose logs` (`service  | `), `journalctl` (`Feb 11 06:20:29 host
 //! ident[pid]: `), `kubectl logs --timestamps` (an RFC 3339 prefix) and
-//! the CRI log files of `/var/log/pods` (`<RFC 3339> stdout F `).
+//! the CRI log files of `/var/log/pods` (`<RFC 3339> stdout F `), and the
+//! time of a log envelope (Docker json-file, logcli, Grafana...), which the
+//! input layer writes before the unwrapped line as `<RFC 3339><TAB>`.
 //! ANSI escapes are removed before this runs (`strip_ansi`).
 use super::text::{is_tracing_level_word, rfc3339_prefix_len};
 
@@ -13,14 +15,16 @@ pub const JOURNALD: u8 = 4;
 pub const KUBECTL_TIMESTAMP: u8 = 8;
 pub const ANSI: u8 = 16;
 pub const CRI: u8 = 32;
+pub const ENVELOPE: u8 = 64;
 
-pub const WRAPPER_NAMES: [(u8, &str); 6] = [
+pub const WRAPPER_NAMES: [(u8, &str); 7] = [
     (KUBECTL_PREFIX, "kubectl --prefix"),
     (COMPOSE, "docker compose"),
     (JOURNALD, "journalctl"),
     (KUBECTL_TIMESTAMP, "kubectl --timestamps"),
     (ANSI, "ANSI colours"),
     (CRI, "CRI log file"),
+    (ENVELOPE, "a log envelope"),
 ];
 
 /// A line with its wrappers peeled off (byte ranges into the line).
@@ -37,8 +41,8 @@ pub struct Unwrapped {
 /// Peels wrappers; cheap for an unwrapped line (a couple of byte checks).
 pub fn unwrap(line: &[u8]) -> Unwrapped {
     let mut out = Unwrapped::default();
-    // Each wrapper appears at most once; four rounds cover any stacking.
-    for _ in 0..4 {
+    // Each wrapper appears at most once; five rounds cover any stacking.
+    for _ in 0..5 {
         let rest = &line[out.inner_start..];
         let base = out.inner_start;
         let peeled = match rest.first() {
@@ -49,20 +53,8 @@ pub fn unwrap(line: &[u8]) -> Unwrapped {
                     len
                 })
             }
-            Some(b) if b.is_ascii_digit() && out.wrappers & KUBECTL_TIMESTAMP == 0 => {
-                kubectl_timestamp(rest).map(|len| {
-                    out.wrapper_time.get_or_insert((base, base + len - 1));
-                    match cri_stream(&rest[len..]) {
-                        Some(stream) => {
-                            out.wrappers |= CRI | KUBECTL_TIMESTAMP;
-                            len + stream
-                        }
-                        None => {
-                            out.wrappers |= KUBECTL_TIMESTAMP;
-                            len
-                        }
-                    }
-                })
+            Some(b) if b.is_ascii_digit() && out.wrappers & TIMES != TIMES => {
+                time_prefix(rest, &mut out, base)
             }
             Some(b) if b.is_ascii_uppercase() && out.wrappers & JOURNALD == 0 => journald(rest)
                 .map(|(len, origin)| {
@@ -83,6 +75,53 @@ pub fn unwrap(line: &[u8]) -> Unwrapped {
         }
     }
     out
+}
+
+/// Both wrappers that start with a time.
+const TIMES: u8 = ENVELOPE | KUBECTL_TIMESTAMP;
+
+/// An envelope's `<RFC 3339><TAB>`, else kubectl's `<RFC 3339> ` (with a
+/// CRI file's stream after it).
+fn time_prefix(rest: &[u8], out: &mut Unwrapped, base: usize) -> Option<usize> {
+    if out.wrappers & ENVELOPE == 0 {
+        if let Some(len) = envelope_time(rest) {
+            out.wrappers |= ENVELOPE;
+            out.wrapper_time.get_or_insert((base, base + len - 1));
+            return Some(len);
+        }
+    }
+    if out.wrappers & KUBECTL_TIMESTAMP != 0 {
+        return None;
+    }
+    kubectl_timestamp(rest).map(|len| {
+        out.wrapper_time.get_or_insert((base, base + len - 1));
+        match cri_stream(&rest[len..]) {
+            Some(stream) => {
+                out.wrappers |= CRI | KUBECTL_TIMESTAMP;
+                len + stream
+            }
+            None => {
+                out.wrappers |= KUBECTL_TIMESTAMP;
+                len
+            }
+        }
+    })
+}
+
+/// `2024-02-11T06:20:29.301Z<TAB>`, as the input layer writes an
+/// envelope's time: its length with the tab.
+fn envelope_time(rest: &[u8]) -> Option<usize> {
+    if rest.len() < 21 || rest.get(4) != Some(&b'-') || rest.get(10) != Some(&b'T') {
+        return None;
+    }
+    let tab = rest[19..rest.len().min(40)]
+        .iter()
+        .position(|b| *b == b'\t')?
+        + 19;
+    rest[..tab]
+        .iter()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b':' | b'.' | b'+'))
+        .then_some(tab + 1)
 }
 
 fn compose(rest: &[u8], out: &mut Unwrapped, base: usize) -> Option<usize> {

@@ -91,6 +91,7 @@ pub fn incidents_in(rule: &Rule, log: &str) -> u64 {
     let matcher = Matcher::new(&single);
     let mut correlator = Correlator::new(&single);
     let opened = OpenInput {
+        rewritten: false,
         reader: Box::new(std::io::Cursor::new(log.as_bytes().to_vec())),
         gzip: false,
         notes: Vec::new(),

@@ -118,6 +118,76 @@ write_bytes("osc-title.log", "".join(f"{ESC}]0;rw-meta-0: ~{chr(7)}{l}\n" for l 
 write("cri.log", [f"{kubectl_ts(ts)} {'stderr' if level == 'ERROR' else 'stdout'} F {raw}"
                   for raw, ts, level, *_ in events()])
 
+# 9a. Envelopes (issue 15): shippers and query tools that wrap each line.
+#     Each line keeps its place (the evidence line numbers are the plain
+#     file's); newest-first orders are under 9b.
+def epoch(ts):
+    from datetime import datetime
+    return datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
+def iso_at(ts, hours):
+    from datetime import datetime, timedelta, timezone
+    t = datetime.fromisoformat(ts.replace("Z", "+00:00")).astimezone(timezone(timedelta(hours=hours)))
+    return t
+K8S = {"pod_name": "rw-meta-0", "namespace_name": "risingwave", "container_name": "meta",
+       "host": "node-3", "labels": {"app.kubernetes.io/component": "meta"}}
+J = lambda o: json.dumps(o, separators=(",", ":"))
+stream = lambda level: "stderr" if level == "ERROR" else "stdout"
+# Docker's json-file driver (/var/lib/docker/containers/<id>/<id>-json.log).
+write("docker-json.log", [J({"log": raw + "\n", "stream": stream(level), "time": kubectl_ts(ts)})
+                          for raw, ts, level, *_ in events()])
+# Fluent Bit tailing /var/log/pods (no CRI parser): the CRI line in `log`,
+# its own time in `date`, kubernetes metadata.
+write("fluent-bit.log", [J({"date": round(epoch(ts), 6), "log": f"{kubectl_ts(ts)} {stream(level)} F {raw}",
+                            "kubernetes": K8S}) for raw, ts, level, *_ in events()])
+# The same shipped to CloudWatch Logs: only the record, no time of its own.
+write("cloudwatch-fluent-bit.log", [J({"log": f"{kubectl_ts(ts)} {stream(level)} F {raw}"})
+                                    for raw, ts, level, *_ in events()])
+# logcli query --forward (oldest first): the default output, its times in
+# the local zone (here +08:00), the labels padded; --output raw; --output jsonl.
+LABELS = '{app="risingwave", component="meta", pod="rw-meta-0"}'
+def logcli_line(raw, ts):
+    return f"{iso_at(ts, 8).strftime('%Y-%m-%dT%H:%M:%S+08:00')} {LABELS} {raw}"
+write("logcli-forward.log", [logcli_line(raw, ts) for raw, ts, *_ in events()])
+write("logcli-raw.log", [raw for raw, *_ in events()])
+def logcli_jsonl(raw, ts):
+    t = iso_at(ts, 8)
+    return J({"labels": {"app": "risingwave", "component": "meta", "pod": "rw-meta-0"}, "line": raw,
+              "timestamp": t.strftime("%Y-%m-%dT%H:%M:%S.%f").rstrip("0").rstrip(".") + "+08:00"})
+write("logcli-jsonl.log", [logcli_jsonl(raw, ts) for raw, ts, *_ in events()])
+# Grafana Explore, rows copied oldest first: the browser's local time
+# (+08:00 here), no zone, a tab, the line.
+def grafana_line(raw, ts):
+    t = iso_at(ts, 8)
+    return f"{t.strftime('%Y-%m-%d %H:%M:%S')}.{t.microsecond // 1000:03d}\t{raw}"
+write("grafana-explore-oldest-first.log", [grafana_line(raw, ts) for raw, ts, *_ in events()])
+# Vector's kubernetes_logs source written as NDJSON.
+write("vector.log", [J({"file": "/var/log/pods/risingwave_rw-meta-0_1/meta/0.log", "kubernetes": K8S,
+                        "message": raw, "source_type": "kubernetes_logs", "stream": stream(level),
+                        "timestamp": kubectl_ts(ts)}) for raw, ts, level, *_ in events()])
+# Elasticsearch / OpenSearch hits, one a line (an export of `_search`).
+write("elastic-ndjson.log", [J({"_index": "logs-risingwave-2024.02.11", "_id": f"rw{n:05d}", "_score": None,
+                                "_source": {"@timestamp": kubectl_ts(ts)[:23] + "Z", "message": raw,
+                                            "kubernetes": K8S}})
+                             for n, (raw, ts, *_) in enumerate(events())])
+
+# 9b. Order (issue 15): the same lines newest first (logcli's default,
+#     Grafana Explore's), and shuffled within a few seconds (several
+#     shippers, or clocks a little apart, merged).
+PLAIN_LINES = PLAIN_TEXT.splitlines()
+write("reversed.log", PLAIN_LINES[::-1])
+write("logcli-default.log", [logcli_line(raw, ts) for raw, ts, *_ in list(events())[::-1]])
+write("grafana-explore.log", [grafana_line(raw, ts) for raw, ts, *_ in list(events())[::-1]])
+import random
+rng = random.Random(15)
+def shuffled(lines, seconds=3):
+    # Each line moved by a random delay of up to `seconds`: a stable sort
+    # on the delayed times (lines with one time keep their order).
+    from datetime import datetime
+    stamp = lambda l: datetime.fromisoformat(l.split(" ", 1)[0].replace("Z", "+00:00")).timestamp()
+    return [l for _, l in sorted(((stamp(l) + rng.uniform(0, seconds), l) for l in lines), key=lambda p: p[0])]
+write("shuffled.log", shuffled(PLAIN_LINES))
+write("reversed-shuffled.log", shuffled(PLAIN_LINES)[::-1])
+
 # 9. Containers: compressions (nested too) and archives whose members are
 #    inputs of their own. Each holds the incident once; archives also hold
 #    a startup-only log (no finding) and a directory. Byte-stable: no times.
