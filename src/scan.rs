@@ -94,6 +94,9 @@ pub struct Coverage {
     /// next part (`Hit::before`).
     #[serde(skip)]
     pub last_event: Option<Box<Hit>>,
+    /// The templates of the lines mined for discovery (`Part::discover`).
+    #[serde(skip)]
+    pub templates: crate::templates::Table,
 }
 
 impl Coverage {
@@ -110,6 +113,7 @@ impl Coverage {
             last.line += self.lines;
             self.last_event = Some(last);
         }
+        self.templates.absorb(next.templates, self.lines);
         self.bytes += next.bytes;
         self.unread_bytes += next.unread_bytes;
         self.lines += next.lines;
@@ -182,6 +186,16 @@ struct ScanState {
     fast_runs: bool,
     /// A panic whose lines are being folded into one event.
     panic: Option<PendingPanic>,
+    /// Discovery's template table, when lines are mined (`Part::discover`).
+    miner: Option<Miner>,
+}
+
+/// The lines mined into templates while scanning (discovery, issue 17).
+struct Miner {
+    table: crate::templates::Table,
+    /// The lowest level mined.
+    from: Level,
+    source: String,
 }
 
 /// A panic header seen, its message and backtrace lines still coming.
@@ -235,6 +249,8 @@ pub struct Part {
     /// The year a whole scan would give journalctl lines here: that of the
     /// input's first event line, unless it is journalctl's own.
     pub year: Option<i32>,
+    /// Which lines are mined into templates (`Coverage::templates`).
+    pub discover: crate::templates::Depth,
 }
 
 /// The year a scan takes from an input's first event line (journalctl
@@ -317,6 +333,11 @@ fn scan_part_with(
         facts: Vec::new(),
         fast_runs,
         panic: None,
+        miner: part.discover.min_level().map(|from| Miner {
+            table: crate::templates::Table::new(false),
+            from,
+            source: name.to_string(),
+        }),
     };
 
     let result = blocks.for_each_block(|block| {
@@ -337,6 +358,9 @@ fn scan_part_with(
     };
     coverage.last_event = line_before(&last, &[], input_index, &st);
     coverage.lines = st.line_no;
+    if let Some(miner) = st.miner.take() {
+        coverage.templates = miner.table;
+    }
     coverage.bytes = blocks.bytes_read;
     coverage.truncated_lines = blocks.truncated_lines + st.cut_lines;
     coverage.shortened_lines = blocks.shortened_lines + st.shortened_lines;
@@ -386,7 +410,7 @@ fn scan_block(
             // line that holds no literal. Counting those is all the work
             // there is to them, in a tight loop up to the next candidate.
             let limit = next_candidate.unwrap_or(block.len());
-            let run = plain_run(block, start, limit);
+            let run = plain_run(block, start, limit, st.miner.as_ref().map(|m| m.from));
             if run.lines > 0 {
                 st.line_no += run.lines;
                 st.recognised += run.lines;
@@ -556,6 +580,7 @@ fn scan_block(
         if recognised {
             st.recognised += 1;
         }
+        mine_event(st, line, class, &unwrapped);
 
         let is_candidate = has_ansi || next_candidate.is_some_and(|c| c <= newline);
         if is_candidate {
@@ -615,7 +640,8 @@ struct PlainRun {
 /// Goes over the lines from `start` that end before `limit` (the next
 /// candidate) while each is a plain RisingWave text event line, no longer
 /// than `MAX_LINE`: exactly the lines the general path would only count.
-fn plain_run(block: &[u8], start: usize, limit: usize) -> PlainRun {
+/// A line at `mine_from` or above (discovery mines it) ends the run.
+fn plain_run(block: &[u8], start: usize, limit: usize, mine_from: Option<Level>) -> PlainRun {
     let mut run = PlainRun {
         lines: 0,
         end: start,
@@ -631,8 +657,12 @@ fn plain_run(block: &[u8], start: usize, limit: usize) -> PlainRun {
         if let [head @ .., b'\r'] = raw {
             raw = head;
         }
-        if raw.len() > crate::lines::MAX_LINE || !record::is_plain_risingwave_line(raw) {
+        if raw.len() > crate::lines::MAX_LINE {
             return false;
+        }
+        match record::plain_risingwave_level(raw) {
+            Some(level) if mine_from.is_none_or(|from| level < from) => {}
+            _ => return false,
         }
         run.lines += 1;
         run.last_line = Some((run.end, run.end + raw.len()));
@@ -676,6 +706,7 @@ fn finish_panic(
         return;
     };
     let text = pending.fold.text();
+    mine_panic(st, text, pending.line_no, pending.time);
     matcher.candidates(text.as_bytes(), &mut st.candidates);
     if st.candidates.is_empty() {
         return;
@@ -696,6 +727,69 @@ fn finish_panic(
         hit.shape = Shape::RustPanic;
         on_hit(hit);
     }
+}
+
+/// The level of an event line read from its bytes, for the shapes where
+/// that is cheap (`None`: parse it to know).
+fn cheap_level(inner: &[u8], shape: Shape) -> Option<Level> {
+    match shape {
+        Shape::RisingwaveText => record::plain_risingwave_level(inner),
+        Shape::RisingwavePretty => {
+            let start = inner.iter().position(|b| *b != b' ')?;
+            record::plain_risingwave_level(&inner[start..])
+        }
+        _ => None,
+    }
+}
+
+/// Mines one event line into discovery's table when its level is mined
+/// (a plain INFO line never gets here: `plain_run` passes over it).
+fn mine_event(st: &mut ScanState, line: &[u8], class: LineClass, unwrapped: &record::Unwrapped) {
+    let (Some(from), LineClass::Event(shape)) = (st.miner.as_ref().map(|m| m.from), class) else {
+        return;
+    };
+    if shape == Shape::RustPanic {
+        return; // mined whole when it ends (`finish_panic`)
+    }
+    if cheap_level(&line[unwrapped.inner_start..], shape).is_some_and(|level| level < from) {
+        return;
+    }
+    let year = st.year_for(line, unwrapped);
+    let text = String::from_utf8_lossy(line);
+    let parsed = record::parse(&text, year);
+    let wanted = match parsed.record.level {
+        Some(level) => level >= from,
+        None => from == Level::Trace,
+    };
+    if !wanted || (parsed.record.message.is_empty() && parsed.record.level.is_none()) {
+        return;
+    }
+    let time = parsed.record.timestamp.or(st.last_time);
+    let key = crate::templates::key_of(&parsed);
+    let line_no = st.line_no;
+    if let Some(miner) = st.miner.as_mut() {
+        let kind = key.kind;
+        miner
+            .table
+            .add(key, kind, time, &miner.source, line_no, &text);
+    }
+}
+
+/// Mines a folded panic (its text whole, masked) as a FATAL template.
+fn mine_panic(st: &mut ScanState, text: &str, line_no: u64, time: Option<Timestamp>) {
+    let Some(miner) = st.miner.as_mut() else {
+        return;
+    };
+    let key = crate::templates::Key {
+        kind: "risingwave",
+        level: Some(Level::Fatal),
+        target: Some("panic".to_string()),
+        text: crate::templates::mask(text),
+    };
+    let head = text.lines().next().unwrap_or(text);
+    miner
+        .table
+        .add(key, "risingwave", time, &miner.source, line_no, head);
 }
 
 /// Parses `text` (a line, or a folded event) and checks the candidate

@@ -214,6 +214,41 @@ pub fn is_plain_risingwave_line(line: &[u8]) -> bool {
     ) || matches!(rest.get(1..6), Some(b"INFO ") | Some(b"WARN "))
 }
 
+/// The level of a plain RisingWave text line (`is_plain_risingwave_line`),
+/// from the same few bytes; `None` when the line is not one. Lets the scan
+/// see a WARN/ERROR line without parsing it.
+#[inline]
+pub fn plain_risingwave_level(line: &[u8]) -> Option<crate::model::Level> {
+    use crate::model::Level;
+    if line.len() < 28
+        || line[4] != b'-'
+        || line[7] != b'-'
+        || line[10] != b'T'
+        || !line[0].is_ascii_digit()
+    {
+        return None;
+    }
+    let space = if line[26] == b'Z' && line[27] == b' ' {
+        27
+    } else {
+        19 + line[19..line.len().min(40)]
+            .iter()
+            .position(|b| *b == b' ')?
+    };
+    let mut rest = &line[space..];
+    if rest.get(1) == Some(&b' ') {
+        rest = &rest[1..];
+    }
+    match rest.get(1..6)? {
+        b"INFO " => Some(Level::Info),
+        b"WARN " => Some(Level::Warn),
+        b"ERROR" if rest.get(6) == Some(&b' ') => Some(Level::Error),
+        b"DEBUG" if rest.get(6) == Some(&b' ') => Some(Level::Debug),
+        b"TRACE" if rest.get(6) == Some(&b' ') => Some(Level::Trace),
+        _ => None,
+    }
+}
+
 /// Pretty format: `  <ts> <LEVEL> ...` heads an event; `    at `, `    on `,
 /// `    in ` lines continue it.
 fn classify_indented(inner: &[u8]) -> LineClass {
