@@ -221,6 +221,10 @@ pub struct Discovery {
     /// Whether the human report shows the section (no finding at warning or
     /// above, or `--discover`).
     pub shown: bool,
+    /// `--discover` (or `--baseline`) was given: the section shows even
+    /// with nothing in it.
+    #[serde(skip)]
+    pub asked: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline: Option<BaselineSummary>,
     pub window_seconds: i64,
@@ -254,6 +258,7 @@ impl Default for Discovery {
             levels: "off",
             mode: "self",
             shown: false,
+            asked: false,
             baseline: None,
             window_seconds: DEFAULT_WINDOW_SECS,
             anchors: Vec::new(),

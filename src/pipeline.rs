@@ -162,8 +162,9 @@ pub fn finish(
     let alarming = findings
         .iter()
         .any(|f| f.severity >= crate::model::Severity::Warning);
+    discovery.asked = request.discover.show || !request.discover.baseline.is_empty();
     discovery.shown = request.discover.depth != crate::templates::Depth::Off
-        && (request.discover.show || !alarming);
+        && (discovery.asked || !alarming);
     drop(mined);
     let coverages: Vec<Coverage> = coverages.into_iter().flatten().collect();
     let mut summary = summarise(Tally {
