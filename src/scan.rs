@@ -196,7 +196,17 @@ struct Miner {
     /// The lowest level mined.
     from: Level,
     source: String,
+    /// Plain lines' fingerprints (`templates::fingerprint`) → template id
+    /// and how many times the full key confirmed it.
+    known: std::collections::HashMap<u64, (u64, u8), crate::templates::IdHash>,
+    /// The last `YYYY-MM-DDTHH:MM` read by `fast_time` and its time.
+    minute: Option<([u8; 16], Timestamp)>,
 }
+
+/// Full keys computed for a fingerprint before it is trusted alone.
+const FINGERPRINT_CHECKS: u8 = 2;
+/// Fingerprints remembered per input part (a bound on memory).
+const MAX_FINGERPRINTS: usize = 16_384;
 
 /// A panic header seen, its message and backtrace lines still coming.
 struct PendingPanic {
@@ -337,6 +347,8 @@ fn scan_part_with(
             table: crate::templates::Table::new(false),
             from,
             source: name.to_string(),
+            known: Default::default(),
+            minute: None,
         }),
     };
 
@@ -754,6 +766,25 @@ fn mine_event(st: &mut ScanState, line: &[u8], class: LineClass, unwrapped: &rec
     if cheap_level(&line[unwrapped.inner_start..], shape).is_some_and(|level| level < from) {
         return;
     }
+    // A plain line seen before in another form: counted by its fingerprint.
+    let plain = shape == Shape::RisingwaveText && unwrapped.wrappers == 0;
+    let fingerprint = plain
+        .then(|| line.iter().position(|b| *b == b' '))
+        .flatten()
+        .map(|space| crate::templates::fingerprint(&line[space..]));
+    let line_no = st.line_no;
+    if let (Some(fp), Some(miner)) = (fingerprint, st.miner.as_mut()) {
+        if let Some(&(id, checks)) = miner.known.get(&fp) {
+            if checks >= FINGERPRINT_CHECKS {
+                let time = fast_time(&mut miner.minute, line)
+                    .or_else(|| record::text::leading_timestamp(line))
+                    .or(st.last_time);
+                if miner.table.add_seen(id, time, line_no) {
+                    return;
+                }
+            }
+        }
+    }
     let year = st.year_for(line, unwrapped);
     let text = String::from_utf8_lossy(line);
     let parsed = record::parse(&text, year);
@@ -766,13 +797,77 @@ fn mine_event(st: &mut ScanState, line: &[u8], class: LineClass, unwrapped: &rec
     }
     let time = parsed.record.timestamp.or(st.last_time);
     let key = crate::templates::key_of(&parsed);
-    let line_no = st.line_no;
     if let Some(miner) = st.miner.as_mut() {
         let kind = key.kind;
+        let id = key.id();
         miner
             .table
             .add(key, kind, time, &miner.source, line_no, &text);
+        if let Some(fp) = fingerprint {
+            if !miner.table.contains(id) {
+                return; // past the cap: never trusted
+            }
+            let room = miner.known.len() < MAX_FINGERPRINTS;
+            match miner.known.get_mut(&fp) {
+                // Confirmed once more; a fingerprint that ever disagrees
+                // with the full key is never trusted (checks stay at 0).
+                Some((known, checks)) if *known == id && *checks > 0 => {
+                    *checks = checks.saturating_add(1)
+                }
+                Some((known, checks)) if *known != id => *checks = 0,
+                Some(_) => {}
+                None if room => {
+                    miner.known.insert(fp, (id, 1));
+                }
+                None => {}
+            }
+        }
     }
+}
+
+/// The time of a plain line written in UTC as tracing does
+/// (`2024-02-11T06:20:29.301170Z`), from its minute (parsed once per
+/// minute) and its seconds; `None` for any other form.
+fn fast_time(minute: &mut Option<([u8; 16], Timestamp)>, line: &[u8]) -> Option<Timestamp> {
+    let head: [u8; 16] = line.get(..16)?.try_into().ok()?;
+    let rest = line.get(16..)?;
+    // `:SS` then `.fraction` (up to 9 digits), then `Z `.
+    if rest.first() != Some(&b':') || !rest.get(1..3)?.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let seconds = u32::from(rest[1] - b'0') * 10 + u32::from(rest[2] - b'0');
+    let mut nanos = 0u32;
+    let mut at = 3;
+    if rest.get(3) == Some(&b'.') {
+        at = 4;
+        let mut digits = 0;
+        while let Some(d) = rest.get(at).filter(|d| d.is_ascii_digit()) {
+            if digits == 9 {
+                return None;
+            }
+            nanos = nanos * 10 + u32::from(d - b'0');
+            digits += 1;
+            at += 1;
+        }
+        if digits == 0 {
+            return None;
+        }
+        nanos *= 10u32.pow(9 - digits);
+    }
+    if rest.get(at) != Some(&b'Z') || seconds > 59 {
+        return None;
+    }
+    let base = match minute {
+        Some((bytes, time)) if *bytes == head => *time,
+        _ => {
+            let mut text = head.to_vec();
+            text.extend_from_slice(b":00Z");
+            let time = chrono::DateTime::parse_from_rfc3339(std::str::from_utf8(&text).ok()?).ok()?;
+            *minute = Some((head, time));
+            time
+        }
+    };
+    Some(base + chrono::Duration::seconds(i64::from(seconds)) + chrono::Duration::nanoseconds(i64::from(nanos)))
 }
 
 /// Mines a folded panic (its text whole, masked) as a FATAL template.

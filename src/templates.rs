@@ -79,6 +79,29 @@ pub fn format_id(id: u64) -> String {
     format!("{:012x}", id >> 16)
 }
 
+/// Hashing for maps keyed by a 64-bit hash (a template id, a
+/// fingerprint): the key is already well mixed, so it is used as is.
+pub type IdHash = std::hash::BuildHasherDefault<IdHasher>;
+
+#[derive(Default)]
+pub struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8 | self.0 >> 56) ^ u64::from(*b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
 struct Fnv(u64);
 
 impl Default for Fnv {
@@ -395,7 +418,7 @@ pub struct Template {
 /// Templates, with a hard cap per origin.
 #[derive(Debug, Default, Clone)]
 pub struct Table {
-    templates: HashMap<u64, Template>,
+    templates: HashMap<u64, Template, IdHash>,
     per_origin: HashMap<String, usize>,
     pub keep_lines: bool,
     /// Lines mined (kept or overflowed).
@@ -637,6 +660,52 @@ impl Table {
     }
 }
 
+/// A hash of a plain text line's level, target and message in which every
+/// run of digits counts as one digit, except in the `key=` part of a token
+/// and in a token that ends in `:` (where a template keeps digits): lines
+/// with the same fingerprint have the same template key, so a miner can
+/// count a line by its fingerprint without parsing and masking it. `rest`
+/// is the line after its timestamp. (Callers check a fingerprint against
+/// the full key on its first uses.)
+pub fn fingerprint(rest: &[u8]) -> u64 {
+    let mut hash = Fnv::default();
+    let mut token_start = true;
+    let mut keep_digits = false;
+    let mut in_digits = false;
+    for (i, &b) in rest.iter().enumerate() {
+        if b == b' ' || b == b'\t' {
+            token_start = true;
+            in_digits = false;
+            hash.write(&[b' ']);
+            continue;
+        }
+        if token_start {
+            token_start = false;
+            // Digits are kept up to a `=` in this token, or in a token that
+            // ends with `:`.
+            let end = rest[i..]
+                .iter()
+                .position(|c| *c == b' ' || *c == b'\t')
+                .map_or(rest.len(), |p| i + p);
+            let token = &rest[i..end];
+            keep_digits = token.contains(&b'=') || token.ends_with(b":");
+        }
+        if b == b'=' {
+            keep_digits = false;
+        }
+        if b.is_ascii_digit() && !keep_digits {
+            if !in_digits {
+                hash.write(b"0");
+            }
+            in_digits = true;
+            continue;
+        }
+        in_digits = false;
+        hash.write(&[b]);
+    }
+    hash.0
+}
+
 /// Minute bins kept per table: past this, lines are counted in
 /// `Table::unbinned_lines` (counts stay exact; only the bins are cut).
 pub const MAX_BINS: usize = 262_144;
@@ -724,6 +793,36 @@ impl Table {
             }
             self.templates.insert(t.id, t);
         }
+    }
+
+    /// One more line of a template already in the table (by id): what
+    /// `add` does for a key it has; false when the id is not there.
+    pub fn add_seen(&mut self, id: u64, timestamp: Option<Timestamp>, line: u64) -> bool {
+        let Some(template) = self.templates.get_mut(&id) else {
+            return false;
+        };
+        self.lines += 1;
+        template.count += 1;
+        if let Some(ts) = timestamp {
+            if template.first_seen.is_none_or(|f| ts < f) {
+                template.first_seen = Some(ts);
+            }
+            if template.last_seen.is_none_or(|l| ts > l) {
+                template.last_seen = Some(ts);
+            }
+            if !add_to_bin(&mut template.minutes, ts.timestamp().div_euclid(60), 1, &mut self.bins) {
+                self.unbinned_lines += 1;
+            }
+        }
+        if self.keep_lines {
+            template.lines.push(line);
+        }
+        true
+    }
+
+    /// Whether the table has this template.
+    pub fn contains(&self, id: u64) -> bool {
+        self.templates.contains_key(&id)
     }
 
     /// The templates, by id.
