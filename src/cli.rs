@@ -462,13 +462,17 @@ impl Cli {
             Some(DiscoverLines::Warn) | None => Depth::WarnError,
         };
         if depth == Depth::Off && (!self.baseline.is_empty() || self.fail_on_new) {
-            return Err("--discover=off leaves nothing for --baseline or --fail-on-new to compare".into());
+            return Err(
+                "--discover=off leaves nothing for --baseline or --fail-on-new to compare".into(),
+            );
         }
         let window_secs = match &self.discover_window {
             None => crate::discovery::DEFAULT_WINDOW_SECS,
             Some(text) => crate::model::parse_duration(text)
                 .map(|d| d.num_seconds().max(1))
-                .map_err(|_| format!("invalid --discover-window `{text}`: expected a duration (2m, 90s)"))?,
+                .map_err(|_| {
+                    format!("invalid --discover-window `{text}`: expected a duration (2m, 90s)")
+                })?,
         };
         Ok(crate::discovery::Options {
             depth,

@@ -332,7 +332,11 @@ pub fn discover(
             Depth::WarnError => "warn_error",
             Depth::All => "all",
         },
-        mode: if baseline.is_some() { "baseline" } else { "self" },
+        mode: if baseline.is_some() {
+            "baseline"
+        } else {
+            "self"
+        },
         window_seconds: options.window_secs,
         ..Discovery::default()
     };
@@ -446,21 +450,31 @@ pub fn discover(
         })
         .collect();
     rows.sort_by(|a, b| {
-        a.tier().cmp(&b.tier()).then_with(|| match a.tier() {
-            1 => b.score.total_cmp(&a.score).then(b.count.cmp(&a.count)),
-            0 | 2 | 3 => (a.first_time.is_none(), a.first_time, &a.first.source, a.first.line).cmp(&(
-                b.first_time.is_none(),
-                b.first_time,
-                &b.first.source,
-                b.first.line,
-            )),
-            _ => b
-                .level
-                .cmp(&a.level)
-                .then(b.count.cmp(&a.count))
-                .then_with(|| (&a.first.source, a.first.line).cmp(&(&b.first.source, b.first.line))),
-        })
-        .then_with(|| a.id.cmp(&b.id))
+        a.tier()
+            .cmp(&b.tier())
+            .then_with(|| match a.tier() {
+                1 => b.score.total_cmp(&a.score).then(b.count.cmp(&a.count)),
+                0 | 2 | 3 => (
+                    a.first_time.is_none(),
+                    a.first_time,
+                    &a.first.source,
+                    a.first.line,
+                )
+                    .cmp(&(
+                        b.first_time.is_none(),
+                        b.first_time,
+                        &b.first.source,
+                        b.first.line,
+                    )),
+                _ => b
+                    .level
+                    .cmp(&a.level)
+                    .then(b.count.cmp(&a.count))
+                    .then_with(|| {
+                        (&a.first.source, a.first.line).cmp(&(&b.first.source, b.first.line))
+                    }),
+            })
+            .then_with(|| a.id.cmp(&b.id))
     });
     discovery.new_alerts = rows
         .iter()
@@ -482,7 +496,12 @@ pub fn discover(
             .table
             .iter()
             .filter(|bt| all.get(bt.id).is_none())
-            .map(|bt| (bt, templates::compare(0, all.lines, bt.count, b.table.lines)))
+            .map(|bt| {
+                (
+                    bt,
+                    templates::compare(0, all.lines, bt.count, b.table.lines),
+                )
+            })
             .filter(|(_, c)| c.status == Status::Gone)
             .collect();
         gone.sort_by(|a, b| b.1.score.total_cmp(&a.1.score).then(a.0.id.cmp(&b.0.id)));

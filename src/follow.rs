@@ -96,7 +96,14 @@ pub fn run(cli: &Cli, request: &Request) -> u8 {
             // A bug in the scanner must not leave the timer (and so the
             // process) running forever: it becomes an error naming the input.
             let scanned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                scan_live(spec, &matcher, &live, &stop, &mut generations, request.discover.depth)
+                scan_live(
+                    spec,
+                    &matcher,
+                    &live,
+                    &stop,
+                    &mut generations,
+                    request.discover.depth,
+                )
             }));
             match scanned {
                 Ok(Ok(())) => {}

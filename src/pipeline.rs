@@ -152,7 +152,9 @@ pub fn finish(
         .iter()
         .zip(coverages.iter().chain(std::iter::repeat(&None)))
         .map(|(spec, c)| InputTemplates {
-            name: c.as_ref().map_or_else(|| spec.display_name(), |c| c.name.clone()),
+            name: c
+                .as_ref()
+                .map_or_else(|| spec.display_name(), |c| c.name.clone()),
             table: c.as_ref().map_or(&empty, |c| &c.templates),
             first: c.as_ref().and_then(|c| c.first_timestamp),
             last: c.as_ref().and_then(|c| c.last_timestamp),
@@ -163,8 +165,8 @@ pub fn finish(
         .iter()
         .any(|f| f.severity >= crate::model::Severity::Warning);
     discovery.asked = request.discover.show || !request.discover.baseline.is_empty();
-    discovery.shown = request.discover.depth != crate::templates::Depth::Off
-        && (discovery.asked || !alarming);
+    discovery.shown =
+        request.discover.depth != crate::templates::Depth::Off && (discovery.asked || !alarming);
     drop(mined);
     let coverages: Vec<Coverage> = coverages.into_iter().flatten().collect();
     let mut summary = summarise(Tally {
@@ -204,7 +206,9 @@ pub fn finish(
 /// Mines the `--baseline` logs (read like inputs, with no rule: only the
 /// templates count), with the errors of those that could not be read.
 fn mine_baseline(request: &Request) -> (Option<Baseline>, Vec<InputError>) {
-    if request.discover.baseline.is_empty() || request.discover.depth == crate::templates::Depth::Off {
+    if request.discover.baseline.is_empty()
+        || request.discover.depth == crate::templates::Depth::Off
+    {
         return (None, Vec::new());
     }
     let Inputs { specs, mut errors } = Inputs::expand(&request.discover.baseline);

@@ -862,12 +862,16 @@ fn fast_time(minute: &mut Option<([u8; 16], Timestamp)>, line: &[u8]) -> Option<
         _ => {
             let mut text = head.to_vec();
             text.extend_from_slice(b":00Z");
-            let time = chrono::DateTime::parse_from_rfc3339(std::str::from_utf8(&text).ok()?).ok()?;
+            let time =
+                chrono::DateTime::parse_from_rfc3339(std::str::from_utf8(&text).ok()?).ok()?;
             *minute = Some((head, time));
             time
         }
     };
-    Some(base + chrono::Duration::seconds(i64::from(seconds)) + chrono::Duration::nanoseconds(i64::from(nanos)))
+    Some(
+        base + chrono::Duration::seconds(i64::from(seconds))
+            + chrono::Duration::nanoseconds(i64::from(nanos)),
+    )
 }
 
 /// Mines a folded panic (its text whole, masked) as a FATAL template.

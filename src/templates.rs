@@ -493,7 +493,12 @@ impl Table {
         );
         if let Some(ts) = timestamp {
             let template = self.templates.get_mut(&id).expect("just inserted");
-            if !add_to_bin(&mut template.minutes, ts.timestamp().div_euclid(60), 1, &mut self.bins) {
+            if !add_to_bin(
+                &mut template.minutes,
+                ts.timestamp().div_euclid(60),
+                1,
+                &mut self.bins,
+            ) {
                 self.unbinned_lines += 1;
             }
         }
@@ -810,7 +815,12 @@ impl Table {
             if template.last_seen.is_none_or(|l| ts > l) {
                 template.last_seen = Some(ts);
             }
-            if !add_to_bin(&mut template.minutes, ts.timestamp().div_euclid(60), 1, &mut self.bins) {
+            if !add_to_bin(
+                &mut template.minutes,
+                ts.timestamp().div_euclid(60),
+                1,
+                &mut self.bins,
+            ) {
                 self.unbinned_lines += 1;
             }
         }

@@ -138,18 +138,38 @@ fn the_json_report_always_has_a_discovery_object() {
     assert_eq!(d["lines_mined"], 7);
     assert_eq!(d["templates_total"], 5);
     assert_eq!(d["templates_overflow_lines"], 0);
-    assert!(d["anchors"].as_array().unwrap().iter().any(|a| a["kind"] == "end"));
+    assert!(d["anchors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["kind"] == "end"));
     let row = &d["templates"][0];
     for field in [
-        "id", "status", "score", "level", "target", "kind", "template", "count", "first_seen",
-        "last_seen", "first", "example", "window", "offset_seconds", "sparkline",
+        "id",
+        "status",
+        "score",
+        "level",
+        "target",
+        "kind",
+        "template",
+        "count",
+        "first_seen",
+        "last_seen",
+        "first",
+        "example",
+        "window",
+        "offset_seconds",
+        "sparkline",
     ] {
         assert!(row.get(field).is_some(), "row has {field}: {row}");
     }
     assert_eq!(row["status"], "seen");
     assert_eq!(row["level"], "ERROR");
     assert_eq!(row["first"]["line"], 38);
-    assert!(row["template"].as_str().unwrap().contains("etcdserver: request timed out"));
+    assert!(row["template"]
+        .as_str()
+        .unwrap()
+        .contains("etcdserver: request timed out"));
     let counts = row["sparkline"]["counts"].as_array().unwrap();
     assert_eq!(counts.iter().map(|c| c.as_u64().unwrap()).sum::<u64>(), 3);
     // --discover=off: the object stays, empty.
@@ -201,7 +221,10 @@ fn a_baseline_ranks_new_templates_first_earliest_first() {
     assert_eq!(code, 0);
     let rows = doc["discovery"]["templates"].as_array().unwrap();
     let statuses: Vec<&str> = rows.iter().map(|r| r["status"].as_str().unwrap()).collect();
-    let first_not_new = statuses.iter().position(|s| *s != "new").unwrap_or(rows.len());
+    let first_not_new = statuses
+        .iter()
+        .position(|s| *s != "new")
+        .unwrap_or(rows.len());
     assert!(first_not_new > 0, "{statuses:?}");
     assert!(
         statuses[first_not_new..].iter().all(|s| *s != "new"),
@@ -211,7 +234,10 @@ fn a_baseline_ranks_new_templates_first_earliest_first() {
         .iter()
         .map(|r| r["first_seen"].as_str().unwrap())
         .collect();
-    assert!(times.windows(2).all(|w| w[0] <= w[1]), "earliest first: {times:?}");
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "earliest first: {times:?}"
+    );
     let baseline = &doc["discovery"]["baseline"];
     assert_eq!(baseline["sources"][0], "testdata/lease-lost-v2.0.log");
     // The human rows say NEW, with count, level and where it first was.
@@ -230,7 +256,11 @@ fn a_baseline_ranks_new_templates_first_earliest_first() {
 
 #[test]
 fn fail_on_new_alone_changes_the_exit_code() {
-    let base = ["--no-builtin-rules", "--baseline", "testdata/healthy-startup.log"];
+    let base = [
+        "--no-builtin-rules",
+        "--baseline",
+        "testdata/healthy-startup.log",
+    ];
     let with = |extra: &[&str], log: &str| {
         let mut args: Vec<&str> = base.to_vec();
         args.extend_from_slice(extra);
@@ -253,7 +283,11 @@ fn fail_on_new_alone_changes_the_exit_code() {
         .unwrap()
         .contains("--fail-on-new"));
     // A baseline that cannot be read is an error naming it.
-    let (_, err, code) = run(&["--baseline", "testdata/no-such.log", "testdata/lease-regrant.log"]);
+    let (_, err, code) = run(&[
+        "--baseline",
+        "testdata/no-such.log",
+        "testdata/lease-regrant.log",
+    ]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("no-such.log"), "{err}");
 }
@@ -262,14 +296,23 @@ fn fail_on_new_alone_changes_the_exit_code() {
 fn a_panic_before_a_restart_is_new_to_its_node() {
     let (doc, _) = json_of(&["--no-builtin-rules", "testdata/meta-panic-v2.8.log"]);
     let d = &doc["discovery"];
-    assert!(d["anchors"].as_array().unwrap().iter().any(|a| a["kind"] == "restart"));
+    assert!(d["anchors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["kind"] == "restart"));
     let row = &d["templates"][0];
     assert_eq!(row["level"], "FATAL");
     assert_eq!(row["window"]["anchor"], "restart");
     assert_eq!(row["window"]["number"], 1);
     assert!(row["window"]["first_offset_seconds"].as_f64().unwrap() < 0.0);
     assert_eq!(d["new_alerts"], 1);
-    let (out, _, _) = run(&["--color", "never", "--no-builtin-rules", "testdata/meta-panic-v2.8.log"]);
+    let (out, _, _) = run(&[
+        "--color",
+        "never",
+        "--no-builtin-rules",
+        "testdata/meta-panic-v2.8.log",
+    ]);
     assert!(out.contains("before restart 1"), "{out}");
 }
 

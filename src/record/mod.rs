@@ -362,14 +362,38 @@ mod tests {
     fn plain_level_agrees_with_the_plain_line_check() {
         use crate::model::Level;
         for (line, level) in [
-            ("2024-02-11T06:20:29.301170Z  INFO risingwave_meta: started", Some(Level::Info)),
-            ("2024-02-11T06:20:29.301170Z  WARN risingwave_meta: slow", Some(Level::Warn)),
-            ("2024-02-11T06:20:29.301170Z ERROR risingwave_meta: lost", Some(Level::Error)),
-            ("2024-02-11T06:20:29.301170Z DEBUG risingwave_meta: x", Some(Level::Debug)),
-            ("2024-02-11T06:20:29.301170Z TRACE risingwave_meta: x", Some(Level::Trace)),
-            ("2024-02-11T06:20:29.301170+08:00 ERROR risingwave_meta: lost", Some(Level::Error)),
-            ("2024-02-11T06:20:29Z  WARN risingwave_meta: slow", Some(Level::Warn)),
-            ("2024-02-11T06:20:29.301170Z ERRORS risingwave_meta: x", None),
+            (
+                "2024-02-11T06:20:29.301170Z  INFO risingwave_meta: started",
+                Some(Level::Info),
+            ),
+            (
+                "2024-02-11T06:20:29.301170Z  WARN risingwave_meta: slow",
+                Some(Level::Warn),
+            ),
+            (
+                "2024-02-11T06:20:29.301170Z ERROR risingwave_meta: lost",
+                Some(Level::Error),
+            ),
+            (
+                "2024-02-11T06:20:29.301170Z DEBUG risingwave_meta: x",
+                Some(Level::Debug),
+            ),
+            (
+                "2024-02-11T06:20:29.301170Z TRACE risingwave_meta: x",
+                Some(Level::Trace),
+            ),
+            (
+                "2024-02-11T06:20:29.301170+08:00 ERROR risingwave_meta: lost",
+                Some(Level::Error),
+            ),
+            (
+                "2024-02-11T06:20:29Z  WARN risingwave_meta: slow",
+                Some(Level::Warn),
+            ),
+            (
+                "2024-02-11T06:20:29.301170Z ERRORS risingwave_meta: x",
+                None,
+            ),
             ("2024-02-11T06:20:29.301170Z NOTICE x", None),
             ("rw-meta-0 2024-02-11T06:20:29.301170Z ERROR x: y", None),
         ] {
