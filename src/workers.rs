@@ -44,6 +44,8 @@ pub struct Plan {
     pub threads: usize,
     /// Plain files at least this big are split into one range per thread.
     pub min_split_bytes: u64,
+    /// Which lines are mined into templates (discovery).
+    pub discover: crate::templates::Depth,
 }
 
 /// What scanning one input gave (its hits went to the merge).
@@ -60,6 +62,7 @@ struct Work {
     range: Option<(u64, u64)>,
     /// For the parts of a split file: the year journalctl lines get.
     year: Option<i32>,
+    discover: crate::templates::Depth,
 }
 
 /// The number of threads to use: `requested`, else the cores available.
@@ -625,12 +628,14 @@ fn plan_work(specs: &[InputSpec], plan: Plan) -> Vec<Work> {
                     input,
                     range: Some(range),
                     year,
+                    discover: plan.discover,
                 }))
             }
             _ => work.push(Work {
                 input,
                 range: None,
                 year: None,
+                discover: plan.discover,
             }),
         }
     }
@@ -776,6 +781,7 @@ fn run_work(
             let part = scan::Part {
                 mid_input: item.range.is_some_and(|(start, _)| start > 0),
                 year: item.year,
+                discover: item.discover,
             };
             // A plain file's size at open (or its range's): what it should
             // give unless it shrinks while read.
@@ -896,6 +902,7 @@ mod tests {
             input: 0,
             range: Some((0, len + 100)),
             year: None,
+            discover: Default::default(),
         };
         let scan = run_work(
             &item,
