@@ -1,6 +1,7 @@
 //! One input → coverage counts and signal hits, in one pass over blocks of
 //! lines. Every line is classified (cheap byte checks, for exact coverage);
 //! only lines the literal prefilter selects are parsed and regex-checked.
+use crate::activity::{Feed, Histogram, Tone};
 use crate::facts::FactKind;
 use crate::input::OpenInput;
 use crate::lines::LineBlocks;
@@ -84,6 +85,9 @@ pub struct Coverage {
     /// gone when the scan reached them (the file shrank: rotation by
     /// truncation).
     pub unread_bytes: u64,
+    /// Lines over time (the overview's histogram).
+    #[serde(skip)]
+    pub activity: Histogram,
     #[serde(skip)]
     pub pending_pretty_lines: u64,
     /// Whether the part ends inside a pretty event; `None` when it held
@@ -129,6 +133,7 @@ impl Coverage {
         self.last_timestamp = latest(self.last_timestamp, next.last_timestamp);
         self.truncated_lines += next.truncated_lines;
         self.shortened_lines += next.shortened_lines;
+        self.activity.merge(&next.activity);
         for note in next.notes {
             if !self.notes.contains(&note) {
                 self.notes.push(note);
@@ -182,6 +187,8 @@ struct ScanState {
     fast_runs: bool,
     /// A panic whose lines are being folded into one event.
     panic: Option<PendingPanic>,
+    /// Lines over time, for the overview.
+    activity: Feed,
 }
 
 /// A panic header seen, its message and backtrace lines still coming.
@@ -317,6 +324,7 @@ fn scan_part_with(
         facts: Vec::new(),
         fast_runs,
         panic: None,
+        activity: Feed::default(),
     };
 
     let result = blocks.for_each_block(|block| {
@@ -341,6 +349,7 @@ fn scan_part_with(
     coverage.truncated_lines = blocks.truncated_lines + st.cut_lines;
     coverage.shortened_lines = blocks.shortened_lines + st.shortened_lines;
     coverage.recognised = st.recognised;
+    coverage.activity = std::mem::take(&mut st.activity).finish();
     let year = st
         .year
         .unwrap_or_else(|| record::default_journal_year(None));
@@ -386,7 +395,7 @@ fn scan_block(
             // line that holds no literal. Counting those is all the work
             // there is to them, in a tight loop up to the next candidate.
             let limit = next_candidate.unwrap_or(block.len());
-            let run = plain_run(block, start, limit);
+            let run = plain_run(block, start, limit, &mut st.activity);
             if run.lines > 0 {
                 st.line_no += run.lines;
                 st.recognised += run.lines;
@@ -436,6 +445,7 @@ fn scan_block(
         }
 
         let (class, unwrapped) = record::classify(line);
+        note_activity(st, line, class, &unwrapped);
         // The event line before this one, should this be a start-up banner.
         let mut before = EventBefore {
             in_block: last_event_in_block,
@@ -615,7 +625,7 @@ struct PlainRun {
 /// Goes over the lines from `start` that end before `limit` (the next
 /// candidate) while each is a plain RisingWave text event line, no longer
 /// than `MAX_LINE`: exactly the lines the general path would only count.
-fn plain_run(block: &[u8], start: usize, limit: usize) -> PlainRun {
+fn plain_run(block: &[u8], start: usize, limit: usize, activity: &mut Feed) -> PlainRun {
     let mut run = PlainRun {
         lines: 0,
         end: start,
@@ -631,9 +641,16 @@ fn plain_run(block: &[u8], start: usize, limit: usize) -> PlainRun {
         if let [head @ .., b'\r'] = raw {
             raw = head;
         }
-        if raw.len() > crate::lines::MAX_LINE || !record::is_plain_risingwave_line(raw) {
+        if raw.len() > crate::lines::MAX_LINE {
             return false;
         }
+        let Some(tone) = record::plain_tone(raw) else {
+            return false;
+        };
+        // Counted at its second; its time parsed only when that changes.
+        activity.line(&raw[..crate::activity::KEY], tone, || {
+            record::line_timestamp(raw, 0).map(|t| t.timestamp())
+        });
         run.lines += 1;
         run.last_line = Some((run.end, run.end + raw.len()));
         run.end = newline + 1;
@@ -804,6 +821,27 @@ fn line_before(
     }))
 }
 
+/// Counts a line of the general path on the overview's histogram: an event
+/// line at its own time (parsed only when its second changes) with its
+/// level, any other line at the time before it.
+fn note_activity(st: &mut ScanState, line: &[u8], class: LineClass, unwrapped: &record::Unwrapped) {
+    let LineClass::Event(shape) = class else {
+        st.activity.count(Tone::Other);
+        return;
+    };
+    let tone = record::tone(&line[unwrapped.inner_start..], shape);
+    match record::time_key(line, unwrapped) {
+        Some(key) => {
+            let year = st.year;
+            st.activity.line(key, tone, || {
+                let year = year.unwrap_or_else(|| record::default_journal_year(None));
+                record::line_timestamp(line, year).map(|t| t.timestamp())
+            });
+        }
+        None => st.activity.count(tone),
+    }
+}
+
 fn count_wrappers(st: &mut ScanState, bits: u8) {
     for (index, (bit, _)) in wrappers::WRAPPER_NAMES.iter().enumerate() {
         if bits & bit != 0 {
@@ -857,7 +895,12 @@ mod tests {
     use super::*;
     use crate::rules::RuleSet;
 
-    fn scan_bytes(matcher: &Matcher, data: &[u8], part: Part, fast: bool) -> (String, Vec<Hit>) {
+    fn scan_bytes(
+        matcher: &Matcher,
+        data: &[u8],
+        part: Part,
+        fast: bool,
+    ) -> (String, Vec<Hit>, Histogram) {
         let opened = OpenInput {
             reader: Box::new(std::io::Cursor::new(data.to_vec())),
             gzip: false,
@@ -877,6 +920,7 @@ mod tests {
         (
             serde_json::to_string(&coverage).expect("coverage serialises"),
             hits,
+            coverage.activity,
         )
     }
 
@@ -896,7 +940,7 @@ Aborted (core dumped)\n\
 2026-04-14T03:14:00.1Z  INFO risingwave_meta_node: Starting meta node\n";
         let matcher = Matcher::new(&RuleSet::load(&[]));
         for fast in [true, false] {
-            let (coverage, hits) = scan_bytes(&matcher, log, Part::default(), fast);
+            let (coverage, hits, _) = scan_bytes(&matcher, log, Part::default(), fast);
             let coverage: serde_json::Value = serde_json::from_str(&coverage).unwrap();
             assert_eq!(coverage["recognised"], 8, "the abort line is no event");
             let panic = &hits[0];
@@ -972,6 +1016,9 @@ Aborted (core dumped)\n\
                 let reference = scan_bytes(&matcher, &log, part, false);
                 assert_eq!(fast.0, reference.0, "round {round} mid_input {mid_input}");
                 assert_eq!(fast.1, reference.1, "round {round} mid_input {mid_input}");
+                assert_eq!(fast.2, reference.2, "round {round} mid_input {mid_input}");
+                let lines = log.split(|b| *b == b'\n').count() as u64 - u64::from(log.ends_with(b"\n"));
+                assert_eq!(fast.2.total().lines, lines, "every line on the histogram");
             }
         }
     }
