@@ -25,7 +25,7 @@ pub struct Counts {
 }
 
 impl Counts {
-    fn add(&mut self, other: Counts) {
+    pub fn add(&mut self, other: Counts) {
         self.lines += other.lines;
         self.warn += other.warn;
         self.error += other.error;
@@ -170,6 +170,22 @@ pub struct Feed {
 /// Bytes of a time text compared: `YYYY-MM-DDTHH:MM:SS`.
 pub const KEY: usize = 19;
 
+/// A `YYYY-MM-DDTHH:MM:SS` time text as two words: bytes 3..11 and
+/// 11..19 (all but the year's first three digits), compared instead of the
+/// bytes on the fast path.
+pub type KeyWords = (u64, u64);
+
+/// `key` (at least `KEY` bytes) as `KeyWords`.
+#[inline]
+pub fn words(key: &[u8]) -> KeyWords {
+    let word = |at: usize| {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(&key[at..at + 8]);
+        u64::from_ne_bytes(bytes)
+    };
+    (word(3), word(11))
+}
+
 impl Feed {
     /// One line, whose time text (up to the second) is `key`; `parse`
     /// gives its time, called only when `key` differs from the last one.
@@ -195,20 +211,29 @@ impl Feed {
         self.pending.lines += n;
     }
 
-    /// `key` is the last time text: for the 19 bytes of a full RFC 3339
-    /// second, three word compares (this runs on every line).
+    /// `key` is the last time text.
     #[inline]
     fn same_key(&self, key: &[u8]) -> bool {
-        if key.len() == KEY && self.key_len == KEY {
-            let word = |b: &[u8], at: usize| {
-                u64::from_ne_bytes(b[at..at + 8].try_into().unwrap_or_default())
-            };
-            word(key, 0) == word(&self.key, 0)
-                && word(key, 8) == word(&self.key, 8)
-                && word(key, KEY - 8) == word(&self.key, KEY - 8)
-        } else {
-            key == &self.key[..self.key_len]
-        }
+        key == &self.key[..self.key_len]
+    }
+
+    /// The last time text as two words (`words`), when it is a full
+    /// `YYYY-MM-DDTHH:MM:SS`: what the fast path compares each line with.
+    pub fn key_words(&self) -> Option<KeyWords> {
+        (self.key_len == KEY).then(|| words(&self.key))
+    }
+
+    /// Lines counted by the fast path since the last time, then a new time
+    /// text `key` (`time` its time).
+    #[cold]
+    pub fn counted_then(&mut self, counts: Counts, key: &[u8], time: Option<i64>) {
+        self.pending.add(counts);
+        self.retime(key, time);
+    }
+
+    /// Lines counted by the fast path at the current time.
+    pub fn counted(&mut self, counts: Counts) {
+        self.pending.add(counts);
     }
 
     #[cold]

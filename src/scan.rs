@@ -635,6 +635,8 @@ fn plain_run(block: &[u8], start: usize, limit: usize, activity: &mut Feed) -> P
     if run.end >= limit {
         return run;
     }
+    let mut key = activity.key_words();
+    let mut counts = crate::activity::Counts::default();
     crate::lines::for_each_newline(&block[start..limit], |offset| {
         let newline = start + offset;
         let mut raw = &block[run.end..newline];
@@ -644,18 +646,30 @@ fn plain_run(block: &[u8], start: usize, limit: usize, activity: &mut Feed) -> P
         if raw.len() > crate::lines::MAX_LINE {
             return false;
         }
-        let Some(tone) = record::plain_tone(raw) else {
+        let Some(letter) = record::plain_level_letter(raw) else {
             return false;
         };
-        // Counted at its second; its time parsed only when that changes.
-        activity.line(&raw[..crate::activity::KEY], tone, || {
-            record::line_timestamp(raw, 0).map(|t| t.timestamp())
-        });
+        // Counted at its second, in locals; the time is parsed only when
+        // the second changes.
+        let words = crate::activity::words(raw);
+        if Some(words) != key {
+            let time = record::line_timestamp(raw, 0).map(|t| t.timestamp());
+            activity.counted_then(
+                std::mem::take(&mut counts),
+                &raw[..crate::activity::KEY],
+                time,
+            );
+            key = Some(words);
+        }
+        counts.lines += 1;
+        counts.warn += u64::from(letter == b'W');
+        counts.error += u64::from(letter == b'E');
         run.lines += 1;
         run.last_line = Some((run.end, run.end + raw.len()));
         run.end = newline + 1;
         true
     });
+    activity.counted(counts);
     run
 }
 
@@ -1017,7 +1031,8 @@ Aborted (core dumped)\n\
                 assert_eq!(fast.0, reference.0, "round {round} mid_input {mid_input}");
                 assert_eq!(fast.1, reference.1, "round {round} mid_input {mid_input}");
                 assert_eq!(fast.2, reference.2, "round {round} mid_input {mid_input}");
-                let lines = log.split(|b| *b == b'\n').count() as u64 - u64::from(log.ends_with(b"\n"));
+                let lines =
+                    log.split(|b| *b == b'\n').count() as u64 - u64::from(log.ends_with(b"\n"));
                 assert_eq!(fast.2.total().lines, lines, "every line on the histogram");
             }
         }
