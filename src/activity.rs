@@ -175,9 +175,9 @@ pub const KEY: usize = 19;
 /// bytes on the fast path.
 pub type KeyWords = (u64, u64);
 
-/// `key` (at least `KEY` bytes) as `KeyWords`.
+/// `key` as `KeyWords`.
 #[inline]
-pub fn words(key: &[u8]) -> KeyWords {
+pub fn words(key: &[u8; KEY]) -> KeyWords {
     let word = |at: usize| {
         let mut bytes = [0u8; 8];
         bytes.copy_from_slice(&key[at..at + 8]);
@@ -220,12 +220,11 @@ impl Feed {
     /// The last time text as two words (`words`), when it is a full
     /// `YYYY-MM-DDTHH:MM:SS`: what the fast path compares each line with.
     pub fn key_words(&self) -> Option<KeyWords> {
-        (self.key_len == KEY).then(|| words(&self.key))
+        (self.key_len == KEY).then_some(words(&self.key))
     }
 
     /// Lines counted by the fast path since the last time, then a new time
     /// text `key` (`time` its time).
-    #[cold]
     pub fn counted_then(&mut self, counts: Counts, key: &[u8], time: Option<i64>) {
         self.pending.add(counts);
         self.retime(key, time);
