@@ -124,6 +124,11 @@ pub fn finish(
     context.settle();
     let outcomes = correlator.finish();
     let inputs = input_infos(specs, &coverages);
+    for event in &mut context.node_events {
+        if let Some(input) = inputs.get(event.input) {
+            event.source.clone_from(&input.name);
+        }
+    }
     let findings = Diagnoser {
         rules,
         inputs: &inputs,
