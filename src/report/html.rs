@@ -670,6 +670,8 @@ fn render_overview(out: &mut String, analysis: &Analysis) {
             LEFT + plot
         );
         let most = a.lines.iter().copied().max().unwrap_or(0).max(1) as f64;
+        let busy = a.lines.iter().filter(|n| **n > 0).count().max(1);
+        let pace = (a.lines.len() as i64 * a.bin_seconds) as f64 / busy as f64;
         let width = a.bin_seconds as f64 / span * plot;
         let mut gap_from: Option<usize> = None;
         for (index, lines) in a.lines.iter().enumerate() {
@@ -681,13 +683,15 @@ fn render_overview(out: &mut String, analysis: &Analysis) {
             }
             if let Some(from) = gap_from.take() {
                 // Shaded when long enough to be a silence, not the pace
-                // of a quiet log: 3 bins and a twentieth of the run.
+                // of a quiet log: 3 bins, a twentieth of the run and four
+                // times the input's usual distance between lines.
                 let seconds = ((index - from) as i64 * a.bin_seconds) as f64;
-                if index - from >= 3 && seconds >= span / 20.0 {
+                if index - from >= 3 && seconds >= span / 20.0 && seconds >= 4.0 * pace {
                     gap(out, a, start, from, index, x_of, top, ROW_HEIGHT - 4.0);
                 }
             }
-            let scale = |n: u64| n as f64 / most * bar_height;
+            // Square root: a quiet bin stays visible beside a storm.
+            let scale = |n: u64| (n as f64 / most).sqrt() * bar_height;
             let (warn, error) = (a.warn[index], a.error[index]);
             let h = scale(*lines).max(1.0);
             let _ = write!(
@@ -700,11 +704,15 @@ fn render_overview(out: &mut String, analysis: &Analysis) {
                 base - h,
                 width.max(0.8)
             );
-            let error_h = if error > 0 {
-                scale(error).max(1.0)
-            } else {
-                0.0
+            // WARN and ERROR as their share of the bar, at its foot.
+            let share = |n: u64| {
+                if n == 0 {
+                    0.0
+                } else {
+                    (h * n as f64 / *lines as f64).max(1.0)
+                }
             };
+            let error_h = share(error);
             if error > 0 {
                 let _ = write!(
                     out,
@@ -714,7 +722,7 @@ fn render_overview(out: &mut String, analysis: &Analysis) {
                 );
             }
             if warn > 0 {
-                let warn_h = scale(warn).max(1.0);
+                let warn_h = share(warn);
                 let _ = write!(
                     out,
                     "<rect class=\"h-warn\" x=\"{x:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{warn_h:.1}\"/>",
