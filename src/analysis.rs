@@ -161,6 +161,9 @@ impl Window {
 pub struct Analysis {
     pub findings: Vec<Finding>,
     pub summary: Summary,
+    /// What else changed (issue 17): templates mined from the lines, new,
+    /// increased or first seen before a restart. Always present (additive).
+    pub discovery: crate::discovery::Discovery,
 }
 
 impl From<&Coverage> for InputSummary {

@@ -47,7 +47,7 @@ fn reads_a_terminal(paths: &[std::path::PathBuf], stdin_is_terminal: bool) -> bo
 
 /// Scans every input, then writes every report.
 fn diagnose(cli: &Cli, request: &pipeline::Request) -> u8 {
-    let rules = RuleSet::load(&cli.rules_dirs);
+    let rules = RuleSet::load_with(!cli.no_builtin_rules, &cli.rules_dirs);
     // Inputs first: a report file is compared with every one of them.
     // A previous report in an input directory is not read (this run
     // replaces it); any other file there is an input, and refused as output.

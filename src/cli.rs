@@ -103,6 +103,45 @@ pub struct Cli {
     #[arg(long)]
     pub follow: bool,
 
+    /// Run without the built-in rules: only those of --rules (or none).
+    ///
+    /// Run without the built-in rule pack: only the rules of --rules DIR, or
+    /// none, so that discovery ("What else changed") can be seen alone.
+    #[arg(long)]
+    pub no_builtin_rules: bool,
+
+    /// Show "What else changed" (templates mined from the lines); =all mines every line.
+    ///
+    /// Show the "What else changed" section of the human report even when a
+    /// finding is at warning or above (it is shown anyway when none is).
+    /// WARN and ERROR lines are mined on every run (`warn`, the default);
+    /// `--discover=all` mines every line (slower); `--discover=off` none.
+    /// The JSON report always has a `discovery` object.
+    #[arg(long, value_enum, value_name = "LINES", num_args = 0..=1, require_equals = true, default_missing_value = "warn")]
+    pub discover: Option<DiscoverLines>,
+
+    /// A known-good log to compare templates with (repeatable; read like inputs).
+    ///
+    /// A known-good log (file, directory, gzip; repeatable), mined like the
+    /// inputs: "What else changed" then lists templates new in the inputs,
+    /// much more frequent (a Poisson test: small counts are not increases),
+    /// or gone.
+    #[arg(long, value_name = "PATH")]
+    pub baseline: Vec<PathBuf>,
+
+    /// Exit 1 when a WARN/ERROR template is new (against --baseline, else before a restart).
+    ///
+    /// Exit 1 when a WARN/ERROR template is new: against --baseline when one
+    /// is given, else first seen in the minutes before a restart of its
+    /// node or the end of its input. Without it, discovery never changes
+    /// the exit code.
+    #[arg(long)]
+    pub fail_on_new: bool,
+
+    /// The window before a restart or the end of an input (default 2m).
+    #[arg(long, value_name = "DURATION")]
+    pub discover_window: Option<String>,
+
     /// Directory of extra rule files (*.json); a rule with a built-in id replaces it.
     #[arg(long = "rules", value_name = "DIR", global = true)]
     pub rules_dirs: Vec<PathBuf>,
@@ -254,6 +293,17 @@ prefilter can use (checked on every line, which slows every scan)."
     },
 }
 
+/// `--discover[=LINES]`: which lines are mined into templates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiscoverLines {
+    /// WARN, ERROR and FATAL lines and panics (the default, cheap).
+    Warn,
+    /// Every line.
+    All,
+    /// None: no discovery at all.
+    Off,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FailOn {
     Info,
@@ -400,6 +450,36 @@ impl Cli {
             until,
             threads: self.threads.map(usize::from),
             min_split_bytes: None,
+            discover: self.discover_options()?,
+        })
+    }
+
+    fn discover_options(&self) -> Result<crate::discovery::Options, String> {
+        use crate::templates::Depth;
+        let depth = match self.discover {
+            Some(DiscoverLines::All) => Depth::All,
+            Some(DiscoverLines::Off) => Depth::Off,
+            Some(DiscoverLines::Warn) | None => Depth::WarnError,
+        };
+        if depth == Depth::Off && (!self.baseline.is_empty() || self.fail_on_new) {
+            return Err(
+                "--discover=off leaves nothing for --baseline or --fail-on-new to compare".into(),
+            );
+        }
+        let window_secs = match &self.discover_window {
+            None => crate::discovery::DEFAULT_WINDOW_SECS,
+            Some(text) => crate::model::parse_duration(text)
+                .map(|d| d.num_seconds().max(1))
+                .map_err(|_| {
+                    format!("invalid --discover-window `{text}`: expected a duration (2m, 90s)")
+                })?,
+        };
+        Ok(crate::discovery::Options {
+            depth,
+            show: self.discover.is_some_and(|d| d != DiscoverLines::Off),
+            baseline: self.baseline.clone(),
+            fail_on_new: self.fail_on_new,
+            window_secs,
         })
     }
 }

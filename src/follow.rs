@@ -37,7 +37,7 @@ const CHANNEL_CHUNKS: usize = 16;
 const CHUNK_SIZE: usize = 64 * 1024;
 
 pub fn run(cli: &Cli, request: &Request) -> u8 {
-    let rules = RuleSet::load(&cli.rules_dirs);
+    let rules = RuleSet::load_with(!cli.no_builtin_rules, &cli.rules_dirs);
     let Inputs {
         specs,
         errors: mut input_errors,
@@ -96,7 +96,14 @@ pub fn run(cli: &Cli, request: &Request) -> u8 {
             // A bug in the scanner must not leave the timer (and so the
             // process) running forever: it becomes an error naming the input.
             let scanned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                scan_live(spec, &matcher, &live, &stop, &mut generations)
+                scan_live(
+                    spec,
+                    &matcher,
+                    &live,
+                    &stop,
+                    &mut generations,
+                    request.discover.depth,
+                )
             }));
             match scanned {
                 Ok(Ok(())) => {}
@@ -192,6 +199,7 @@ fn scan_live(
     live: &Mutex<Live>,
     stop: &Arc<AtomicBool>,
     generations: &mut Vec<(InputSpec, Option<scan::Coverage>)>,
+    discover: crate::templates::Depth,
 ) -> Result<(), InputError> {
     let (sender, receiver) = mpsc::sync_channel(CHANNEL_CHUNKS);
     let receiver = Arc::new(Mutex::new(receiver));
@@ -221,7 +229,11 @@ fn scan_live(
             }
         };
         let index = generations.len();
-        let mut coverage = scan::scan(index, &name, opened, matcher, &mut |hit| {
+        let part = scan::Part {
+            discover,
+            ..scan::Part::default()
+        };
+        let mut coverage = scan::scan_part(index, &name, opened, matcher, part, &mut |hit| {
             lock(live).on_hit(hit)
         });
         let why = ended.lock().unwrap_or_else(PoisonError::into_inner).take();

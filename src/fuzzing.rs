@@ -264,6 +264,7 @@ fn analysis(paths: &[PathBuf], threads: usize) -> Analysis {
         until: None,
         threads: Some(threads),
         min_split_bytes: None,
+        discover: Default::default(),
     };
     let inputs = Inputs::expand(&request.paths);
     analyse_inputs(&request, inputs, builtin_rules(), builtin_matcher(), None)

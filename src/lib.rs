@@ -19,6 +19,7 @@ pub mod cli;
 pub mod context;
 pub mod correlate;
 pub mod diagnosis;
+pub mod discovery;
 pub mod facts;
 pub mod follow;
 pub mod fuzzing;

@@ -8,6 +8,7 @@ use crate::analysis::{summarise, Analysis, Tally, Window};
 use crate::context::ClusterContext;
 use crate::correlate::Correlator;
 use crate::diagnosis::{Diagnoser, InputInfo};
+use crate::discovery::{discover, Baseline, InputTemplates, Start};
 use crate::input::{self, InputError, InputSpec};
 use crate::matcher::Matcher;
 use crate::model::{Severity, Timestamp};
@@ -33,6 +34,8 @@ pub struct Request {
     /// Plain files at least this big are split across threads (default
     /// `workers::MIN_SPLIT_BYTES`; tests lower it to split small files).
     pub min_split_bytes: Option<u64>,
+    /// Discovery: what is mined, the baseline, `--fail-on-new`.
+    pub discover: crate::discovery::Options,
 }
 
 /// A request's inputs, expanded once (directories walked, duplicates and
@@ -89,6 +92,7 @@ pub fn analyse_inputs(
     let plan = workers::Plan {
         threads: workers::thread_count(request.threads),
         min_split_bytes: request.min_split_bytes.unwrap_or(workers::MIN_SPLIT_BYTES),
+        discover: request.discover.depth,
     };
     let scans = workers::scan_merged(&specs, matcher, plan, progress, &mut |hit| {
         timeline.push(hit);
@@ -119,9 +123,14 @@ pub fn finish(
         outside_range,
         inside_range,
         election_lines,
+        starts,
         ..
     } = timeline;
     context.settle();
+    let (baseline, baseline_errors) = mine_baseline(request);
+    let mut input_errors = input_errors.to_vec();
+    input_errors.extend(baseline_errors);
+    let input_errors = &input_errors[..];
     let outcomes = correlator.finish();
     let inputs = input_infos(specs, &coverages);
     for event in &mut context.node_events {
@@ -142,8 +151,30 @@ pub fn finish(
         .filter(|(_, c)| c.is_some())
         .map(|(i, _)| election_lines.get(i).copied().unwrap_or(0))
         .collect();
+    let empty = crate::templates::Table::default();
+    // One per spec (`Start::input` counts specs); an unopened input has none.
+    let mined: Vec<InputTemplates> = specs
+        .iter()
+        .zip(coverages.iter().chain(std::iter::repeat(&None)))
+        .map(|(spec, c)| InputTemplates {
+            name: c
+                .as_ref()
+                .map_or_else(|| spec.display_name(), |c| c.name.clone()),
+            table: c.as_ref().map_or(&empty, |c| &c.templates),
+            first: c.as_ref().and_then(|c| c.first_timestamp),
+            last: c.as_ref().and_then(|c| c.last_timestamp),
+        })
+        .collect();
+    let mut discovery = discover(&request.discover, &mined, &starts, baseline.as_ref());
+    let alarming = findings
+        .iter()
+        .any(|f| f.severity >= crate::model::Severity::Warning);
+    discovery.asked = request.discover.show || !request.discover.baseline.is_empty();
+    discovery.shown =
+        request.discover.depth != crate::templates::Depth::Off && (discovery.asked || !alarming);
+    drop(mined);
     let coverages: Vec<Coverage> = coverages.into_iter().flatten().collect();
-    let summary = summarise(Tally {
+    let mut summary = summarise(Tally {
         coverages: &coverages,
         election_lines: &election_lines,
         findings: &findings,
@@ -158,7 +189,61 @@ pub fn finish(
         },
         fail_on: request.fail_on,
     });
-    Analysis { findings, summary }
+    if request.discover.fail_on_new
+        && discovery.new_alerts > 0
+        && summary.exit_code == crate::analysis::EXIT_CLEAN
+    {
+        summary.exit_code = crate::analysis::EXIT_FINDINGS;
+        summary.verdict = format!(
+            "{} new WARN/ERROR template{} (--fail-on-new); {}",
+            discovery.new_alerts,
+            crate::text::plural(discovery.new_alerts),
+            summary.verdict
+        );
+    }
+    Analysis {
+        findings,
+        summary,
+        discovery,
+    }
+}
+
+/// Mines the `--baseline` logs (read like inputs, with no rule: only the
+/// templates count), with the errors of those that could not be read.
+fn mine_baseline(request: &Request) -> (Option<Baseline>, Vec<InputError>) {
+    if request.discover.baseline.is_empty()
+        || request.discover.depth == crate::templates::Depth::Off
+    {
+        return (None, Vec::new());
+    }
+    let Inputs { specs, mut errors } = Inputs::expand(&request.discover.baseline);
+    let no_rules = RuleSet::default();
+    let matcher = Matcher::new(&no_rules);
+    let plan = workers::Plan {
+        threads: workers::thread_count(request.threads),
+        min_split_bytes: request.min_split_bytes.unwrap_or(workers::MIN_SPLIT_BYTES),
+        discover: request.discover.depth,
+    };
+    let mut table = crate::templates::Table::new(false);
+    for scan in workers::scan_merged(&specs, &matcher, plan, None, &mut |_| {}) {
+        if let Some(error) = scan.error {
+            errors.push(error);
+        }
+        if let Some(coverage) = scan.coverage {
+            if let Some(read_error) = coverage.read_error {
+                errors.push(InputError {
+                    name: coverage.name.clone(),
+                    message: read_error,
+                });
+            }
+            table.absorb(coverage.templates, 0);
+        }
+    }
+    for error in &mut errors {
+        error.name = format!("--baseline {}", error.name);
+    }
+    let sources = specs.iter().map(InputSpec::display_name).collect();
+    (Some(Baseline { sources, table }), errors)
 }
 
 /// The merged stream of hits: cluster facts, the time filter, correlation.
@@ -173,6 +258,8 @@ pub struct Timeline<'r> {
     pub inside_range: u64,
     /// Per input: lines about the election (campaigns, wins, lease trouble).
     pub election_lines: Vec<u64>,
+    /// Start-up banners, for discovery's windows before restarts.
+    pub starts: Vec<Start>,
 }
 
 impl<'r> Timeline<'r> {
@@ -186,6 +273,7 @@ impl<'r> Timeline<'r> {
             outside_range: 0,
             inside_range: 0,
             election_lines: Vec::new(),
+            starts: Vec::new(),
         }
     }
 
@@ -208,6 +296,14 @@ impl<'r> Timeline<'r> {
                 self.election_lines.resize(hit.input + 1, 0);
             }
             self.election_lines[hit.input] += 1;
+        }
+        if hit.facts.iter().any(|(k, _)| *k == FactKind::NodeStarting) {
+            self.starts.push(Start {
+                input: hit.input,
+                line: hit.line,
+                time: hit.sort_time,
+                restart: hit.before.is_some(),
+            });
         }
         // Facts describe the cluster whatever the time filter says.
         self.context.observe(&hit);

@@ -98,6 +98,9 @@ pub struct Coverage {
     /// next part (`Hit::before`).
     #[serde(skip)]
     pub last_event: Option<Box<Hit>>,
+    /// The templates of the lines mined for discovery (`Part::discover`).
+    #[serde(skip)]
+    pub templates: crate::templates::Table,
 }
 
 impl Coverage {
@@ -114,6 +117,7 @@ impl Coverage {
             last.line += self.lines;
             self.last_event = Some(last);
         }
+        self.templates.absorb(next.templates, self.lines);
         self.bytes += next.bytes;
         self.unread_bytes += next.unread_bytes;
         self.lines += next.lines;
@@ -189,7 +193,27 @@ struct ScanState {
     panic: Option<PendingPanic>,
     /// Lines over time, for the overview.
     activity: Feed,
+    /// Discovery's template table, when lines are mined (`Part::discover`).
+    miner: Option<Miner>,
 }
+
+/// The lines mined into templates while scanning (discovery, issue 17).
+struct Miner {
+    table: crate::templates::Table,
+    /// The lowest level mined.
+    from: Level,
+    source: String,
+    /// Plain lines' fingerprints (`templates::fingerprint`) → template id
+    /// and how many times the full key confirmed it.
+    known: std::collections::HashMap<u64, (u64, u8), crate::templates::IdHash>,
+    /// The last `YYYY-MM-DDTHH:MM` read by `fast_time` and its time.
+    minute: Option<([u8; 16], Timestamp)>,
+}
+
+/// Full keys computed for a fingerprint before it is trusted alone.
+const FINGERPRINT_CHECKS: u8 = 2;
+/// Fingerprints remembered per input part (a bound on memory).
+const MAX_FINGERPRINTS: usize = 16_384;
 
 /// A panic header seen, its message and backtrace lines still coming.
 struct PendingPanic {
@@ -242,6 +266,8 @@ pub struct Part {
     /// The year a whole scan would give journalctl lines here: that of the
     /// input's first event line, unless it is journalctl's own.
     pub year: Option<i32>,
+    /// Which lines are mined into templates (`Coverage::templates`).
+    pub discover: crate::templates::Depth,
 }
 
 /// The year a scan takes from an input's first event line (journalctl
@@ -325,6 +351,13 @@ fn scan_part_with(
         fast_runs,
         panic: None,
         activity: Feed::default(),
+        miner: part.discover.min_level().map(|from| Miner {
+            table: crate::templates::Table::new(false),
+            from,
+            source: name.to_string(),
+            known: Default::default(),
+            minute: None,
+        }),
     };
 
     let result = blocks.for_each_block(|block| {
@@ -345,6 +378,9 @@ fn scan_part_with(
     };
     coverage.last_event = line_before(&last, &[], input_index, &st);
     coverage.lines = st.line_no;
+    if let Some(miner) = st.miner.take() {
+        coverage.templates = miner.table;
+    }
     coverage.bytes = blocks.bytes_read;
     coverage.truncated_lines = blocks.truncated_lines + st.cut_lines;
     coverage.shortened_lines = blocks.shortened_lines + st.shortened_lines;
@@ -395,7 +431,13 @@ fn scan_block(
             // line that holds no literal. Counting those is all the work
             // there is to them, in a tight loop up to the next candidate.
             let limit = next_candidate.unwrap_or(block.len());
-            let run = plain_run(block, start, limit, &mut st.activity);
+            let run = plain_run(
+                block,
+                start,
+                limit,
+                &mut st.activity,
+                st.miner.as_ref().map(|m| m.from),
+            );
             if run.lines > 0 {
                 st.line_no += run.lines;
                 st.recognised += run.lines;
@@ -566,6 +608,7 @@ fn scan_block(
         if recognised {
             st.recognised += 1;
         }
+        mine_event(st, line, class, &unwrapped);
 
         let is_candidate = has_ansi || next_candidate.is_some_and(|c| c <= newline);
         if is_candidate {
@@ -641,7 +684,14 @@ struct PlainRun {
 /// Goes over the lines from `start` that end before `limit` (the next
 /// candidate) while each is a plain RisingWave text event line, no longer
 /// than `MAX_LINE`: exactly the lines the general path would only count.
-fn plain_run(block: &[u8], start: usize, limit: usize, activity: &mut Feed) -> PlainRun {
+/// A line at `mine_from` or above (discovery mines it) ends the run.
+fn plain_run(
+    block: &[u8],
+    start: usize,
+    limit: usize,
+    activity: &mut Feed,
+    mine_from: Option<Level>,
+) -> PlainRun {
     let mut run = PlainRun {
         lines: 0,
         end: start,
@@ -668,20 +718,23 @@ fn plain_run(block: &[u8], start: usize, limit: usize, activity: &mut Feed) -> P
         if raw.len() > crate::lines::MAX_LINE {
             return false;
         }
-        let (Some(letter), Some(second)) = (
-            record::plain_level_letter(raw),
+        let (Some(level), Some(second)) = (
+            record::plain_risingwave_level(raw),
             raw.first_chunk::<{ crate::activity::KEY }>(),
         ) else {
             return false;
         };
+        if mine_from.is_some_and(|from| level >= from) {
+            return false;
+        }
         // The time is parsed only when the second changes.
         if crate::activity::words(second) != key {
             counts.lines = run.lines - counted_to;
             counted_to = run.lines;
             key = next_second(activity, &mut counts, second, raw);
         }
-        counts.warn += u64::from(letter == b'W');
-        counts.error += u64::from(letter == b'E');
+        counts.warn += u64::from(level == Level::Warn);
+        counts.error += u64::from(level >= Level::Error);
         run.lines += 1;
         run.last_line = Some((run.end, run.end + raw.len()));
         run.end = newline + 1;
@@ -726,6 +779,7 @@ fn finish_panic(
         return;
     };
     let text = pending.fold.text();
+    mine_panic(st, text, pending.line_no, pending.time);
     matcher.candidates(text.as_bytes(), &mut st.candidates);
     if st.candidates.is_empty() {
         return;
@@ -746,6 +800,156 @@ fn finish_panic(
         hit.shape = Shape::RustPanic;
         on_hit(hit);
     }
+}
+
+/// The level of an event line read from its bytes, for the shapes where
+/// that is cheap (`None`: parse it to know).
+fn cheap_level(inner: &[u8], shape: Shape) -> Option<Level> {
+    match shape {
+        Shape::RisingwaveText => record::plain_risingwave_level(inner),
+        Shape::RisingwavePretty => {
+            let start = inner.iter().position(|b| *b != b' ')?;
+            record::plain_risingwave_level(&inner[start..])
+        }
+        _ => None,
+    }
+}
+
+/// Mines one event line into discovery's table when its level is mined
+/// (a plain INFO line never gets here: `plain_run` passes over it).
+fn mine_event(st: &mut ScanState, line: &[u8], class: LineClass, unwrapped: &record::Unwrapped) {
+    let (Some(from), LineClass::Event(shape)) = (st.miner.as_ref().map(|m| m.from), class) else {
+        return;
+    };
+    if shape == Shape::RustPanic {
+        return; // mined whole when it ends (`finish_panic`)
+    }
+    if cheap_level(&line[unwrapped.inner_start..], shape).is_some_and(|level| level < from) {
+        return;
+    }
+    // A plain line seen before in another form: counted by its fingerprint.
+    let plain = shape == Shape::RisingwaveText && unwrapped.wrappers == 0;
+    let fingerprint = plain
+        .then(|| line.iter().position(|b| *b == b' '))
+        .flatten()
+        .map(|space| crate::templates::fingerprint(&line[space..]));
+    let line_no = st.line_no;
+    if let (Some(fp), Some(miner)) = (fingerprint, st.miner.as_mut()) {
+        if let Some(&(id, checks)) = miner.known.get(&fp) {
+            if checks >= FINGERPRINT_CHECKS {
+                let time = fast_time(&mut miner.minute, line)
+                    .or_else(|| record::text::leading_timestamp(line))
+                    .or(st.last_time);
+                if miner.table.add_seen(id, time, line_no) {
+                    return;
+                }
+            }
+        }
+    }
+    let year = st.year_for(line, unwrapped);
+    let text = String::from_utf8_lossy(line);
+    let parsed = record::parse(&text, year);
+    let wanted = match parsed.record.level {
+        Some(level) => level >= from,
+        None => from == Level::Trace,
+    };
+    if !wanted || (parsed.record.message.is_empty() && parsed.record.level.is_none()) {
+        return;
+    }
+    let time = parsed.record.timestamp.or(st.last_time);
+    let key = crate::templates::key_of(&parsed);
+    if let Some(miner) = st.miner.as_mut() {
+        let kind = key.kind;
+        let id = key.id();
+        miner
+            .table
+            .add(key, kind, time, &miner.source, line_no, &text);
+        if let Some(fp) = fingerprint {
+            if !miner.table.contains(id) {
+                return; // past the cap: never trusted
+            }
+            let room = miner.known.len() < MAX_FINGERPRINTS;
+            match miner.known.get_mut(&fp) {
+                // Confirmed once more; a fingerprint that ever disagrees
+                // with the full key is never trusted (checks stay at 0).
+                Some((known, checks)) if *known == id && *checks > 0 => {
+                    *checks = checks.saturating_add(1)
+                }
+                Some((known, checks)) if *known != id => *checks = 0,
+                Some(_) => {}
+                None if room => {
+                    miner.known.insert(fp, (id, 1));
+                }
+                None => {}
+            }
+        }
+    }
+}
+
+/// The time of a plain line written in UTC as tracing does
+/// (`2024-02-11T06:20:29.301170Z`), from its minute (parsed once per
+/// minute) and its seconds; `None` for any other form.
+fn fast_time(minute: &mut Option<([u8; 16], Timestamp)>, line: &[u8]) -> Option<Timestamp> {
+    let head: [u8; 16] = line.get(..16)?.try_into().ok()?;
+    let rest = line.get(16..)?;
+    // `:SS` then `.fraction` (up to 9 digits), then `Z `.
+    if rest.first() != Some(&b':') || !rest.get(1..3)?.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let seconds = u32::from(rest[1] - b'0') * 10 + u32::from(rest[2] - b'0');
+    let mut nanos = 0u32;
+    let mut at = 3;
+    if rest.get(3) == Some(&b'.') {
+        at = 4;
+        let mut digits = 0;
+        while let Some(d) = rest.get(at).filter(|d| d.is_ascii_digit()) {
+            if digits == 9 {
+                return None;
+            }
+            nanos = nanos * 10 + u32::from(d - b'0');
+            digits += 1;
+            at += 1;
+        }
+        if digits == 0 {
+            return None;
+        }
+        nanos *= 10u32.pow(9 - digits);
+    }
+    if rest.get(at) != Some(&b'Z') || seconds > 59 {
+        return None;
+    }
+    let base = match minute {
+        Some((bytes, time)) if *bytes == head => *time,
+        _ => {
+            let mut text = head.to_vec();
+            text.extend_from_slice(b":00Z");
+            let time =
+                chrono::DateTime::parse_from_rfc3339(std::str::from_utf8(&text).ok()?).ok()?;
+            *minute = Some((head, time));
+            time
+        }
+    };
+    Some(
+        base + chrono::Duration::seconds(i64::from(seconds))
+            + chrono::Duration::nanoseconds(i64::from(nanos)),
+    )
+}
+
+/// Mines a folded panic (its text whole, masked) as a FATAL template.
+fn mine_panic(st: &mut ScanState, text: &str, line_no: u64, time: Option<Timestamp>) {
+    let Some(miner) = st.miner.as_mut() else {
+        return;
+    };
+    let key = crate::templates::Key {
+        kind: "risingwave",
+        level: Some(Level::Fatal),
+        target: Some("panic".to_string()),
+        text: crate::templates::mask(text),
+    };
+    let head = text.lines().next().unwrap_or(text);
+    miner
+        .table
+        .add(key, "risingwave", time, &miner.source, line_no, head);
 }
 
 /// Parses `text` (a line, or a folded event) and checks the candidate

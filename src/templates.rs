@@ -27,6 +27,29 @@ pub const MAX_TEMPLATES_PER_ORIGIN: usize = 4096;
 /// The mask.
 pub const MASK: &str = "<*>";
 
+/// Which lines a diagnosis run mines into templates.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Depth {
+    /// None (the scan mines nothing).
+    Off,
+    /// WARN, ERROR and FATAL lines, and panics: cheap, the default.
+    #[default]
+    WarnError,
+    /// Every event line (`--discover=all`).
+    All,
+}
+
+impl Depth {
+    /// The lowest level mined.
+    pub fn min_level(self) -> Option<Level> {
+        match self {
+            Depth::Off => None,
+            Depth::WarnError => Some(Level::Warn),
+            Depth::All => Some(Level::Trace),
+        }
+    }
+}
+
 /// What a record is grouped by.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Key {
@@ -54,6 +77,29 @@ impl Key {
 /// The id as printed: 12 hex digits.
 pub fn format_id(id: u64) -> String {
     format!("{:012x}", id >> 16)
+}
+
+/// Hashing for maps keyed by a 64-bit hash (a template id, a
+/// fingerprint): the key is already well mixed, so it is used as is.
+pub type IdHash = std::hash::BuildHasherDefault<IdHasher>;
+
+#[derive(Default)]
+pub struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8 | self.0 >> 56) ^ u64::from(*b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
 }
 
 struct Fnv(u64);
@@ -364,18 +410,25 @@ pub struct Template {
     pub example: Example,
     /// Every line number (1-based, in its source), when the table keeps them.
     pub lines: Vec<u64>,
+    /// Lines per minute (`(minute since the epoch, count)`, sorted), for
+    /// windows and sparklines; bounded by `MAX_BINS` per table.
+    pub minutes: Vec<(i64, u32)>,
 }
 
 /// Templates, with a hard cap per origin.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Table {
-    templates: HashMap<u64, Template>,
+    templates: HashMap<u64, Template, IdHash>,
     per_origin: HashMap<String, usize>,
     pub keep_lines: bool,
     /// Lines mined (kept or overflowed).
     pub lines: u64,
     /// Lines whose template was past the cap of its origin.
     pub overflow_lines: u64,
+    /// Minute bins kept (at most `MAX_BINS`).
+    pub bins: usize,
+    /// Lines with a time whose minute bin was not kept (past `MAX_BINS`).
+    pub unbinned_lines: u64,
 }
 
 impl Table {
@@ -403,6 +456,10 @@ impl Table {
             if let Some(ts) = timestamp {
                 template.first_seen = Some(template.first_seen.map_or(ts, |f| f.min(ts)));
                 template.last_seen = Some(template.last_seen.map_or(ts, |l| l.max(ts)));
+                let minute = ts.timestamp().div_euclid(60);
+                if !add_to_bin(&mut template.minutes, minute, 1, &mut self.bins) {
+                    self.unbinned_lines += 1;
+                }
             }
             if self.keep_lines {
                 template.lines.push(line);
@@ -431,8 +488,20 @@ impl Table {
                     text: example,
                 },
                 lines: if self.keep_lines { vec![line] } else { vec![] },
+                minutes: Vec::new(),
             },
         );
+        if let Some(ts) = timestamp {
+            let template = self.templates.get_mut(&id).expect("just inserted");
+            if !add_to_bin(
+                &mut template.minutes,
+                ts.timestamp().div_euclid(60),
+                1,
+                &mut self.bins,
+            ) {
+                self.unbinned_lines += 1;
+            }
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -570,6 +639,13 @@ fn join_templates(
     let last = members.iter().filter_map(|t| t.last_seen).max();
     let count = members.iter().map(|t| t.count).sum();
     let example = members.swap_remove(0).example;
+    let mut minutes: Vec<(i64, u32)> = Vec::new();
+    let mut unbounded = 0;
+    for member in &members {
+        for (minute, n) in &member.minutes {
+            add_to_bin(&mut minutes, *minute, *n, &mut unbounded);
+        }
+    }
     Template {
         id: key.id(),
         key,
@@ -578,6 +654,7 @@ fn join_templates(
         last_seen: last,
         example,
         lines,
+        minutes,
     }
 }
 
@@ -585,6 +662,189 @@ impl Table {
     /// Every template, owned (for the merge pass).
     pub fn into_templates(self) -> Vec<Template> {
         self.templates.into_values().collect()
+    }
+}
+
+/// A hash of a plain text line's level, target and message in which every
+/// run of digits counts as one digit, except in the `key=` part of a token
+/// and in a token that ends in `:` (where a template keeps digits): lines
+/// with the same fingerprint have the same template key, so a miner can
+/// count a line by its fingerprint without parsing and masking it. `rest`
+/// is the line after its timestamp. (Callers check a fingerprint against
+/// the full key on its first uses.)
+pub fn fingerprint(rest: &[u8]) -> u64 {
+    let mut hash = Fnv::default();
+    let mut token_start = true;
+    let mut keep_digits = false;
+    let mut in_digits = false;
+    for (i, &b) in rest.iter().enumerate() {
+        if b == b' ' || b == b'\t' {
+            token_start = true;
+            in_digits = false;
+            hash.write(&[b' ']);
+            continue;
+        }
+        if token_start {
+            token_start = false;
+            // Digits are kept up to a `=` in this token, or in a token that
+            // ends with `:`.
+            let end = rest[i..]
+                .iter()
+                .position(|c| *c == b' ' || *c == b'\t')
+                .map_or(rest.len(), |p| i + p);
+            let token = &rest[i..end];
+            keep_digits = token.contains(&b'=') || token.ends_with(b":");
+        }
+        if b == b'=' {
+            keep_digits = false;
+        }
+        if b.is_ascii_digit() && !keep_digits {
+            if !in_digits {
+                hash.write(b"0");
+            }
+            in_digits = true;
+            continue;
+        }
+        in_digits = false;
+        hash.write(&[b]);
+    }
+    hash.0
+}
+
+/// Minute bins kept per table: past this, lines are counted in
+/// `Table::unbinned_lines` (counts stay exact; only the bins are cut).
+pub const MAX_BINS: usize = 262_144;
+
+/// Adds `n` to the bin of `minute` (kept sorted; lines mostly come in time
+/// order, so the last bin is checked first). False when a new bin would
+/// pass `MAX_BINS` (`used` counts the bins of the table).
+fn add_to_bin(bins: &mut Vec<(i64, u32)>, minute: i64, n: u32, used: &mut usize) -> bool {
+    if let Some(last) = bins.last_mut() {
+        if last.0 == minute {
+            last.1 = last.1.saturating_add(n);
+            return true;
+        }
+    }
+    match bins.binary_search_by_key(&minute, |b| b.0) {
+        Ok(at) => {
+            bins[at].1 = bins[at].1.saturating_add(n);
+            true
+        }
+        Err(_) if *used >= MAX_BINS => false,
+        Err(at) => {
+            bins.insert(at, (minute, n));
+            *used += 1;
+            true
+        }
+    }
+}
+
+impl Table {
+    /// Adds the templates of `other`: the next part of the same input
+    /// (`line_offset`: the lines before that part) or another input
+    /// (`line_offset` 0; the example kept is the earliest one). Keys are
+    /// pure, so the result does not depend on how the input was split.
+    pub fn absorb(&mut self, other: Table, line_offset: u64) {
+        self.lines += other.lines;
+        self.overflow_lines += other.overflow_lines;
+        self.unbinned_lines += other.unbinned_lines;
+        let mut incoming: Vec<Template> = other.templates.into_values().collect();
+        // In (source, line) order, so the cap keeps the same templates
+        // whatever the split.
+        incoming.sort_by(|a, b| {
+            (&a.example.source, a.example.line).cmp(&(&b.example.source, b.example.line))
+        });
+        for mut t in incoming {
+            if line_offset > 0 {
+                t.example.line += line_offset;
+                for line in &mut t.lines {
+                    *line += line_offset;
+                }
+            }
+            if let Some(mine) = self.templates.get_mut(&t.id) {
+                mine.count += t.count;
+                let earlier = match (t.first_seen, mine.first_seen) {
+                    (Some(theirs), Some(ours)) => theirs < ours,
+                    _ => false,
+                };
+                if earlier && line_offset == 0 {
+                    mine.example = t.example;
+                }
+                mine.first_seen = earliest_of(mine.first_seen, t.first_seen);
+                mine.last_seen = match (mine.last_seen, t.last_seen) {
+                    (Some(a), Some(b)) => Some(a.max(b)),
+                    (a, b) => a.or(b),
+                };
+                mine.lines.extend(t.lines);
+                for (minute, n) in t.minutes {
+                    if !add_to_bin(&mut mine.minutes, minute, n, &mut self.bins) {
+                        self.unbinned_lines += u64::from(n);
+                    }
+                }
+                continue;
+            }
+            let origin = t.key.kind.to_string();
+            let used = self.per_origin.entry(origin).or_default();
+            if *used >= MAX_TEMPLATES_PER_ORIGIN {
+                self.overflow_lines += t.count;
+                continue;
+            }
+            *used += 1;
+            let minutes = std::mem::take(&mut t.minutes);
+            for (minute, n) in minutes {
+                if !add_to_bin(&mut t.minutes, minute, n, &mut self.bins) {
+                    self.unbinned_lines += u64::from(n);
+                }
+            }
+            self.templates.insert(t.id, t);
+        }
+    }
+
+    /// One more line of a template already in the table (by id): what
+    /// `add` does for a key it has; false when the id is not there.
+    pub fn add_seen(&mut self, id: u64, timestamp: Option<Timestamp>, line: u64) -> bool {
+        let Some(template) = self.templates.get_mut(&id) else {
+            return false;
+        };
+        self.lines += 1;
+        template.count += 1;
+        if let Some(ts) = timestamp {
+            if template.first_seen.is_none_or(|f| ts < f) {
+                template.first_seen = Some(ts);
+            }
+            if template.last_seen.is_none_or(|l| ts > l) {
+                template.last_seen = Some(ts);
+            }
+            if !add_to_bin(
+                &mut template.minutes,
+                ts.timestamp().div_euclid(60),
+                1,
+                &mut self.bins,
+            ) {
+                self.unbinned_lines += 1;
+            }
+        }
+        if self.keep_lines {
+            template.lines.push(line);
+        }
+        true
+    }
+
+    /// Whether the table has this template.
+    pub fn contains(&self, id: u64) -> bool {
+        self.templates.contains_key(&id)
+    }
+
+    /// The templates, by id.
+    pub fn iter(&self) -> impl Iterator<Item = &Template> {
+        self.templates.values()
+    }
+}
+
+fn earliest_of(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
 

@@ -38,6 +38,8 @@ pub struct Plan {
     pub threads: usize,
     /// Plain files at least this big are split into one range per thread.
     pub min_split_bytes: u64,
+    /// Which lines are mined into templates (discovery).
+    pub discover: crate::templates::Depth,
 }
 
 /// What scanning one input gave (its hits went to the merge).
@@ -54,6 +56,7 @@ struct Work {
     range: Option<(u64, u64)>,
     /// For the parts of a split file: the year journalctl lines get.
     year: Option<i32>,
+    discover: crate::templates::Depth,
 }
 
 /// The number of threads to use: `requested`, else the cores available.
@@ -456,12 +459,14 @@ fn plan_work(specs: &[InputSpec], plan: Plan) -> Vec<Work> {
                     input,
                     range: Some(range),
                     year,
+                    discover: plan.discover,
                 }))
             }
             _ => work.push(Work {
                 input,
                 range: None,
                 year: None,
+                discover: plan.discover,
             }),
         }
     }
@@ -607,6 +612,7 @@ fn run_work(
             let part = scan::Part {
                 mid_input: item.range.is_some_and(|(start, _)| start > 0),
                 year: item.year,
+                discover: item.discover,
             };
             // A plain file's size at open (or its range's): what it should
             // give unless it shrinks while read.

@@ -61,3 +61,286 @@ fn root_causes_come_first_and_healthy_logs_show_nothing_new() {
         "{found}/{labelled}: {report:#?}"
     );
 }
+
+// ---- Discovery in the main command (`rwdoctor FILES...`) ----
+
+use crate::common::{json_of, run};
+
+/// `rwdoctor --format json [--no-builtin-rules] --baseline GOOD FAIL...`:
+/// the rows of the `discovery` object and its count of new alerts.
+fn main_rows(case: &Value, builtin: bool) -> (Vec<Value>, u64) {
+    let mut args: Vec<String> = Vec::new();
+    if !builtin {
+        args.push("--no-builtin-rules".into());
+    }
+    for good in case["good"].as_array().unwrap() {
+        args.push("--baseline".into());
+        args.push(good.as_str().unwrap().into());
+    }
+    for fail in case["fail"].as_array().unwrap() {
+        args.push(fail.as_str().unwrap().into());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (doc, code) = json_of(&args);
+    assert!(code == 0 || code == 1, "{case}: exit {code}");
+    let d = &doc["discovery"];
+    assert_eq!(d["mode"], "baseline");
+    (
+        d["templates"].as_array().unwrap().clone(),
+        d["new_alerts"].as_u64().unwrap(),
+    )
+}
+
+#[test]
+fn the_main_command_ranks_the_root_cause_first_with_and_without_rules() {
+    let text = std::fs::read_to_string("testdata/discovery/cases.json").unwrap();
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    for builtin in [false, true] {
+        let (mut labelled, mut found) = (0, 0);
+        let mut report = Vec::new();
+        for case in doc["cases"].as_array().unwrap() {
+            let name = case["name"].as_str().unwrap();
+            let (rows, new_alerts) = main_rows(case, builtin);
+            let counted = rows.iter().filter(|r| is_new_alert(r)).count() as u64;
+            assert_eq!(counted, new_alerts, "{name}");
+            assert!(new_alerts <= 10, "{name}: {new_alerts} new");
+            match case["root_cause"].as_str() {
+                None => assert_eq!(new_alerts, 0, "{name}: healthy against healthy"),
+                Some(cause) => {
+                    labelled += 1;
+                    let rank = rows.iter().position(|r| {
+                        r["template"].as_str().unwrap().contains(cause)
+                            || r["example"].as_str().unwrap().contains(cause)
+                    });
+                    if rank.is_some_and(|r| r < 3) {
+                        found += 1;
+                    }
+                    report.push(format!("{name}: rank {rank:?}, {new_alerts} new"));
+                }
+            }
+        }
+        assert!(labelled >= 10);
+        assert!(
+            found * 10 >= labelled * 9,
+            "builtin {builtin}: {found}/{labelled}: {report:#?}"
+        );
+    }
+}
+
+#[test]
+fn the_json_report_always_has_a_discovery_object() {
+    let (doc, _) = json_of(&["testdata/lease-lost-v1.2.log"]);
+    let d = &doc["discovery"];
+    assert_eq!(d["levels"], "warn_error");
+    assert_eq!(d["mode"], "self");
+    // A finding at warning or above: the human report leaves it out.
+    assert_eq!(d["shown"], false);
+    assert_eq!(d["lines_mined"], 7);
+    assert_eq!(d["templates_total"], 5);
+    assert_eq!(d["templates_overflow_lines"], 0);
+    assert!(d["anchors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["kind"] == "end"));
+    let row = &d["templates"][0];
+    for field in [
+        "id",
+        "status",
+        "score",
+        "level",
+        "target",
+        "kind",
+        "template",
+        "count",
+        "first_seen",
+        "last_seen",
+        "first",
+        "example",
+        "window",
+        "offset_seconds",
+        "sparkline",
+    ] {
+        assert!(row.get(field).is_some(), "row has {field}: {row}");
+    }
+    assert_eq!(row["status"], "seen");
+    assert_eq!(row["level"], "ERROR");
+    assert_eq!(row["first"]["line"], 38);
+    assert!(row["template"]
+        .as_str()
+        .unwrap()
+        .contains("etcdserver: request timed out"));
+    let counts = row["sparkline"]["counts"].as_array().unwrap();
+    assert_eq!(counts.iter().map(|c| c.as_u64().unwrap()).sum::<u64>(), 3);
+    // --discover=off: the object stays, empty.
+    let (doc, _) = json_of(&["--discover=off", "testdata/lease-lost-v1.2.log"]);
+    assert_eq!(doc["discovery"]["levels"], "off");
+    assert_eq!(doc["discovery"]["templates"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn the_section_shows_when_no_finding_is_at_warning_or_with_discover() {
+    let log = "testdata/lease-lost-v1.2.log";
+    let (out, _, code) = run(&["--color", "never", log]);
+    assert_eq!(code, 1);
+    assert!(!out.contains("What else changed"), "{out}");
+    let (out, _, code) = run(&["--color", "never", "--discover", log]);
+    assert_eq!(code, 1);
+    assert!(out.contains("What else changed"), "{out}");
+    // Without rules nothing is found: the section says what changed, and
+    // the exit code stays 0.
+    let (out, _, code) = run(&["--color", "never", "--no-builtin-rules", log]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("What else changed"), "{out}");
+    assert!(out.contains("lease keeper failed"), "{out}");
+    for line in out.lines() {
+        assert!(line.chars().count() <= 80, "over 80 columns: {line}");
+    }
+    // A healthy log with nothing mined stays one line.
+    let (out, _, code) = run(&["--color", "never", "testdata/healthy-startup.log"]);
+    assert_eq!(code, 0);
+    assert_eq!(out.lines().count(), 1, "{out}");
+}
+
+#[test]
+fn no_builtin_rules_runs_no_rule() {
+    let (doc, code) = json_of(&["--no-builtin-rules", "testdata/lease-lost-v1.2.log"]);
+    assert_eq!(code, 0);
+    assert_eq!(doc["summary"]["rules_evaluated"], 0);
+    assert_eq!(doc["findings"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn a_baseline_ranks_new_templates_first_earliest_first() {
+    let (doc, code) = json_of(&[
+        "--no-builtin-rules",
+        "--baseline",
+        "testdata/lease-lost-v2.0.log",
+        "testdata/meta-store-pg-down.log",
+    ]);
+    assert_eq!(code, 0);
+    let rows = doc["discovery"]["templates"].as_array().unwrap();
+    let statuses: Vec<&str> = rows.iter().map(|r| r["status"].as_str().unwrap()).collect();
+    let first_not_new = statuses
+        .iter()
+        .position(|s| *s != "new")
+        .unwrap_or(rows.len());
+    assert!(first_not_new > 0, "{statuses:?}");
+    assert!(
+        statuses[first_not_new..].iter().all(|s| *s != "new"),
+        "new rows first: {statuses:?}"
+    );
+    let times: Vec<&str> = rows[..first_not_new]
+        .iter()
+        .map(|r| r["first_seen"].as_str().unwrap())
+        .collect();
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "earliest first: {times:?}"
+    );
+    let baseline = &doc["discovery"]["baseline"];
+    assert_eq!(baseline["sources"][0], "testdata/lease-lost-v2.0.log");
+    // The human rows say NEW, with count, level and where it first was.
+    let (out, _, _) = run(&[
+        "--color",
+        "never",
+        "--no-builtin-rules",
+        "--baseline",
+        "testdata/lease-lost-v2.0.log",
+        "testdata/meta-store-pg-down.log",
+    ]);
+    assert!(out.contains("against lease-lost-v2.0.log"), "{out}");
+    assert!(out.contains("  NEW      1×  ERROR"), "{out}");
+    assert!(out.contains("first meta-store-pg-down.log:"), "{out}");
+}
+
+#[test]
+fn fail_on_new_alone_changes_the_exit_code() {
+    let base = [
+        "--no-builtin-rules",
+        "--baseline",
+        "testdata/healthy-startup.log",
+    ];
+    let with = |extra: &[&str], log: &str| {
+        let mut args: Vec<&str> = base.to_vec();
+        args.extend_from_slice(extra);
+        args.push(log);
+        run(&args).2
+    };
+    assert_eq!(with(&[], "testdata/lease-lost-v1.2.log"), 0);
+    assert_eq!(with(&["--fail-on-new"], "testdata/lease-lost-v1.2.log"), 1);
+    assert_eq!(with(&["--fail-on-new"], "testdata/lease-regrant.log"), 0);
+    let (doc, code) = json_of(&[
+        "--no-builtin-rules",
+        "--fail-on-new",
+        "--baseline",
+        "testdata/healthy-startup.log",
+        "testdata/lease-lost-v1.2.log",
+    ]);
+    assert_eq!(code, 1);
+    assert!(doc["summary"]["verdict"]
+        .as_str()
+        .unwrap()
+        .contains("--fail-on-new"));
+    // A baseline that cannot be read is an error naming it.
+    let (_, err, code) = run(&[
+        "--baseline",
+        "testdata/no-such.log",
+        "testdata/lease-regrant.log",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("no-such.log"), "{err}");
+}
+
+#[test]
+fn a_panic_before_a_restart_is_new_to_its_node() {
+    let (doc, _) = json_of(&["--no-builtin-rules", "testdata/meta-panic-v2.8.log"]);
+    let d = &doc["discovery"];
+    assert!(d["anchors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["kind"] == "restart"));
+    let row = &d["templates"][0];
+    assert_eq!(row["level"], "FATAL");
+    assert_eq!(row["window"]["anchor"], "restart");
+    assert_eq!(row["window"]["number"], 1);
+    assert!(row["window"]["first_offset_seconds"].as_f64().unwrap() < 0.0);
+    assert_eq!(d["new_alerts"], 1);
+    let (out, _, _) = run(&[
+        "--color",
+        "never",
+        "--no-builtin-rules",
+        "testdata/meta-panic-v2.8.log",
+    ]);
+    assert!(out.contains("before restart 1"), "{out}");
+}
+
+#[test]
+fn a_fingerprint_never_joins_two_template_keys() {
+    // Plain lines of every sample: equal fingerprints, equal keys.
+    let mut seen: std::collections::HashMap<u64, rwdoctor::templates::Key> = Default::default();
+    let mut checked = 0;
+    for entry in std::fs::read_dir("testdata").unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "log") {
+            continue;
+        }
+        let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+        for line in text.lines() {
+            if rwdoctor::record::plain_risingwave_level(line.as_bytes()).is_none() {
+                continue;
+            }
+            let space = line.find(' ').unwrap();
+            let fp = rwdoctor::templates::fingerprint(&line.as_bytes()[space..]);
+            let key = rwdoctor::templates::key_of(&rwdoctor::templates::parse_line(line, 2024));
+            checked += 1;
+            if let Some(before) = seen.get(&fp) {
+                assert_eq!(before, &key, "{}: {line}", path.display());
+            } else {
+                seen.insert(fp, key);
+            }
+        }
+    }
+    assert!(checked > 500, "{checked}");
+}

@@ -22,7 +22,7 @@ const LAYERS: &[&[&str]] = &[
     &["matcher"],
     &["scan"],
     &["context", "correlate", "spill"],
-    &["diagnosis", "workers", "ruletest"],
+    &["diagnosis", "discovery", "workers", "ruletest"],
     &["analysis"],
     &["pipeline", "report"],
     &["cli", "fuzzing"],

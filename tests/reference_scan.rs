@@ -175,6 +175,7 @@ fn fast_path_and_reference_scan_agree() {
                 until: None,
                 threads: Some(threads),
                 min_split_bytes,
+                discover: Default::default(),
             },
             &rules,
         );
@@ -223,6 +224,7 @@ fn gzip_inputs_decoded_inline_on_their_own_thread_or_switching_find_the_same() {
                 until: None,
                 threads: Some(threads),
                 min_split_bytes: None,
+                discover: Default::default(),
             },
             &rules,
         )
@@ -327,6 +329,7 @@ fn fast_path_and_reference_scan_agree_with_a_thousand_more_literals() {
                 until: None,
                 threads: Some(threads),
                 min_split_bytes: Some(16 << 10),
+                discover: Default::default(),
             },
             &rules,
         );

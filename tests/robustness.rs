@@ -1131,6 +1131,7 @@ fn split_scan(path: &Path, threads: usize) -> SplitScan {
     let plan = rwdoctor::workers::Plan {
         threads,
         min_split_bytes: 1,
+        discover: Default::default(),
     };
     let scans =
         rwdoctor::workers::scan_merged(&specs, matcher, plan, None, &mut |hit| hits.push(hit));

@@ -317,6 +317,41 @@ pub fn time_key<'a>(line: &'a [u8], unwrapped: &Unwrapped) -> Option<&'a [u8]> {
     Some(&key[..key.len().min(crate::activity::KEY)])
 }
 
+/// The level of a plain RisingWave text line (`is_plain_risingwave_line`),
+/// from the same few bytes; `None` when the line is not one. Lets the scan
+/// see a WARN/ERROR line without parsing it.
+#[inline]
+pub fn plain_risingwave_level(line: &[u8]) -> Option<crate::model::Level> {
+    use crate::model::Level;
+    if line.len() < 28
+        || line[4] != b'-'
+        || line[7] != b'-'
+        || line[10] != b'T'
+        || !line[0].is_ascii_digit()
+    {
+        return None;
+    }
+    let space = if line[26] == b'Z' && line[27] == b' ' {
+        27
+    } else {
+        19 + line[19..line.len().min(40)]
+            .iter()
+            .position(|b| *b == b' ')?
+    };
+    let mut rest = &line[space..];
+    if rest.get(1) == Some(&b' ') {
+        rest = &rest[1..];
+    }
+    match rest.get(1..6)? {
+        b"INFO " => Some(Level::Info),
+        b"WARN " => Some(Level::Warn),
+        b"ERROR" if rest.get(6) == Some(&b' ') => Some(Level::Error),
+        b"DEBUG" if rest.get(6) == Some(&b' ') => Some(Level::Debug),
+        b"TRACE" if rest.get(6) == Some(&b' ') => Some(Level::Trace),
+        _ => None,
+    }
+}
+
 /// Pretty format: `  <ts> <LEVEL> ...` heads an event; `    at `, `    on `,
 /// `    in ` lines continue it.
 fn classify_indented(inner: &[u8]) -> LineClass {
@@ -425,6 +460,54 @@ pub fn line_timestamp(line: &[u8], year: i32) -> Option<Timestamp> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_level_agrees_with_the_plain_line_check() {
+        use crate::model::Level;
+        for (line, level) in [
+            (
+                "2024-02-11T06:20:29.301170Z  INFO risingwave_meta: started",
+                Some(Level::Info),
+            ),
+            (
+                "2024-02-11T06:20:29.301170Z  WARN risingwave_meta: slow",
+                Some(Level::Warn),
+            ),
+            (
+                "2024-02-11T06:20:29.301170Z ERROR risingwave_meta: lost",
+                Some(Level::Error),
+            ),
+            (
+                "2024-02-11T06:20:29.301170Z DEBUG risingwave_meta: x",
+                Some(Level::Debug),
+            ),
+            (
+                "2024-02-11T06:20:29.301170Z TRACE risingwave_meta: x",
+                Some(Level::Trace),
+            ),
+            (
+                "2024-02-11T06:20:29.301170+08:00 ERROR risingwave_meta: lost",
+                Some(Level::Error),
+            ),
+            (
+                "2024-02-11T06:20:29Z  WARN risingwave_meta: slow",
+                Some(Level::Warn),
+            ),
+            (
+                "2024-02-11T06:20:29.301170Z ERRORS risingwave_meta: x",
+                None,
+            ),
+            ("2024-02-11T06:20:29.301170Z NOTICE x", None),
+            ("rw-meta-0 2024-02-11T06:20:29.301170Z ERROR x: y", None),
+        ] {
+            assert_eq!(plain_risingwave_level(line.as_bytes()), level, "{line}");
+            assert_eq!(
+                is_plain_risingwave_line(line.as_bytes()),
+                level.is_some(),
+                "{line}"
+            );
+        }
+    }
 
     #[test]
     fn pretty_head_and_continuations() {

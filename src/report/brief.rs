@@ -34,6 +34,7 @@ pub fn render(out: &mut String, analysis: &Analysis) {
     let problems = problems(analysis);
     if problems.is_empty() {
         render_nothing(out, analysis);
+        crate::report::discovery::render_section(out, analysis, false);
         render_notes(out, &analysis.summary);
         return;
     }
@@ -42,6 +43,7 @@ pub fn render(out: &mut String, analysis: &Analysis) {
         out.push('\n');
         render_block(out, problem.finding, &problem.includes);
     }
+    crate::report::discovery::render_section(out, analysis, false);
     out.push('\n');
     render_notes(out, &analysis.summary);
     render_verdict(out, analysis, &problems);

@@ -74,6 +74,7 @@ svg .untimed-area { fill: var(--panel); stroke: var(--line); } svg .untimed-labe
 svg .h-lines { fill: var(--muted); opacity: .45; } svg .h-warn { fill: var(--warning); } svg .h-error { fill: var(--error); }
 svg .gap { fill: var(--window); } svg .baseline { stroke: var(--line); }
 svg .spark { fill: var(--info); opacity: .8; }
+svg.sparkline { width: 120px; height: 18px; display: inline-block; border-bottom: 1px solid var(--line); }
 .overview td { padding: .1rem .4rem; }
 .legend span { margin-right: 1rem; } .dot { display: inline-block; width: .7rem; height: .7rem; border-radius: 50%; vertical-align: middle; }
 details { margin: .5rem 0; } summary { cursor: pointer; }
@@ -792,7 +793,34 @@ fn render_overview(out: &mut String, analysis: &Analysis) {
             inputs.len() - OVERVIEW_INPUTS
         );
     }
+    render_discovery(out, &discovery_rows(&analysis.discovery));
     out.push_str("</section>\n");
+}
+
+/// Discovery's rows as the page draws them: new, increased and gone
+/// templates always; those merely seen when the human report would show
+/// its section too (no finding at warning or above, or `--discover`).
+fn discovery_rows(discovery: &crate::discovery::Discovery) -> Vec<DiscoveryRow<'_>> {
+    use crate::discovery::RowStatus;
+    let show_seen = discovery.shown || discovery.asked;
+    discovery
+        .templates
+        .iter()
+        .chain(&discovery.gone)
+        .filter(|row| match row.status {
+            RowStatus::New | RowStatus::Increased | RowStatus::Gone => true,
+            RowStatus::Seen => show_seen,
+            RowStatus::Same => false,
+        })
+        .map(|row| DiscoveryRow {
+            template: &row.template,
+            status: row.status.as_str(),
+            count: row.count,
+            first_seen: row.first_seen.as_deref(),
+            last_seen: row.last_seen.as_deref(),
+            sparkline: row.sparkline.as_ref().map_or(&[][..], |s| &s.counts),
+        })
+        .collect()
 }
 
 /// A silent stretch of an input: bins `from..to` with no line.
@@ -837,12 +865,9 @@ fn shape_words(input: &InputSummary) -> String {
     format!(" ({})", text(&names.join(", ")))
 }
 
-/// A row of the discovery table (issue 17's `discovery.templates`), as the
-/// page draws it: the hook for the discovery object, which lands on its
-/// own branch. Mapping each `discovery::Row` to this (its `template`,
-/// `status`, `count`, `first_seen`, `last_seen` and `sparkline`) and calling
-/// `render_discovery` at the end of `render_overview` is all it takes.
-pub struct DiscoveryRow<'a> {
+/// A row of the discovery table (issue 17's `discovery.templates` and
+/// `discovery.gone`), as the page draws it (`discovery_rows`).
+struct DiscoveryRow<'a> {
     pub template: &'a str,
     /// `new`, `increased`, `gone`...
     pub status: &'a str,
@@ -854,7 +879,7 @@ pub struct DiscoveryRow<'a> {
 }
 
 /// The discovery table: each template with a sparkline of its lines.
-pub fn render_discovery(out: &mut String, rows: &[DiscoveryRow]) {
+fn render_discovery(out: &mut String, rows: &[DiscoveryRow]) {
     if rows.is_empty() {
         return;
     }

@@ -70,6 +70,13 @@ pub fn render(analysis: &Analysis, context: &Context) -> String {
         }
     }
 
+    if analysis.discovery.shown {
+        let rows = crate::report::discovery::markdown_rows(&analysis.discovery, 10);
+        if !rows.is_empty() {
+            out.push_str(rows.trim_start_matches('\n'));
+            out.push('\n');
+        }
+    }
     out.push_str("---\n\n");
     let _ = writeln!(
         out,

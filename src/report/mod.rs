@@ -2,6 +2,7 @@
 //! Every format renders a whole analysis; the streaming ones (human, jsonl,
 //! github) can also render one finding at a time for `--follow`.
 pub mod brief;
+pub mod discovery;
 pub mod github;
 pub mod html;
 pub mod human;

@@ -58,6 +58,20 @@ impl RuleSet {
         set
     }
 
+    /// The rules of `load`, or (`builtin` false: `--no-builtin-rules`)
+    /// those of the directories alone.
+    pub fn load_with(builtin: bool, extra_dirs: &[PathBuf]) -> RuleSet {
+        if builtin {
+            return RuleSet::load(extra_dirs);
+        }
+        let mut set = RuleSet::default();
+        for dir in extra_dirs {
+            set.add_dir(dir);
+        }
+        set.sort_by_id();
+        set
+    }
+
     /// A set of these rules alone (tests, and a rule's own tests).
     pub fn of(rules: Vec<Rule>) -> RuleSet {
         let mut set = RuleSet {

@@ -1,0 +1,556 @@
+//! Discovery (issue 17): what else changed, when no rule knows the failure.
+//! The scan mines WARN/ERROR lines (every line with `--discover=all`) into
+//! template tables (`templates`), one per input; here they are compared
+//! with a known-good log (`--baseline`: new, increased, gone) and with each
+//! node's own earlier lines (a template first seen in the last minutes
+//! before a restart of its node, or before the end of its input), and
+//! ranked: the row most likely to be the cause first.
+use crate::model::{Level, Timestamp};
+use crate::templates::{self, format_id, Comparison, Depth, Status, Table, Template};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+/// Rows kept in the JSON report (the rest are counted in `templates_omitted`).
+pub const MAX_ROWS: usize = 100;
+/// Time bins of a row's sparkline.
+pub const SPARK_BINS: usize = 32;
+/// The window before a restart or the end of an input, by default.
+pub const DEFAULT_WINDOW_SECS: i64 = 120;
+
+/// Discovery's part of the request (the command line's flags).
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub depth: Depth,
+    /// `--discover`: the human report shows the section even when a
+    /// finding is at warning or above.
+    pub show: bool,
+    /// `--baseline PATH`: known-good logs, read like inputs.
+    pub baseline: Vec<PathBuf>,
+    /// `--fail-on-new`: exit 1 when a WARN/ERROR template is new.
+    pub fail_on_new: bool,
+    /// The window before a restart or the end of an input, in seconds.
+    pub window_secs: i64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            depth: Depth::WarnError,
+            show: false,
+            baseline: Vec::new(),
+            fail_on_new: false,
+            window_secs: DEFAULT_WINDOW_SECS,
+        }
+    }
+}
+
+/// A node's start-up banner, as the timeline saw it.
+#[derive(Debug, Clone)]
+pub struct Start {
+    pub input: usize,
+    pub line: u64,
+    pub time: Option<Timestamp>,
+    /// The input has lines before it: a previous process ran, so this is a
+    /// restart.
+    pub restart: bool,
+}
+
+/// One input's templates and where its node restarted.
+pub struct InputTemplates<'a> {
+    pub name: String,
+    pub table: &'a Table,
+    pub first: Option<Timestamp>,
+    pub last: Option<Timestamp>,
+}
+
+/// The known-good logs, mined.
+pub struct Baseline {
+    pub sources: Vec<String>,
+    pub table: Table,
+}
+
+/// What a window is before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnchorKind {
+    /// A second start-up banner of the node (it restarted).
+    Restart,
+    /// The end of the input.
+    End,
+}
+
+/// A restart or the end of an input.
+#[derive(Debug, Clone, Serialize)]
+pub struct Anchor {
+    pub kind: AnchorKind,
+    pub source: String,
+    /// 1-based line of the banner (the last line read for `end`).
+    pub line: u64,
+    pub at: String,
+    /// Restarts of this input are numbered from 1.
+    pub number: usize,
+    #[serde(skip)]
+    time: Timestamp,
+}
+
+/// A template first seen in the window before an anchor: its node never
+/// wrote it before.
+#[derive(Debug, Clone, Serialize)]
+pub struct WindowHit {
+    pub anchor: AnchorKind,
+    pub source: String,
+    /// Restart number in that input (0 for the end).
+    pub number: usize,
+    pub at: String,
+    /// When the template first came, relative to the anchor (negative).
+    pub first_offset_seconds: f64,
+}
+
+/// Where a row's first line is.
+#[derive(Debug, Clone, Serialize)]
+pub struct Place {
+    pub source: String,
+    pub line: u64,
+}
+
+/// Lines per time bin over the run's time range (for sparklines).
+#[derive(Debug, Clone, Serialize)]
+pub struct Sparkline {
+    pub start: String,
+    pub step_seconds: i64,
+    pub counts: Vec<u32>,
+}
+
+/// How a row compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RowStatus {
+    /// Not once in the baseline.
+    New,
+    /// Much more frequent than in the baseline, not by chance.
+    Increased,
+    /// As in the baseline.
+    Same,
+    /// Frequent in the baseline, absent here.
+    Gone,
+    /// No baseline given: seen (see `window` for what is new to its node).
+    Seen,
+}
+
+impl RowStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RowStatus::New => "new",
+            RowStatus::Increased => "increased",
+            RowStatus::Same => "same",
+            RowStatus::Gone => "gone",
+            RowStatus::Seen => "seen",
+        }
+    }
+}
+
+/// One template row of the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub id: String,
+    pub status: RowStatus,
+    /// Ranking score: −log10 of the Poisson tail (50 for new), without a
+    /// baseline 0.
+    pub score: f64,
+    pub level: Option<Level>,
+    pub target: Option<String>,
+    pub kind: &'static str,
+    pub template: String,
+    pub count: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline_count: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_ratio: Option<f64>,
+    pub first_seen: Option<String>,
+    pub last_seen: Option<String>,
+    pub first: Place,
+    /// The first line as written (cut at 512 bytes).
+    pub example: String,
+    /// First seen in the window before a restart of its node or the end of
+    /// its input (and never before in that node).
+    pub window: Option<WindowHit>,
+    /// The first line's offset from the next restart (or end) of its input.
+    pub offset_seconds: Option<f64>,
+    pub offset_anchor: Option<AnchorKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sparkline: Option<Sparkline>,
+    #[serde(skip)]
+    pub first_time: Option<Timestamp>,
+}
+
+impl Row {
+    /// A WARN, ERROR or FATAL template (or a panic).
+    pub fn is_alert(&self) -> bool {
+        self.level.is_some_and(|l| l >= Level::Warn)
+    }
+
+    /// The rank tier: new, increased, new before a restart, new before
+    /// the end, then the rest.
+    fn tier(&self) -> u8 {
+        match (self.status, &self.window) {
+            (RowStatus::New, _) => 0,
+            (RowStatus::Increased, _) => 1,
+            (RowStatus::Gone, _) => 6,
+            (_, Some(w)) if w.anchor == AnchorKind::Restart => 2,
+            (_, Some(_)) => 3,
+            (RowStatus::Seen, None) => 4,
+            (RowStatus::Same, None) => 5,
+        }
+    }
+
+    /// Whether the human section lists it (the rest are in the JSON).
+    pub fn is_change(&self) -> bool {
+        self.tier() <= 3 || (self.status == RowStatus::Seen && self.is_alert())
+    }
+}
+
+/// The `discovery` object of the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Discovery {
+    /// `warn_error`, `all` or `off`.
+    pub levels: &'static str,
+    /// `baseline` (compared with `--baseline`) or `self` (each node with
+    /// its own earlier lines only).
+    pub mode: &'static str,
+    /// Whether the human report shows the section (no finding at warning or
+    /// above, or `--discover`).
+    pub shown: bool,
+    /// `--discover` (or `--baseline`) was given: the section shows even
+    /// with nothing in it.
+    #[serde(skip)]
+    pub asked: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineSummary>,
+    pub window_seconds: i64,
+    /// Restarts (second start-up banners) and input ends.
+    pub anchors: Vec<Anchor>,
+    pub lines_mined: u64,
+    pub templates_total: usize,
+    /// Lines of templates past the cap per origin
+    /// (`templates::MAX_TEMPLATES_PER_ORIGIN`), counted exactly.
+    pub templates_overflow_lines: u64,
+    /// New WARN/ERROR/FATAL templates (against the baseline; without one,
+    /// those first seen before a restart or the end of an input).
+    pub new_alerts: usize,
+    /// Rows, the most likely cause first.
+    pub templates: Vec<Row>,
+    pub templates_omitted: usize,
+    /// Frequent in the baseline, absent here.
+    pub gone: Vec<Row>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BaselineSummary {
+    pub sources: Vec<String>,
+    pub lines_mined: u64,
+    pub templates: usize,
+}
+
+impl Default for Discovery {
+    fn default() -> Self {
+        Discovery {
+            levels: "off",
+            mode: "self",
+            shown: false,
+            asked: false,
+            baseline: None,
+            window_seconds: DEFAULT_WINDOW_SECS,
+            anchors: Vec::new(),
+            lines_mined: 0,
+            templates_total: 0,
+            templates_overflow_lines: 0,
+            new_alerts: 0,
+            templates: Vec::new(),
+            templates_omitted: 0,
+            gone: Vec::new(),
+        }
+    }
+}
+
+fn time_text(ts: Option<Timestamp>) -> Option<String> {
+    ts.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+}
+
+fn seconds_between(a: Timestamp, b: Timestamp) -> f64 {
+    (a - b).num_milliseconds() as f64 / 1000.0
+}
+
+/// The anchors of each input: its restarts (a start-up banner after other
+/// lines of the same input) and its end.
+fn anchors_of(inputs: &[InputTemplates<'_>], starts: &[Start]) -> Vec<Vec<Anchor>> {
+    let mut per_input: Vec<Vec<Anchor>> = inputs.iter().map(|_| Vec::new()).collect();
+    let mut sorted: Vec<&Start> = starts.iter().filter(|s| s.restart).collect();
+    sorted.sort_by_key(|s| (s.input, s.line));
+    for start in sorted {
+        let (Some(list), Some(input), Some(time)) = (
+            per_input.get_mut(start.input),
+            inputs.get(start.input),
+            start.time,
+        ) else {
+            continue;
+        };
+        list.push(Anchor {
+            kind: AnchorKind::Restart,
+            source: input.name.clone(),
+            line: start.line,
+            at: time_text(Some(time)).unwrap_or_default(),
+            number: list.len() + 1,
+            time,
+        });
+    }
+    for (list, input) in per_input.iter_mut().zip(inputs) {
+        if let Some(last) = input.last {
+            list.push(Anchor {
+                kind: AnchorKind::End,
+                source: input.name.clone(),
+                line: 0,
+                at: time_text(Some(last)).unwrap_or_default(),
+                number: 0,
+                time: last,
+            });
+        }
+    }
+    per_input
+}
+
+/// Analyses the tables of a run.
+pub fn discover(
+    options: &Options,
+    inputs: &[InputTemplates<'_>],
+    starts: &[Start],
+    baseline: Option<&Baseline>,
+) -> Discovery {
+    let mut discovery = Discovery {
+        levels: match options.depth {
+            Depth::Off => "off",
+            Depth::WarnError => "warn_error",
+            Depth::All => "all",
+        },
+        mode: if baseline.is_some() {
+            "baseline"
+        } else {
+            "self"
+        },
+        window_seconds: options.window_secs,
+        ..Discovery::default()
+    };
+    if options.depth == Depth::Off {
+        return discovery;
+    }
+    let anchors = anchors_of(inputs, starts);
+    let window = chrono::Duration::seconds(options.window_secs);
+
+    // First window hit per template id, over the inputs in order.
+    let mut windows: HashMap<u64, WindowHit> = HashMap::new();
+    for (input, list) in inputs.iter().zip(&anchors) {
+        for t in input.table.iter() {
+            let Some(first) = t.first_seen else { continue };
+            let hit = list.iter().find(|a| {
+                // The node must have history before the window.
+                first <= a.time
+                    && first >= a.time - window
+                    && input.first.is_some_and(|f| f < a.time - window)
+            });
+            if let Some(a) = hit {
+                let candidate = WindowHit {
+                    anchor: a.kind,
+                    source: a.source.clone(),
+                    number: a.number,
+                    at: a.at.clone(),
+                    first_offset_seconds: seconds_between(first, a.time),
+                };
+                windows
+                    .entry(t.id)
+                    .and_modify(|w| {
+                        if (candidate.anchor, &candidate.at) < (w.anchor, &w.at) {
+                            *w = candidate.clone();
+                        }
+                    })
+                    .or_insert(candidate);
+            }
+        }
+    }
+
+    let mut all = Table::new(false);
+    for input in inputs {
+        all.absorb(input.table.clone(), 0);
+    }
+    discovery.lines_mined = all.lines;
+    discovery.templates_total = all.len();
+    discovery.templates_overflow_lines = all.overflow_lines;
+    discovery.anchors = anchors.iter().flatten().cloned().collect();
+
+    let range = (
+        inputs.iter().filter_map(|i| i.first).min(),
+        inputs.iter().filter_map(|i| i.last).max(),
+    );
+    let anchor_of_source: HashMap<&str, &Vec<Anchor>> = inputs
+        .iter()
+        .zip(&anchors)
+        .map(|(i, a)| (i.name.as_str(), a))
+        .collect();
+    let make_row = |t: &Template, comparison: Option<Comparison>| -> Row {
+        let status = match comparison.map(|c| c.status) {
+            None => RowStatus::Seen,
+            Some(Status::New) => RowStatus::New,
+            Some(Status::Increased) => RowStatus::Increased,
+            Some(Status::Same) => RowStatus::Same,
+            Some(Status::Gone) => RowStatus::Gone,
+        };
+        let offset = t.first_seen.and_then(|first| {
+            let list = anchor_of_source.get(t.example.source.as_str())?;
+            let next = list
+                .iter()
+                .filter(|a| a.time >= first)
+                .min_by_key(|a| a.time)?;
+            Some((seconds_between(first, next.time), next.kind))
+        });
+        Row {
+            id: format_id(t.id),
+            status,
+            score: comparison.map_or(0.0, |c| (c.score * 100.0).round() / 100.0),
+            level: t.key.level,
+            target: t.key.target.clone(),
+            kind: t.key.kind,
+            template: t.key.text.clone(),
+            count: t.count,
+            baseline_count: comparison.map(|c| c.baseline_count),
+            rate_ratio: comparison
+                .filter(|c| c.status != Status::New)
+                .map(|c| (c.rate_ratio * 100.0).round() / 100.0),
+            first_seen: time_text(t.first_seen),
+            last_seen: time_text(t.last_seen),
+            first: Place {
+                source: t.example.source.clone(),
+                line: t.example.line,
+            },
+            example: t.example.text.clone(),
+            window: windows.get(&t.id).cloned(),
+            offset_seconds: offset.map(|o| o.0),
+            offset_anchor: offset.map(|o| o.1),
+            sparkline: sparkline(t, range),
+            first_time: t.first_seen,
+        }
+    };
+
+    let mut rows: Vec<Row> = all
+        .iter()
+        .map(|t| {
+            let comparison = baseline.map(|b| {
+                let count = b.table.get(t.id).map_or(0, |bt| bt.count);
+                templates::compare(t.count, all.lines, count, b.table.lines)
+            });
+            make_row(t, comparison)
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        a.tier()
+            .cmp(&b.tier())
+            .then_with(|| match a.tier() {
+                1 => b.score.total_cmp(&a.score).then(b.count.cmp(&a.count)),
+                0 | 2 | 3 => (
+                    a.first_time.is_none(),
+                    a.first_time,
+                    &a.first.source,
+                    a.first.line,
+                )
+                    .cmp(&(
+                        b.first_time.is_none(),
+                        b.first_time,
+                        &b.first.source,
+                        b.first.line,
+                    )),
+                _ => b
+                    .level
+                    .cmp(&a.level)
+                    .then(b.count.cmp(&a.count))
+                    .then_with(|| {
+                        (&a.first.source, a.first.line).cmp(&(&b.first.source, b.first.line))
+                    }),
+            })
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    discovery.new_alerts = rows
+        .iter()
+        .filter(|r| {
+            r.is_alert()
+                && match baseline {
+                    Some(_) => r.status == RowStatus::New,
+                    None => r.window.is_some(),
+                }
+        })
+        .count();
+    if let Some(b) = baseline {
+        discovery.baseline = Some(BaselineSummary {
+            sources: b.sources.clone(),
+            lines_mined: b.table.lines,
+            templates: b.table.len(),
+        });
+        let mut gone: Vec<(&Template, Comparison)> = b
+            .table
+            .iter()
+            .filter(|bt| all.get(bt.id).is_none())
+            .map(|bt| {
+                (
+                    bt,
+                    templates::compare(0, all.lines, bt.count, b.table.lines),
+                )
+            })
+            .filter(|(_, c)| c.status == Status::Gone)
+            .collect();
+        gone.sort_by(|a, b| b.1.score.total_cmp(&a.1.score).then(a.0.id.cmp(&b.0.id)));
+        discovery.gone = gone
+            .into_iter()
+            .take(MAX_ROWS)
+            .map(|(t, c)| {
+                let mut row = make_row(t, Some(c));
+                row.count = 0;
+                row.window = None;
+                row.offset_seconds = None;
+                row.offset_anchor = None;
+                row.sparkline = None;
+                row
+            })
+            .collect();
+    }
+    discovery.templates_omitted = rows.len().saturating_sub(MAX_ROWS);
+    rows.truncate(MAX_ROWS);
+    discovery.templates = rows;
+    discovery
+}
+
+/// A template's lines in `SPARK_BINS` bins over the run's time range.
+fn sparkline(t: &Template, range: (Option<Timestamp>, Option<Timestamp>)) -> Option<Sparkline> {
+    let (Some(start), Some(end)) = range else {
+        return None;
+    };
+    if t.minutes.is_empty() {
+        return None;
+    }
+    let first_minute = start.timestamp().div_euclid(60);
+    let last_minute = end.timestamp().div_euclid(60);
+    let span = (last_minute - first_minute + 1).max(1);
+    let per_bin = (span + SPARK_BINS as i64 - 1) / SPARK_BINS as i64;
+    let bins = ((span + per_bin - 1) / per_bin) as usize;
+    let mut counts = vec![0u32; bins];
+    for (minute, n) in &t.minutes {
+        let at = ((minute - first_minute).max(0) / per_bin) as usize;
+        if let Some(c) = counts.get_mut(at.min(bins - 1)) {
+            *c = c.saturating_add(*n);
+        }
+    }
+    let start_minute = chrono::DateTime::from_timestamp(first_minute * 60, 0)
+        .map(|t| t.fixed_offset())
+        .unwrap_or(start);
+    Some(Sparkline {
+        start: time_text(Some(start_minute)).unwrap_or_default(),
+        step_seconds: per_bin * 60,
+        counts,
+    })
+}
