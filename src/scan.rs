@@ -1248,6 +1248,7 @@ Aborted (core dumped)\n\
                 let part = Part {
                     mid_input,
                     year: Some(2024),
+                    discover: Default::default(),
                 };
                 let fast = scan_bytes(&matcher, &log, part, true);
                 let reference = scan_bytes(&matcher, &log, part, false);

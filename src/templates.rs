@@ -93,7 +93,7 @@ impl std::hash::Hasher for IdHasher {
 
     fn write(&mut self, bytes: &[u8]) {
         for b in bytes {
-            self.0 = (self.0 << 8 | self.0 >> 56) ^ u64::from(*b);
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
         }
     }
 
@@ -681,7 +681,7 @@ pub fn fingerprint(rest: &[u8]) -> u64 {
         if b == b' ' || b == b'\t' {
             token_start = true;
             in_digits = false;
-            hash.write(&[b' ']);
+            hash.write(b" ");
             continue;
         }
         if token_start {

@@ -675,6 +675,7 @@ mod tests {
             input: 0,
             range: Some((0, len + 100)),
             year: None,
+            discover: Default::default(),
         };
         let scan = run_work(
             &item,

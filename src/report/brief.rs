@@ -34,7 +34,13 @@ pub fn render(out: &mut String, analysis: &Analysis) {
     let problems = problems(analysis);
     if problems.is_empty() {
         render_nothing(out, analysis);
-        crate::report::discovery::render_section(out, analysis, false);
+        if crate::report::discovery::render_section(out, analysis, false) {
+            // The verdict again below the rows: a terminal shows its bottom.
+            out.push('\n');
+            render_notes(out, &analysis.summary);
+            render_nothing(out, analysis);
+            return;
+        }
         render_notes(out, &analysis.summary);
         return;
     }
@@ -43,7 +49,7 @@ pub fn render(out: &mut String, analysis: &Analysis) {
         out.push('\n');
         render_block(out, problem.finding, &problem.includes);
     }
-    crate::report::discovery::render_section(out, analysis, false);
+    let _ = crate::report::discovery::render_section(out, analysis, false);
     out.push('\n');
     render_notes(out, &analysis.summary);
     render_verdict(out, analysis, &problems);

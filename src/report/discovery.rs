@@ -17,13 +17,13 @@ pub const ROWS_SHOWN_VERBOSE: usize = 10;
 /// The column where a row's text starts, after its label.
 const INDENT: &str = "           ";
 
-/// The section, when the run shows it; nothing otherwise.
-pub fn render_section(out: &mut String, analysis: &Analysis, verbose: bool) {
+/// The section, when the run shows it (true); nothing otherwise.
+pub fn render_section(out: &mut String, analysis: &Analysis, verbose: bool) -> bool {
     let d = &analysis.discovery;
     let any = d.templates.iter().any(Row::is_change);
     // A clean run with nothing to show stays one line, unless asked.
     if !d.shown || (!any && !d.asked) {
-        return;
+        return false;
     }
     out.push('\n');
     let what = if d.levels == "all" {
@@ -110,6 +110,7 @@ pub fn render_section(out: &mut String, analysis: &Analysis, verbose: bool) {
             crate::templates::MAX_TEMPLATES_PER_ORIGIN
         );
     }
+    true
 }
 
 fn label(row: &Row) -> String {

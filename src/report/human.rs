@@ -99,7 +99,7 @@ pub fn render(analysis: &Analysis, color: bool) -> String {
         out.push('\n');
         render_finding(&mut out, finding);
     }
-    crate::report::discovery::render_section(&mut out, analysis, true);
+    let _ = crate::report::discovery::render_section(&mut out, analysis, true);
     out.push('\n');
     render_summary(&mut out, analysis);
     guard_report(out, color)
@@ -146,12 +146,12 @@ pub fn render_live_end(analysis: &Analysis, color: bool) -> String {
     let mut out = String::new();
     if detail() != Detail::Verbose {
         if detail() == Detail::Default {
-            crate::report::discovery::render_section(&mut out, analysis, false);
+            let _ = crate::report::discovery::render_section(&mut out, analysis, false);
         }
         crate::report::brief::render_footer(&mut out, analysis);
         return guard_report(out, color);
     }
-    crate::report::discovery::render_section(&mut out, analysis, true);
+    let _ = crate::report::discovery::render_section(&mut out, analysis, true);
     if analysis.findings.is_empty() {
         render_headline(&mut out, analysis);
         out.push('\n');
