@@ -471,3 +471,26 @@ fn a_hundred_thousand_incidents_give_a_page_of_a_few_mb() {
     );
     assert_eq!(count(&html, "class=\"histogram\""), 8);
 }
+
+#[test]
+fn discovery_rows_come_with_sparklines() {
+    // Five templates new against a healthy start-up: a row each, each
+    // with its sparkline, in the overview.
+    let out = rwdoctor()
+        .args([
+            "--format",
+            "html",
+            "--baseline",
+            "testdata/healthy-startup.log",
+        ])
+        .arg("testdata/lease-lost-v1.2.log")
+        .output()
+        .unwrap();
+    let html = String::from_utf8(out.stdout).unwrap();
+    let start = html.find("id=\"discovery\"").expect("a discovery table");
+    let table = &html[start..start + html[start..].find("</table>").unwrap()];
+    assert_eq!(count(table, "<tr><td>new</td>"), 5, "{table}");
+    assert_eq!(count(table, "class=\"sparkline\""), 5);
+    assert!(count(table, "class=\"spark\"") >= 5);
+    assert!(table.contains("lease &lt;*&gt; keep alive timeout"));
+}
