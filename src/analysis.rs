@@ -55,10 +55,50 @@ pub struct InputSummary {
     pub newest_first: bool,
     /// Lines about the meta election or its etcd trouble.
     pub election_lines: u64,
+    /// Lines over time: the overview's histogram.
+    pub activity: Activity,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     #[serde(skip)]
     pub first_line: Option<String>,
+}
+
+/// An input's lines over time: from `start`, bins of `bin_seconds` each
+/// (at most `activity::BINS`), with the lines, WARN lines and ERROR (or
+/// worse) lines in each. A bin with no line is a silent stretch.
+#[derive(Debug, Clone, Serialize)]
+pub struct Activity {
+    /// Where the first bin starts (RFC 3339, UTC); null when no line of
+    /// the input carried a time.
+    pub start: Option<String>,
+    /// Seconds since the epoch of `start`, for drawing.
+    #[serde(skip)]
+    pub start_seconds: Option<i64>,
+    pub bin_seconds: i64,
+    pub lines: Vec<u64>,
+    pub warn: Vec<u64>,
+    pub error: Vec<u64>,
+    /// Lines of an input in which no line carried a time (`kubectl
+    /// describe`, `docker inspect`): not on the time axis.
+    pub untimed_lines: u64,
+}
+
+impl From<&crate::activity::Histogram> for Activity {
+    fn from(h: &crate::activity::Histogram) -> Self {
+        let start = h.start();
+        Activity {
+            start: start.and_then(|s| {
+                chrono::DateTime::from_timestamp(s, 0)
+                    .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            }),
+            start_seconds: start,
+            bin_seconds: h.bin_seconds(),
+            lines: h.bins().iter().map(|b| b.lines).collect(),
+            warn: h.bins().iter().map(|b| b.warn).collect(),
+            error: h.bins().iter().map(|b| b.error).collect(),
+            untimed_lines: h.untimed.lines,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -173,6 +213,7 @@ impl From<&Coverage> for InputSummary {
             truncated_lines: c.truncated_lines,
             shortened_lines: c.shortened_lines,
             unread_bytes: c.unread_bytes,
+            activity: Activity::from(&c.activity),
             error: c.read_error.clone(),
             first_line: c.first_line.clone(),
         }

@@ -2,6 +2,7 @@
 //! lease in force, meta members), gathered from facts and hits on the merged
 //! timeline, and used to tailor diagnoses and remedies.
 use crate::facts::FactKind;
+use crate::model::Timestamp;
 use crate::rules::RemedyCondition;
 use crate::scan::Hit;
 use serde::Serialize;
@@ -75,6 +76,40 @@ pub struct ClusterContext {
     pub meta_members: BTreeSet<String>,
     /// How many times a meta node started (`Starting meta node`).
     pub meta_starts: u64,
+    /// Where nodes started (start-up banners) and stopped gracefully, in
+    /// the order read, at most `MAX_NODE_EVENTS`.
+    pub node_events: Vec<NodeEvent>,
+    /// Node events past `MAX_NODE_EVENTS`, not listed.
+    pub node_events_omitted: u64,
+}
+
+/// Start-up banners and graceful stops listed at most.
+pub const MAX_NODE_EVENTS: usize = 1000;
+
+/// A node's start or graceful stop, for the timelines.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeEvent {
+    pub kind: NodeEventKind,
+    /// `meta`, `compute`, ... for a banner.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// The input's name (filled when the run ends).
+    pub source: String,
+    #[serde(skip)]
+    pub input: usize,
+    pub line: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    pub timestamp: Option<String>,
+    #[serde(skip)]
+    pub time: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeEventKind {
+    Started,
+    Stopped,
 }
 
 /// Default lease: 30 s since v0.19, 10 s before.
@@ -116,12 +151,34 @@ impl ClusterContext {
                         self.meta_members.insert(value.clone());
                     }
                 }
-                FactKind::NodeStarting => {}
+                FactKind::NodeStarting => self.node_event(NodeEventKind::Started, value, hit),
+                FactKind::NodeStopping => self.node_event(NodeEventKind::Stopped, value, hit),
             }
         }
         if let Some(target) = hit.target.as_deref() {
             self.guess_from_target(target);
         }
+    }
+
+    fn node_event(&mut self, kind: NodeEventKind, value: &str, hit: &Hit) {
+        if self.node_events.len() >= MAX_NODE_EVENTS {
+            self.node_events_omitted += 1;
+            return;
+        }
+        let time = hit.timestamp.or(hit.sort_time);
+        self.node_events.push(NodeEvent {
+            kind,
+            node: (kind == NodeEventKind::Started).then(|| value.to_string()),
+            source: String::new(),
+            input: hit.input,
+            line: hit.line,
+            origin: hit.origin.clone(),
+            timestamp: time.map(|t| {
+                t.with_timezone(&chrono::Utc)
+                    .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+            }),
+            time,
+        });
     }
 
     /// Targets moved between versions (§2, §3 of the reference).

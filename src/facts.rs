@@ -22,6 +22,9 @@ pub enum FactKind {
     /// A node's start-up banner, `Starting compute node` → `compute`: its
     /// hit carries the event line before it (the previous process's last).
     NodeStarting,
+    /// A graceful stop (`received SIGTERM, shutting down...`, a leader
+    /// resigning, a worker unregistering): drawn on the HTML timelines.
+    NodeStopping,
 }
 
 /// (kind, regex with one capture group unless the fact is a mere presence).
@@ -40,6 +43,11 @@ const PATTERNS: &[(FactKind, &str)] = &[
     (
         FactKind::NodeStarting,
         r"^Starting (meta|compute|frontend|compactor) node\b",
+    ),
+    // The graceful stops of rules/node-restarted-without-stop.json.
+    (
+        FactKind::NodeStopping,
+        r"^received (?:SIGTERM|ctrl-c), shutting down\.\.\.|^all services stopped, bye$|^successfully unregistered from meta service\b|^leader \S+ resigning$|\bleader key found with lease -?[0-9]+, resigning\b",
     ),
 ];
 

@@ -12,6 +12,7 @@
 //! `follow` (`--follow`: live input, findings as they are certain),
 //! `progress` (scan progress on a terminal), `subcommands` (rule tools,
 //! completions, man page).
+pub mod activity;
 pub mod analysis;
 pub mod app;
 pub mod cli;

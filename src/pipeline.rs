@@ -127,6 +127,11 @@ pub fn finish(
     let input_errors = &input_errors[..];
     let outcomes = correlator.finish();
     let inputs = input_infos(specs, &coverages);
+    for event in &mut context.node_events {
+        if let Some(input) = inputs.get(event.input) {
+            event.source.clone_from(&input.name);
+        }
+    }
     let findings = Diagnoser {
         rules,
         inputs: &inputs,

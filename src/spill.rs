@@ -232,6 +232,7 @@ fn fact_code(kind: FactKind) -> u8 {
         FactKind::Backend => 3,
         FactKind::ElectionMember => 4,
         FactKind::NodeStarting => 5,
+        FactKind::NodeStopping => 6,
     }
 }
 
@@ -243,6 +244,7 @@ fn fact_of(code: u8) -> io::Result<FactKind> {
         3 => FactKind::Backend,
         4 => FactKind::ElectionMember,
         5 => FactKind::NodeStarting,
+        6 => FactKind::NodeStopping,
         _ => return Err(corrupt("fact")),
     })
 }

@@ -9,7 +9,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 const LAYERS: &[&[&str]] = &[
-    &["model", "text", "lines", "prefilter", "literals"],
+    &[
+        "model",
+        "text",
+        "lines",
+        "prefilter",
+        "literals",
+        "activity",
+    ],
     &["input", "record", "rules", "messages"],
     &["facts", "progress", "templates"],
     &["matcher"],
