@@ -280,8 +280,8 @@ fn is_variable(core: &str) -> bool {
 }
 
 /// RisingWave's pretty format writes fields as `message, key: value`; the
-/// others as `message key=value`. `, key: ` (a lower-case identifier) is
-/// read as ` key=`.
+/// others as `message key=value`. `, key: ` (a lower-case identifier, or a
+/// dotted path of them: tracing's `barrier.epoch = ..`) is read as ` key=`.
 fn pretty_fields_as_pairs(message: &str) -> std::borrow::Cow<'_, str> {
     if !message.contains(", ") {
         return std::borrow::Cow::Borrowed(message);
@@ -292,10 +292,11 @@ fn pretty_fields_as_pairs(message: &str) -> std::borrow::Cow<'_, str> {
         let after = &rest[at + 2..];
         let ident_len = after
             .bytes()
-            .take_while(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_')
+            .take_while(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.'))
             .count();
         if ident_len > 0
             && after.as_bytes()[0].is_ascii_lowercase()
+            && after.as_bytes()[ident_len - 1] != b'.'
             && after[ident_len..].starts_with(": ")
         {
             out.push_str(&rest[..at]);
@@ -769,6 +770,11 @@ mod tests {
         for line in &shapes {
             assert_eq!(key(line), reference, "{line}");
         }
+        // A dotted field name (`barrier.epoch = ..`) in pretty.
+        assert_eq!(
+            key("  2024-02-11T06:04:51Z  INFO a::b: ListFinish:, barrier.epoch: 7, actor_id: 3"),
+            key("2024-02-11T06:04:51Z  INFO a::b: ListFinish: barrier.epoch=7 actor_id=3")
+        );
         // JSON sorts its fields; the text keeps the order they were written.
         let two =
             "2024-02-11T06:04:51Z  INFO risingwave_meta::barrier: done prev_epoch=1 curr_epoch=2";
