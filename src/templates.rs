@@ -352,7 +352,9 @@ fn pretty_fields_as_pairs(message: &str) -> std::borrow::Cow<'_, str> {
         let after = &rest[at + 2..];
         let ident_len = after
             .bytes()
-            .take_while(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.'))
+            .take_while(|b| {
+                b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.')
+            })
             .count();
         if ident_len > 0
             && after.as_bytes()[0].is_ascii_lowercase()
@@ -806,7 +808,10 @@ mod tests {
             mask("reset ids=[1, 22, 333] workers=[WorkerId(1), WorkerId(2)] left=[7]"),
             "reset ids=<*> left=<*> workers=<*>"
         );
-        assert_eq!(mask("cols=[a, b] none=[] mixed=[1, a]"), "cols=[a, b] mixed=[<*>, a] none=[]");
+        assert_eq!(
+            mask("cols=[a, b] none=[] mixed=[1, a]"),
+            "cols=[a, b] mixed=[<*>, a] none=[]"
+        );
         assert_eq!(mask(&"x".repeat(65)), "<*>");
         assert_eq!(
             mask("synchronized to LOCAL(0), stratum 10"),
