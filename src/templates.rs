@@ -189,6 +189,7 @@ pub fn key_of(parsed: &Parsed<'_>) -> Key {
 /// The masked message (the template text).
 pub fn mask(message: &str) -> String {
     let message = cut_grpc_tail(message);
+    let message = collapse_variable_lists(&message);
     let normalised = pretty_fields_as_pairs(&message);
     let mut head = String::with_capacity(normalised.len().min(MAX_KEY) + 8);
     let mut fields: Vec<String> = Vec::new();
@@ -325,9 +326,68 @@ fn is_variable(core: &str) -> bool {
         || (bytes.len() >= 8 && bytes.iter().all(u8::is_ascii_hexdigit))
 }
 
+/// A bracketed list of two or more elements, each one token that names an
+/// instance (`[1, 2, 3]`, `(12, 13)`, `[WorkerId(1), WorkerId(2)]`: a
+/// `Vec`'s or a tuple's Debug), becomes one mask: its length varies from
+/// line to line, and a one-element list is one masked token already.
+fn collapse_variable_lists(message: &str) -> std::borrow::Cow<'_, str> {
+    if !message.contains(", ") {
+        return std::borrow::Cow::Borrowed(message);
+    }
+    let bytes = message.as_bytes();
+    let mut out = String::new();
+    let (mut copied, mut i) = (0, 0);
+    while i < bytes.len() {
+        if matches!(bytes[i], b'[' | b'(' | b'{') {
+            if let Some(close) = matching_closer(bytes, i) {
+                let inner = &message[i + 1..close];
+                let mut elements = inner.split(", ");
+                let all_variable = inner.contains(", ")
+                    && elements.all(|e| {
+                        !e.is_empty()
+                            && !e.bytes().any(|b| b.is_ascii_whitespace())
+                            && is_variable(peel(e).1)
+                    });
+                if all_variable {
+                    out.push_str(&message[copied..i]);
+                    out.push_str(MASK);
+                    i = close + 1;
+                    copied = i;
+                    continue;
+                }
+            }
+        }
+        i += 1;
+    }
+    if copied == 0 {
+        return std::borrow::Cow::Borrowed(message);
+    }
+    out.push_str(&message[copied..]);
+    std::borrow::Cow::Owned(out)
+}
+
+/// The index of the bracket closing the one at `open` (any of `()[]{}`
+/// nested inside), looked for in the next 4 KiB.
+fn matching_closer(bytes: &[u8], open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, b) in bytes.iter().enumerate().skip(open).take(4096) {
+        match b {
+            b'[' | b'(' | b'{' => depth += 1,
+            b']' | b')' | b'}' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 /// RisingWave's pretty format writes fields as `message, key: value`; the
-/// others as `message key=value`. `, key: ` (a lower-case identifier) is
-/// read as ` key=`.
+/// others as `message key=value`. `, key: ` (a lower-case identifier, or a
+/// dotted path of them: tracing's `barrier.epoch = ..`) is read as ` key=`.
 fn pretty_fields_as_pairs(message: &str) -> std::borrow::Cow<'_, str> {
     if !message.contains(", ") {
         return std::borrow::Cow::Borrowed(message);
@@ -338,10 +398,13 @@ fn pretty_fields_as_pairs(message: &str) -> std::borrow::Cow<'_, str> {
         let after = &rest[at + 2..];
         let ident_len = after
             .bytes()
-            .take_while(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_')
+            .take_while(|b| {
+                b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.')
+            })
             .count();
         if ident_len > 0
             && after.as_bytes()[0].is_ascii_lowercase()
+            && after.as_bytes()[ident_len - 1] != b'.'
             && after[ident_len..].starts_with(": ")
         {
             out.push_str(&rest[..at]);
@@ -999,7 +1062,16 @@ mod tests {
             mask("worker_id=3 host=rw-compute-0:5688 worker_type=ComputeNode"),
             "host=<*> worker_id=<*> worker_type=ComputeNode"
         );
-        assert_eq!(mask("epoch (12, 13) done."), "epoch (<*>, <*>) done.");
+        // A list or tuple of ids is one mask, whatever its length.
+        assert_eq!(mask("epoch (12, 13) done."), "epoch <*> done.");
+        assert_eq!(
+            mask("reset ids=[1, 22, 333] workers=[WorkerId(1), WorkerId(2)] left=[7]"),
+            "reset ids=<*> left=<*> workers=<*>"
+        );
+        assert_eq!(
+            mask("cols=[a, b] none=[] mixed=[1, a]"),
+            "cols=[a, b] mixed=[<*>, a] none=[]"
+        );
         assert_eq!(mask(&"x".repeat(65)), "<*>");
         assert_eq!(
             mask("synchronized to LOCAL(0), stratum 10"),
@@ -1029,6 +1101,11 @@ mod tests {
         for line in &shapes {
             assert_eq!(key(line), reference, "{line}");
         }
+        // A dotted field name (`barrier.epoch = ..`) in pretty.
+        assert_eq!(
+            key("  2024-02-11T06:04:51Z  INFO a::b: ListFinish:, barrier.epoch: 7, actor_id: 3"),
+            key("2024-02-11T06:04:51Z  INFO a::b: ListFinish: barrier.epoch=7 actor_id=3")
+        );
         // JSON sorts its fields; the text keeps the order they were written.
         let two =
             "2024-02-11T06:04:51Z  INFO risingwave_meta::barrier: done prev_epoch=1 curr_epoch=2";

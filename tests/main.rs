@@ -13,6 +13,7 @@ mod discovery;
 mod docs;
 mod follow;
 mod fuzz_smoke;
+mod grouping;
 mod html;
 mod layers;
 mod many_rules;
