@@ -160,20 +160,7 @@ pub fn parse_line(line: &str, year: i32) -> Parsed<'_> {
 /// WARN/ERROR lines pass over the INFO lines of a big log cheaply. `None`
 /// when the line is not one.
 pub fn plain_line_level(line: &[u8]) -> Option<Level> {
-    if !record::is_plain_risingwave_line(line) {
-        return None;
-    }
-    let space = if line[26] == b'Z' && line[27] == b' ' {
-        27
-    } else {
-        19 + line[19..line.len().min(40)]
-            .iter()
-            .position(|b| *b == b' ')?
-    };
-    let rest = &line[space + 1..];
-    let rest = rest.strip_prefix(b" ").unwrap_or(rest);
-    let word = &rest[..rest.iter().position(|b| *b == b' ')?];
-    Level::parse(std::str::from_utf8(word).ok()?)
+    record::plain_risingwave_level(line)
 }
 
 /// The template key of a parsed line.

@@ -191,41 +191,7 @@ pub fn classify(line: &[u8]) -> (LineClass, Unwrapped) {
 /// the wrapper and format dispatch (which would find the same answer).
 #[inline]
 pub fn is_plain_risingwave_line(line: &[u8]) -> bool {
-    plain_level_letter(line).is_some()
-}
-
-/// `is_plain_risingwave_line`, giving the first letter of the line's level
-/// (`E`rror, `W`arn, `I`nfo, `D`ebug, `T`race) for the overview's
-/// histogram: the same byte checks, no extra cost on the fast path.
-#[inline]
-pub fn plain_level_letter(line: &[u8]) -> Option<u8> {
-    if line.len() < 28
-        || line[4] != b'-'
-        || line[7] != b'-'
-        || line[10] != b'T'
-        || !line[0].is_ascii_digit()
-    {
-        return None;
-    }
-    // Timestamps are 20 to 35 bytes: `2024-02-11T06:20:29Z` to nanoseconds
-    // with an offset; microseconds in UTC (27 bytes) is tracing's default.
-    // (A plain loop: a memchr call costs more on so few bytes.)
-    let space = if line[26] == b'Z' && line[27] == b' ' {
-        27
-    } else {
-        19 + line[19..line.len().min(40)]
-            .iter()
-            .position(|b| *b == b' ')?
-    };
-    let mut rest = &line[space..];
-    if rest.get(1) == Some(&b' ') {
-        rest = &rest[1..]; // ` INFO`, ` WARN` are padded to five
-    }
-    let plain = matches!(
-        rest.get(1..7),
-        Some(b"ERROR ") | Some(b"DEBUG ") | Some(b"TRACE ")
-    ) || matches!(rest.get(1..6), Some(b"INFO ") | Some(b"WARN "));
-    plain.then(|| rest[1])
+    plain_risingwave_level(line).is_some()
 }
 
 /// The level after a text timestamp: ` LEVEL ` (or `  INFO `, padded).
