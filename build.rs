@@ -78,6 +78,21 @@ fn main() {
         table.push_str(&format!("    ({pattern:?}, {literals}),\n"));
     }
     table.push_str("];\n");
+    table.push_str(
+        "/// (pattern, alternatives, word boundary before, after) of every built-in\n\
+         /// signal regex that is only literals (`literals::literal_alternation`),\n\
+         /// sorted by pattern: confirmed without compiling a regex.\n",
+    );
+    table.push_str("pub static BUILTIN_LITERAL_FORMS: &[(&str, &[&str], bool, bool)] = &[\n");
+    for pattern in &patterns {
+        if let Some(form) = literals::literal_alternation(pattern) {
+            table.push_str(&format!(
+                "    ({pattern:?}, &{:?}, {}, {}),\n",
+                form.alternatives, form.word_start, form.word_end
+            ));
+        }
+    }
+    table.push_str("];\n");
     let out = Path::new(&out_dir).join("builtin_literals.rs");
     fs::write(out, table).expect("write builtin_literals.rs");
 }

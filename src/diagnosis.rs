@@ -615,8 +615,7 @@ impl Diagnoser<'_> {
                     let mut example = self.evidence_line(rule, hit);
                     example.signal = s.name.clone();
                     example.meaning = s.describe.clone();
-                    example.highlight =
-                        s.regex.find(&example.message).map(|m| (m.start(), m.end()));
+                    example.highlight = s.regex.find(&example.message);
                     evidence.push(CauseEvidence {
                         signal: s.name.clone(),
                         meaning: s.describe.clone(),

@@ -459,6 +459,101 @@ pub fn rare_windows(literals: &[Vec<u8>]) -> Vec<Vec<u8>> {
     windows
 }
 
+/// A regex that is nothing but literals: one of `alternatives`, with a
+/// Unicode word boundary before it (`word_start`) and after it (`word_end`)
+/// when the pattern asks (`\b(?:election error happened|an election error
+/// occurred)\b`). Such a signal is confirmed by searching for the literals
+/// (`find`): no regex to compile, which is most of a small input's run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiteralAlternation {
+    pub alternatives: Vec<String>,
+    pub word_start: bool,
+    pub word_end: bool,
+}
+
+/// `pattern` as a `LiteralAlternation`, when that is all it is (with the
+/// `regex` crate's defaults: Unicode, case-sensitive); `None` for any
+/// other pattern (classes, repetitions, captures, flags, other
+/// assertions), which keeps its regex.
+pub fn literal_alternation(pattern: &str) -> Option<LiteralAlternation> {
+    use regex_syntax::hir::Look;
+    let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
+    let parts: &[Hir] = match hir.kind() {
+        HirKind::Concat(parts) => parts,
+        _ => std::slice::from_ref(&hir),
+    };
+    let word = |h: &Hir| matches!(h.kind(), HirKind::Look(Look::WordUnicode));
+    let (word_start, rest) = match parts.split_first() {
+        Some((first, rest)) if word(first) => (true, rest),
+        _ => (false, parts),
+    };
+    let (word_end, middle) = match rest.split_last() {
+        Some((last, middle)) if word(last) => (true, middle),
+        _ => (false, rest),
+    };
+    let [middle] = middle else {
+        return None;
+    };
+    let literal = |h: &Hir| match h.kind() {
+        HirKind::Literal(literal) => String::from_utf8(literal.0.to_vec())
+            .ok()
+            .filter(|l| !l.is_empty()),
+        _ => None,
+    };
+    let alternatives = match middle.kind() {
+        HirKind::Literal(_) => vec![literal(middle)?],
+        HirKind::Alternation(branches) => branches.iter().map(literal).collect::<Option<_>>()?,
+        _ => return None,
+    };
+    Some(LiteralAlternation {
+        alternatives,
+        word_start,
+        word_end,
+    })
+}
+
+impl LiteralAlternation {
+    /// The match the regex would give (leftmost, then the first
+    /// alternative in the pattern's order), as a byte range.
+    pub fn find(&self, haystack: &str) -> Option<(usize, usize)> {
+        let mut best: Option<(usize, usize)> = None;
+        for alternative in &self.alternatives {
+            // Every occurrence, overlapping ones too: one that fails a
+            // boundary may hide another a character later.
+            let mut from = 0;
+            while let Some(offset) = haystack[from..].find(alternative.as_str()) {
+                let start = from + offset;
+                if best.is_some_and(|(b, _)| start >= b) {
+                    break;
+                }
+                let end = start + alternative.len();
+                if (!self.word_start || is_word_boundary(haystack, start))
+                    && (!self.word_end || is_word_boundary(haystack, end))
+                {
+                    best = Some((start, end));
+                    break;
+                }
+                // The next character boundary after `start`.
+                from = start + haystack[start..].chars().next().map_or(1, char::len_utf8);
+            }
+        }
+        best
+    }
+}
+
+/// Unicode `\b` at byte `at` of `haystack` (a character boundary).
+fn is_word_boundary(haystack: &str, at: usize) -> bool {
+    let before = haystack[..at]
+        .chars()
+        .next_back()
+        .is_some_and(regex_syntax::is_word_character);
+    let after = haystack[at..]
+        .chars()
+        .next()
+        .is_some_and(regex_syntax::is_word_character);
+    before != after
+}
+
 /// A set of literals one of which every match of `pattern` contains, or
 /// `None` when no such set with literals of `MIN_LITERAL_LEN` or more exists.
 pub fn required_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {

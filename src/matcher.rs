@@ -174,7 +174,7 @@ impl Matcher {
         let next = AtomicUsize::new(0);
         let compile = || {
             while let Some(&index) = needed.get(next.fetch_add(1, Ordering::Relaxed)) {
-                self.signals[index].signal.regex.get();
+                self.signals[index].signal.regex.prepare();
             }
         };
         std::thread::scope(|scope| {
@@ -245,11 +245,8 @@ impl Matcher {
                     }
                 }
                 None if first_span.is_none() => {
-                    if let Some(m) = signal.matches(level, target, message) {
-                        first_span = Some(MatchSpan {
-                            start: m.start(),
-                            end: m.end(),
-                        });
+                    if let Some((start, end)) = signal.matches(level, target, message) {
+                        first_span = Some(MatchSpan { start, end });
                         out.extend_from_slice(&unique.users);
                     }
                 }

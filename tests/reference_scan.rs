@@ -35,7 +35,13 @@ fn reference_findings(log: &[u8], rules: &RuleSet) -> serde_json::Value {
         let mut highlight = None;
         for (ri, rule) in rules.rules.iter().enumerate() {
             for (si, signal) in rule.signals.iter().enumerate() {
-                if let Some(m) = signal.matches(r.level, r.target.as_deref(), &r.message) {
+                // The compiled regex itself, even where the matcher searches
+                // for a literal pattern's literals instead.
+                let found = signal
+                    .accepts(r.level, r.target.as_deref())
+                    .then(|| signal.regex.get().find(&r.message))
+                    .flatten();
+                if let Some(m) = found {
                     highlight.get_or_insert((m.start(), m.end()));
                     signals.push(SignalRef {
                         rule: ri as u16,

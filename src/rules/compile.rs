@@ -28,10 +28,16 @@ impl std::fmt::Display for RuleSource {
 /// time on a small input. User rule files are compiled when they load, so a
 /// bad pattern is reported at once; built-in ones are compiled by `cargo
 /// test`. Compiling later therefore cannot fail.
+///
+/// A built-in pattern that is only literals (`literals::literal_alternation`,
+/// 107 of the pack's 188) is never compiled for `find` and `is_match`: the
+/// literals are searched for instead (a test holds the two to the same
+/// answers); `captures` and `get` still compile it.
 #[derive(Debug, Clone)]
 pub struct LazyRegex {
     pattern: std::sync::Arc<str>,
     compiled: std::sync::Arc<std::sync::OnceLock<Regex>>,
+    literal: Option<std::sync::Arc<crate::literals::LiteralAlternation>>,
 }
 
 impl LazyRegex {
@@ -39,7 +45,21 @@ impl LazyRegex {
         LazyRegex {
             pattern: pattern.into(),
             compiled: Default::default(),
+            literal: super::builtin_literal_form(pattern).map(std::sync::Arc::new),
         }
+    }
+
+    /// Compiles what `find` and `is_match` will need (nothing for a
+    /// literal pattern): for compiling ahead on another thread.
+    pub fn prepare(&self) {
+        if self.literal.is_none() {
+            self.get();
+        }
+    }
+
+    /// The literals searched for instead of the regex, if any.
+    pub fn literal_form(&self) -> Option<&crate::literals::LiteralAlternation> {
+        self.literal.as_deref()
     }
 
     /// Checks that `pattern` compiles, reporting a bad one; the compiled
@@ -63,12 +83,19 @@ impl LazyRegex {
         })
     }
 
-    pub fn find<'h>(&self, haystack: &'h str) -> Option<regex::Match<'h>> {
-        self.get().find(haystack)
+    /// The first match, as the regex gives it: its byte range.
+    pub fn find(&self, haystack: &str) -> Option<(usize, usize)> {
+        match &self.literal {
+            Some(literal) => literal.find(haystack),
+            None => self.get().find(haystack).map(|m| (m.start(), m.end())),
+        }
     }
 
     pub fn is_match(&self, haystack: &str) -> bool {
-        self.get().is_match(haystack)
+        match &self.literal {
+            Some(literal) => literal.find(haystack).is_some(),
+            None => self.get().is_match(haystack),
+        }
     }
 
     pub fn captures<'h>(&self, haystack: &'h str) -> Option<regex::Captures<'h>> {
@@ -89,12 +116,12 @@ pub struct Signal {
 impl Signal {
     /// The match in `message`, if the record passes the level and target
     /// filters (a record that lacks a level or target passes them).
-    pub fn matches<'m>(
+    pub fn matches(
         &self,
         level: Option<Level>,
         target: Option<&str>,
-        message: &'m str,
-    ) -> Option<regex::Match<'m>> {
+        message: &str,
+    ) -> Option<(usize, usize)> {
         if self.accepts(level, target) {
             self.regex.find(message)
         } else {

@@ -31,6 +31,21 @@ pub fn builtin_required_literals(pattern: &str) -> Option<Option<Vec<Vec<u8>>>> 
     )
 }
 
+/// `literals::literal_alternation(pattern)` as build.rs computed it, when
+/// `pattern` is a built-in signal's regex that is only literals; `None`
+/// for any other pattern (it keeps its regex).
+pub fn builtin_literal_form(pattern: &str) -> Option<crate::literals::LiteralAlternation> {
+    let at = BUILTIN_LITERAL_FORMS
+        .binary_search_by(|(known, ..)| (*known).cmp(pattern))
+        .ok()?;
+    let (_, alternatives, word_start, word_end) = BUILTIN_LITERAL_FORMS[at];
+    Some(crate::literals::LiteralAlternation {
+        alternatives: alternatives.iter().map(|a| a.to_string()).collect(),
+        word_start,
+        word_end,
+    })
+}
+
 /// One problem in one rule file. Loading goes on past it: every broken file is
 /// reported, and the rules that did load are still used.
 #[derive(Debug, Clone, PartialEq)]
@@ -332,6 +347,65 @@ fn sniff_rule_id(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn literal_signals_find_what_their_regex_finds() {
+        // Every built-in pattern confirmed by its literals instead of its
+        // regex, held to the regex's answer (match and span) on every line
+        // of testdata/ and on each literal at word edges, inside words,
+        // next to non-ASCII letters and overlapping itself.
+        assert!(
+            BUILTIN_LITERAL_FORMS.len() >= 50,
+            "{}",
+            BUILTIN_LITERAL_FORMS.len()
+        );
+        let mut lines = Vec::new();
+        let mut dirs = vec![std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata"
+        ))];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if let Ok(text) = std::fs::read(&path) {
+                    lines.extend(String::from_utf8_lossy(&text).lines().map(str::to_string));
+                }
+            }
+        }
+        let mut checked = 0;
+        for (pattern, alternatives, ..) in BUILTIN_LITERAL_FORMS {
+            let form = builtin_literal_form(pattern).unwrap();
+            let regex = regex::Regex::new(pattern).unwrap();
+            let mut cases: Vec<String> = Vec::new();
+            for a in alternatives.iter() {
+                let inner: String = a.chars().skip(1).collect();
+                for (before, after) in [
+                    ("", ""),
+                    ("x", ""),
+                    ("", "x"),
+                    (" ", " "),
+                    ("é", ""),
+                    ("", "é"),
+                    ("_", "_"),
+                    ("1", "."),
+                    ("-", "("),
+                    ("x", &*format!(" {a}")),
+                    ("", a),
+                    ("", &*inner),
+                ] {
+                    cases.push(format!("{before}{a}{after}"));
+                }
+            }
+            for case in cases.iter().chain(&lines) {
+                let expected = regex.find(case).map(|m| (m.start(), m.end()));
+                assert_eq!(form.find(case), expected, "{pattern} on {case:?}");
+                checked += 1;
+            }
+        }
+        assert!(checked > 10_000, "{checked}");
+    }
 
     #[test]
     fn the_build_time_literals_are_what_the_patterns_give() {
