@@ -79,17 +79,20 @@ fn main() {
     }
     table.push_str("];\n");
     table.push_str(
-        "/// (pattern, alternatives, word boundary before, after) of every built-in\n\
-         /// signal regex that is only literals (`literals::literal_alternation`),\n\
-         /// sorted by pattern: confirmed without compiling a regex.\n",
+        "/// (pattern, its branches as (text, `literals::Edge` bits)) of every\n\
+         /// built-in signal regex that is only literals\n\
+         /// (`literals::literal_alternation`), sorted by pattern: confirmed\n\
+         /// without compiling a regex.\n",
     );
-    table.push_str("pub static BUILTIN_LITERAL_FORMS: &[(&str, &[&str], bool, bool)] = &[\n");
+    table.push_str("pub static BUILTIN_LITERAL_FORMS: &[(&str, &[(&str, u8)])] = &[\n");
     for pattern in &patterns {
         if let Some(form) = literals::literal_alternation(pattern) {
-            table.push_str(&format!(
-                "    ({pattern:?}, &{:?}, {}, {}),\n",
-                form.alternatives, form.word_start, form.word_end
-            ));
+            let branches: Vec<String> = form
+                .alternatives
+                .iter()
+                .map(|b| format!("({:?}, {})", b.text, b.edges))
+                .collect();
+            table.push_str(&format!("    ({pattern:?}, &[{}]),\n", branches.join(", ")));
         }
     }
     table.push_str("];\n");

@@ -459,57 +459,87 @@ pub fn rare_windows(literals: &[Vec<u8>]) -> Vec<Vec<u8>> {
     windows
 }
 
-/// A regex that is nothing but literals: one of `alternatives`, with a
-/// Unicode word boundary before it (`word_start`) and after it (`word_end`)
-/// when the pattern asks (`\b(?:election error happened|an election error
-/// occurred)\b`). Such a signal is confirmed by searching for the literals
-/// (`find`): no regex to compile, which is most of a small input's run.
+/// A regex that is nothing but literals: one of `alternatives`, each with
+/// the edges its branch asks for (`\b(?:election error happened|an
+/// election error occurred)\b`, `^Starting meta node$`). Such a signal is
+/// confirmed by searching for the literals (`find`): no regex to compile,
+/// which is most of a small input's run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LiteralAlternation {
-    pub alternatives: Vec<String>,
-    pub word_start: bool,
-    pub word_end: bool,
+    pub alternatives: Vec<LiteralBranch>,
+}
+
+/// One branch: its text and the assertions around it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiteralBranch {
+    pub text: String,
+    /// `Edge` bits: what must hold before and after the text.
+    pub edges: u8,
+}
+
+/// The assertions a `LiteralBranch` may carry, as bits.
+pub struct Edge;
+
+impl Edge {
+    /// A Unicode word boundary before the text (`\b`).
+    pub const WORD_BEFORE: u8 = 1;
+    /// A Unicode word boundary after it.
+    pub const WORD_AFTER: u8 = 2;
+    /// The text starts the haystack (`^`, not multi-line).
+    pub const START: u8 = 4;
+    /// The text ends the haystack (`$`).
+    pub const END: u8 = 8;
 }
 
 /// `pattern` as a `LiteralAlternation`, when that is all it is (with the
-/// `regex` crate's defaults: Unicode, case-sensitive); `None` for any
-/// other pattern (classes, repetitions, captures, flags, other
-/// assertions), which keeps its regex.
+/// `regex` crate's defaults: Unicode, case-sensitive, not multi-line);
+/// `None` for any other pattern (classes, repetitions, captures, flags,
+/// other assertions), which keeps its regex.
 pub fn literal_alternation(pattern: &str) -> Option<LiteralAlternation> {
-    use regex_syntax::hir::Look;
     let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
+    let alternatives = match hir.kind() {
+        HirKind::Alternation(branches) => branches.iter().map(branch).collect::<Option<_>>()?,
+        _ => vec![branch(&hir)?],
+    };
+    Some(LiteralAlternation { alternatives })
+}
+
+/// One branch: `[^ or \b] literal [\b or $]`, each edge optional.
+fn branch(hir: &Hir) -> Option<LiteralBranch> {
+    use regex_syntax::hir::Look;
     let parts: &[Hir] = match hir.kind() {
         HirKind::Concat(parts) => parts,
-        _ => std::slice::from_ref(&hir),
+        _ => std::slice::from_ref(hir),
     };
-    let word = |h: &Hir| matches!(h.kind(), HirKind::Look(Look::WordUnicode));
-    let (word_start, rest) = match parts.split_first() {
-        Some((first, rest)) if word(first) => (true, rest),
-        _ => (false, parts),
-    };
-    let (word_end, middle) = match rest.split_last() {
-        Some((last, middle)) if word(last) => (true, middle),
-        _ => (false, rest),
-    };
-    let [middle] = middle else {
-        return None;
-    };
-    let literal = |h: &Hir| match h.kind() {
-        HirKind::Literal(literal) => String::from_utf8(literal.0.to_vec())
-            .ok()
-            .filter(|l| !l.is_empty()),
-        _ => None,
-    };
-    let alternatives = match middle.kind() {
-        HirKind::Literal(_) => vec![literal(middle)?],
-        HirKind::Alternation(branches) => branches.iter().map(literal).collect::<Option<_>>()?,
-        _ => return None,
-    };
-    Some(LiteralAlternation {
-        alternatives,
-        word_start,
-        word_end,
-    })
+    let mut edges = 0;
+    let mut text = None;
+    for part in parts {
+        match part.kind() {
+            HirKind::Look(look) => {
+                let bit = match (look, text.is_some()) {
+                    (Look::WordUnicode, false) => Edge::WORD_BEFORE,
+                    (Look::WordUnicode, true) => Edge::WORD_AFTER,
+                    (Look::Start, false) => Edge::START,
+                    (Look::End, true) => Edge::END,
+                    _ => return None,
+                };
+                if edges & bit != 0 {
+                    return None;
+                }
+                edges |= bit;
+            }
+            HirKind::Literal(literal) if text.is_none() => {
+                // An assertion after the text closes the branch.
+                if edges & (Edge::WORD_AFTER | Edge::END) != 0 {
+                    return None;
+                }
+                text = Some(String::from_utf8(literal.0.to_vec()).ok()?);
+            }
+            _ => return None,
+        }
+    }
+    let text = text.filter(|t| !t.is_empty())?;
+    Some(LiteralBranch { text, edges })
 }
 
 impl LiteralAlternation {
@@ -517,27 +547,38 @@ impl LiteralAlternation {
     /// alternative in the pattern's order), as a byte range.
     pub fn find(&self, haystack: &str) -> Option<(usize, usize)> {
         let mut best: Option<(usize, usize)> = None;
-        for alternative in &self.alternatives {
-            // Every occurrence, overlapping ones too: one that fails a
-            // boundary may hide another a character later.
+        for branch in &self.alternatives {
+            // Every occurrence, overlapping ones too: one that fails an
+            // edge may hide another a character later.
             let mut from = 0;
-            while let Some(offset) = haystack[from..].find(alternative.as_str()) {
+            while let Some(offset) = haystack[from..].find(branch.text.as_str()) {
                 let start = from + offset;
                 if best.is_some_and(|(b, _)| start >= b) {
                     break;
                 }
-                let end = start + alternative.len();
-                if (!self.word_start || is_word_boundary(haystack, start))
-                    && (!self.word_end || is_word_boundary(haystack, end))
-                {
+                let end = start + branch.text.len();
+                if branch.holds(haystack, start, end) {
                     best = Some((start, end));
                     break;
+                }
+                if branch.edges & Edge::START != 0 {
+                    break; // only the first position could do
                 }
                 // The next character boundary after `start`.
                 from = start + haystack[start..].chars().next().map_or(1, char::len_utf8);
             }
         }
         best
+    }
+}
+
+impl LiteralBranch {
+    fn holds(&self, haystack: &str, start: usize, end: usize) -> bool {
+        let edges = self.edges;
+        (edges & Edge::START == 0 || start == 0)
+            && (edges & Edge::END == 0 || end == haystack.len())
+            && (edges & Edge::WORD_BEFORE == 0 || is_word_boundary(haystack, start))
+            && (edges & Edge::WORD_AFTER == 0 || is_word_boundary(haystack, end))
     }
 }
 

@@ -36,14 +36,17 @@ pub fn builtin_required_literals(pattern: &str) -> Option<Option<Vec<Vec<u8>>>> 
 /// for any other pattern (it keeps its regex).
 pub fn builtin_literal_form(pattern: &str) -> Option<crate::literals::LiteralAlternation> {
     let at = BUILTIN_LITERAL_FORMS
-        .binary_search_by(|(known, ..)| (*known).cmp(pattern))
+        .binary_search_by(|(known, _)| (*known).cmp(pattern))
         .ok()?;
-    let (_, alternatives, word_start, word_end) = BUILTIN_LITERAL_FORMS[at];
-    Some(crate::literals::LiteralAlternation {
-        alternatives: alternatives.iter().map(|a| a.to_string()).collect(),
-        word_start,
-        word_end,
-    })
+    let alternatives = BUILTIN_LITERAL_FORMS[at]
+        .1
+        .iter()
+        .map(|(text, edges)| crate::literals::LiteralBranch {
+            text: text.to_string(),
+            edges: *edges,
+        })
+        .collect();
+    Some(crate::literals::LiteralAlternation { alternatives })
 }
 
 /// One problem in one rule file. Loading goes on past it: every broken file is
@@ -375,11 +378,11 @@ mod tests {
             }
         }
         let mut checked = 0;
-        for (pattern, alternatives, ..) in BUILTIN_LITERAL_FORMS {
+        for (pattern, branches) in BUILTIN_LITERAL_FORMS {
             let form = builtin_literal_form(pattern).unwrap();
             let regex = regex::Regex::new(pattern).unwrap();
             let mut cases: Vec<String> = Vec::new();
-            for a in alternatives.iter() {
+            for (a, _) in branches.iter() {
                 let inner: String = a.chars().skip(1).collect();
                 for (before, after) in [
                     ("", ""),
