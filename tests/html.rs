@@ -20,13 +20,7 @@ fn chromium() -> Option<PathBuf> {
 /// skips); under CI a missing browser is a failure.
 fn browser_or_skip(test: &str) -> Option<PathBuf> {
     let found = chromium();
-    if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none_or(|v| v != "true"),
-            "{test}: CI=true and no chromium on PATH (.ci/run installs Debian's chromium)"
-        );
-        eprintln!("{test}: skipped: no chromium on PATH (apt-get install chromium)");
-    }
+    crate::common::present_or_skip(found.is_some(), test, "chromium on PATH", "chromium");
     found
 }
 

@@ -67,21 +67,16 @@ fn a_fresh_capture_from_the_installed_server_matches_the_signals() {
     let installed = ["/usr/sbin/mariadbd", "/usr/bin/mariadbd"]
         .iter()
         .any(|p| Path::new(p).exists());
-    if !installed {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("CI=true but no MariaDB server (mariadbd): .ci/run installs `mariadb-server`");
-        }
-        eprintln!("no MariaDB server installed: the fresh capture is skipped");
+    let test = "a_fresh_capture_from_the_installed_server_matches_the_signals";
+    if !crate::common::present_or_skip(
+        installed,
+        test,
+        "MariaDB server (mariadbd)",
+        "mariadb-server",
+    ) {
         return;
     }
-    let out = tempfile::tempdir().unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/mysql/capture.sh");
-    let status = std::process::Command::new("bash")
-        .arg(&script)
-        .arg(out.path())
-        .status()
-        .expect("bash runs");
-    assert!(status.success(), "capture.sh failed: {status}");
+    let out = crate::common::capture("testdata/mysql/capture.sh");
     let seen = signals_seen(out.path());
     for name in EXPECTED {
         assert!(

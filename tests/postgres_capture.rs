@@ -69,20 +69,15 @@ fn a_fresh_capture_from_the_installed_server_matches_the_signals() {
     let installed = std::fs::read_dir("/usr/lib/postgresql")
         .map(|d| d.flatten().any(|e| e.path().join("bin/postgres").exists()))
         .unwrap_or(false);
-    if !installed {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("CI=true but no PostgreSQL server under /usr/lib/postgresql: .ci/run installs `postgresql`");
-        }
-        eprintln!("no PostgreSQL server installed: the fresh capture is skipped");
+    let test = "a_fresh_capture_from_the_installed_server_matches_the_signals";
+    if !crate::common::present_or_skip(
+        installed,
+        test,
+        "PostgreSQL server under /usr/lib/postgresql",
+        "postgresql",
+    ) {
         return;
     }
-    let out = tempfile::tempdir().unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/postgres/capture.sh");
-    let status = std::process::Command::new("bash")
-        .arg(&script)
-        .arg(out.path())
-        .status()
-        .expect("bash runs");
-    assert!(status.success(), "capture.sh failed: {status}");
+    let out = crate::common::capture("testdata/postgres/capture.sh");
     check(out.path());
 }

@@ -196,18 +196,17 @@ pub fn is_plain_risingwave_line(line: &[u8]) -> bool {
 
 /// The level after a text timestamp: ` LEVEL ` (or `  INFO `, padded).
 #[inline]
-fn level_word(mut rest: &[u8]) -> Option<Tone> {
+fn level_word(mut rest: &[u8]) -> Option<crate::model::Level> {
+    use crate::model::Level;
     if rest.get(1) == Some(&b' ') {
         rest = &rest[1..]; // ` INFO`, ` WARN` are padded to five
     }
-    match rest.get(1..7) {
-        Some(b"ERROR ") => return Some(Tone::Error),
-        Some(b"DEBUG ") | Some(b"TRACE ") => return Some(Tone::Other),
-        _ => {}
-    }
-    match rest.get(1..6) {
-        Some(b"INFO ") => Some(Tone::Other),
-        Some(b"WARN ") => Some(Tone::Warn),
+    match rest.get(1..6)? {
+        b"INFO " => Some(Level::Info),
+        b"WARN " => Some(Level::Warn),
+        b"ERROR" if rest.get(6) == Some(&b' ') => Some(Level::Error),
+        b"DEBUG" if rest.get(6) == Some(&b' ') => Some(Level::Debug),
+        b"TRACE" if rest.get(6) == Some(&b' ') => Some(Level::Trace),
         _ => None,
     }
 }
@@ -226,7 +225,11 @@ pub fn tone(inner: &[u8], shape: Shape) -> Tone {
                 .take(40)
                 .position(|b| *b == b' ')
                 .and_then(|space| level_word(&text[space..]))
-                .unwrap_or(Tone::Other)
+                .map_or(Tone::Other, |level| match level {
+                    crate::model::Level::Warn => Tone::Warn,
+                    crate::model::Level::Error => Tone::Error,
+                    _ => Tone::Other,
+                })
         }
         Shape::RisingwaveJson | Shape::EtcdJson => {
             let key = b"\"level\":\"";
@@ -293,7 +296,6 @@ pub fn time_key<'a>(line: &'a [u8], unwrapped: &Unwrapped) -> Option<&'a [u8]> {
 /// see a WARN/ERROR line without parsing it.
 #[inline]
 pub fn plain_risingwave_level(line: &[u8]) -> Option<crate::model::Level> {
-    use crate::model::Level;
     if line.len() < 28
         || line[4] != b'-'
         || line[7] != b'-'
@@ -309,18 +311,7 @@ pub fn plain_risingwave_level(line: &[u8]) -> Option<crate::model::Level> {
             .iter()
             .position(|b| *b == b' ')?
     };
-    let mut rest = &line[space..];
-    if rest.get(1) == Some(&b' ') {
-        rest = &rest[1..];
-    }
-    match rest.get(1..6)? {
-        b"INFO " => Some(Level::Info),
-        b"WARN " => Some(Level::Warn),
-        b"ERROR" if rest.get(6) == Some(&b' ') => Some(Level::Error),
-        b"DEBUG" if rest.get(6) == Some(&b' ') => Some(Level::Debug),
-        b"TRACE" if rest.get(6) == Some(&b' ') => Some(Level::Trace),
-        _ => None,
-    }
+    level_word(&line[space..])
 }
 
 /// Pretty format: `  <ts> <LEVEL> ...` heads an event; `    at `, `    on `,

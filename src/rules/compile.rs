@@ -57,11 +57,6 @@ impl LazyRegex {
         }
     }
 
-    /// The literals searched for instead of the regex, if any.
-    pub fn literal_form(&self) -> Option<&crate::literals::LiteralAlternation> {
-        self.literal.as_deref()
-    }
-
     /// Checks that `pattern` compiles, reporting a bad one; the compiled
     /// regex is not kept (a pack of 10,000 rules held 14.5 MiB of regexes
     /// whose literals never appeared): it is compiled again when a scan

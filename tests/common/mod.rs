@@ -57,3 +57,31 @@ pub fn evidence_lines(finding: &Value) -> Vec<u64> {
         .map(|e| e["line"].as_u64().expect("line number"))
         .collect()
 }
+
+/// Whether a real component a test needs (a server, a browser) is here.
+/// Missing on a developer's machine, the test skips and says so; under
+/// `CI=true` it fails, since `.ci/run` installs `package`.
+pub fn present_or_skip(present: bool, test: &str, what: &str, package: &str) -> bool {
+    if !present {
+        assert!(
+            std::env::var_os("CI").is_none_or(|v| v != "true"),
+            "{test}: CI=true and no {what} (.ci/run installs Debian's `{package}`)"
+        );
+        eprintln!("{test}: skipped: no {what} (apt-get install {package})");
+    }
+    present
+}
+
+/// Runs a capture script (`testdata/<server>/capture.sh`) into a fresh
+/// directory, which it returns.
+pub fn capture(script: &str) -> tempfile::TempDir {
+    let out = tempfile::tempdir().unwrap();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(script);
+    let status = std::process::Command::new("bash")
+        .arg(&script)
+        .arg(out.path())
+        .status()
+        .expect("bash runs");
+    assert!(status.success(), "{} failed: {status}", script.display());
+    out
+}
