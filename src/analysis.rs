@@ -253,6 +253,9 @@ pub struct Tally<'a> {
     pub outside_time_range: u64,
     pub window: Window,
     pub fail_on: Option<Severity>,
+    /// WARN/ERROR templates discovery found new, counted only with
+    /// `--fail-on-new` (0 otherwise): each fails the run like a finding.
+    pub new_templates: usize,
 }
 
 /// The summary, exit code and verdict of a run.
@@ -267,6 +270,7 @@ pub fn summarise(tally: Tally) -> Summary {
         outside_time_range,
         window,
         fail_on,
+        new_templates,
     } = tally;
     let rule_errors = &rules.errors;
     let mut inputs: Vec<InputSummary> = coverages.iter().map(InputSummary::from).collect();
@@ -339,6 +343,14 @@ pub fn summarise(tally: Tally) -> Summary {
                 plural(failing)
             ),
         )
+    } else if new_templates > 0 {
+        (
+            EXIT_FINDINGS,
+            format!(
+                "{new_templates} new WARN/ERROR template{} (--fail-on-new)",
+                plural(new_templates)
+            ),
+        )
     } else if lines_recognised == 0 {
         let first = inputs.iter().find_map(|i| i.first_line.clone());
         let what = match first {
@@ -357,6 +369,13 @@ pub fn summarise(tally: Tally) -> Summary {
     } else if let Some(unread) = unread_words(coverages).filter(|_| failing == 0) {
         // Clean, but not everything was read: no all-clear.
         (EXIT_INCONCLUSIVE, format!("inconclusive: {unread}"))
+    } else if rules.rules.is_empty() {
+        // `--no-builtin-rules` without `--rules DIR`: no failure pattern
+        // was looked for, so no all-clear either.
+        (
+            EXIT_INCONCLUSIVE,
+            "inconclusive: no rule was checked (--no-builtin-rules and no --rules DIR); only discovery read the logs".to_string(),
+        )
     } else if findings.is_empty() {
         (EXIT_CLEAN, "no known failure pattern matched".to_string())
     } else {

@@ -107,6 +107,8 @@ pub struct Cli {
     ///
     /// Run without the built-in rule pack: only the rules of --rules DIR, or
     /// none, so that discovery ("What else changed") can be seen alone.
+    /// With no rule at all the run is inconclusive (exit 3): nothing looked
+    /// for a failure.
     #[arg(long)]
     pub no_builtin_rules: bool,
 

@@ -168,7 +168,7 @@ pub fn finish(
         request.discover.depth != crate::templates::Depth::Off && (discovery.asked || !alarming);
     drop(mined);
     let coverages: Vec<Coverage> = coverages.into_iter().flatten().collect();
-    let mut summary = summarise(Tally {
+    let summary = summarise(Tally {
         coverages: &coverages,
         election_lines: &election_lines,
         findings: &findings,
@@ -182,19 +182,12 @@ pub fn finish(
             checked: inside_range,
         },
         fail_on: request.fail_on,
+        new_templates: if request.discover.fail_on_new {
+            discovery.new_alerts
+        } else {
+            0
+        },
     });
-    if request.discover.fail_on_new
-        && discovery.new_alerts > 0
-        && summary.exit_code == crate::analysis::EXIT_CLEAN
-    {
-        summary.exit_code = crate::analysis::EXIT_FINDINGS;
-        summary.verdict = format!(
-            "{} new WARN/ERROR template{} (--fail-on-new); {}",
-            discovery.new_alerts,
-            crate::text::plural(discovery.new_alerts),
-            summary.verdict
-        );
-    }
     Analysis {
         findings,
         summary,

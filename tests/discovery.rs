@@ -82,7 +82,9 @@ fn main_rows(case: &Value, builtin: bool) -> (Vec<Value>, u64) {
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let (doc, code) = json_of(&args);
-    assert!(code == 0 || code == 1, "{case}: exit {code}");
+    // Without any rule nothing looked for a failure: never an all-clear.
+    let expected: &[i32] = if builtin { &[0, 1] } else { &[3] };
+    assert!(expected.contains(&code), "{case}: exit {code}");
     let d = &doc["discovery"];
     assert_eq!(d["mode"], "baseline");
     (
@@ -188,9 +190,9 @@ fn the_section_shows_when_no_finding_is_at_warning_or_with_discover() {
     assert_eq!(code, 1);
     assert!(out.contains("What else changed"), "{out}");
     // Without rules nothing is found: the section says what changed, and
-    // the exit code stays 0.
+    // the exit code says nothing was checked (3), never an all-clear.
     let (out, _, code) = run(&["--color", "never", "--no-builtin-rules", log]);
-    assert_eq!(code, 0, "{out}");
+    assert_eq!(code, 3, "{out}");
     assert!(out.contains("What else changed"), "{out}");
     assert!(out.contains("lease keeper failed"), "{out}");
     for line in out.lines() {
@@ -205,7 +207,7 @@ fn the_section_shows_when_no_finding_is_at_warning_or_with_discover() {
 #[test]
 fn no_builtin_rules_runs_no_rule() {
     let (doc, code) = json_of(&["--no-builtin-rules", "testdata/lease-lost-v1.2.log"]);
-    assert_eq!(code, 0);
+    assert_eq!(code, 3, "no rule, no all-clear");
     assert_eq!(doc["summary"]["rules_evaluated"], 0);
     assert_eq!(doc["findings"].as_array().unwrap().len(), 0);
 }
@@ -218,7 +220,7 @@ fn a_baseline_ranks_new_templates_first_earliest_first() {
         "testdata/lease-lost-v2.0.log",
         "testdata/meta-store-pg-down.log",
     ]);
-    assert_eq!(code, 0);
+    assert_eq!(code, 3, "no rule, no all-clear");
     let rows = doc["discovery"]["templates"].as_array().unwrap();
     let statuses: Vec<&str> = rows.iter().map(|r| r["status"].as_str().unwrap()).collect();
     let first_not_new = statuses
@@ -267,9 +269,19 @@ fn fail_on_new_alone_changes_the_exit_code() {
         args.push(log);
         run(&args).2
     };
-    assert_eq!(with(&[], "testdata/lease-lost-v1.2.log"), 0);
+    // With no rule at all nothing looked for a failure: no all-clear (3),
+    // unless --fail-on-new has new templates to fail on (1).
+    assert_eq!(with(&[], "testdata/lease-lost-v1.2.log"), 3);
     assert_eq!(with(&["--fail-on-new"], "testdata/lease-lost-v1.2.log"), 1);
-    assert_eq!(with(&["--fail-on-new"], "testdata/lease-regrant.log"), 0);
+    assert_eq!(with(&["--fail-on-new"], "testdata/lease-regrant.log"), 3);
+    // With the built-in rules, --fail-on-new fails a run they find clean.
+    let (_, _, code) = run(&[
+        "--fail-on-new",
+        "--baseline",
+        "testdata/healthy-startup.log",
+        "testdata/lease-regrant.log",
+    ]);
+    assert_eq!(code, 0);
     let (doc, code) = json_of(&[
         "--no-builtin-rules",
         "--fail-on-new",
