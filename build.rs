@@ -11,6 +11,14 @@
 #[path = "src/literals.rs"]
 mod literals;
 
+/// The facts' regexes (`src/facts/patterns.rs`, shared with `facts.rs`).
+macro_rules! fact_patterns {
+    ($($kind:ident => $pattern:expr,)*) => {
+        const FACT_PATTERNS: &[&str] = &[$($pattern),*];
+    };
+}
+include!("src/facts/patterns.rs");
+
 use std::env;
 use std::fs;
 use std::path::Path;
@@ -59,6 +67,9 @@ fn main() {
             }
         }
     }
+    println!("cargo:rerun-if-changed=src/facts/patterns.rs");
+    println!("cargo:rerun-if-changed=src/literals.rs");
+    patterns.extend(FACT_PATTERNS.iter().map(|p| p.to_string()));
     let mut table = String::from(
         "/// (pattern, its required literals) of every built-in signal regex, sorted by\n\
          /// pattern (`literals::required_literals`, computed by build.rs).\n",
@@ -96,8 +107,38 @@ fn main() {
         }
     }
     table.push_str("];\n");
+    table.push_str(&anchor_plan(&patterns));
     let out = Path::new(&out_dir).join("builtin_literals.rs");
     fs::write(out, table).expect("write builtin_literals.rs");
+}
+
+/// `BUILTIN_ANCHORS`: the prefilter's anchors for every literal the
+/// built-in signal regexes and the facts require (`literals::AnchorPlan`).
+fn anchor_plan(patterns: &std::collections::BTreeSet<String>) -> String {
+    let mut all = std::collections::BTreeSet::new();
+    for pattern in patterns {
+        if let Some(set) = literals::required_literals(pattern) {
+            all.extend(set);
+        }
+    }
+    let sorted: Vec<Vec<u8>> = all.into_iter().collect();
+    let users = vec![Vec::new(); sorted.len()];
+    let (merged, _) = literals::merge_anchors(sorted.clone(), users);
+    let search = literals::search_anchors(&merged);
+    let bytes = |list: &[Vec<u8>]| {
+        list.iter()
+            .map(|l| format!("b{:?}", Bytes(l)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut code = String::from(
+        "/// The built-in pack's prefilter anchors, worked out by build.rs\n\
+         /// (`literals::AnchorPlan`).\n\
+         pub static BUILTIN_ANCHORS: crate::literals::AnchorPlan = crate::literals::AnchorPlan {\n",
+    );
+    code.push_str(&format!("    literals: &[{}],\n", bytes(&sorted)));
+    code.push_str(&format!("    search: &[{}],\n}};\n", bytes(&search)));
+    code
 }
 
 /// Bytes written as a Rust byte string's contents (`b"..."`).

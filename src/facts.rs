@@ -27,29 +27,14 @@ pub enum FactKind {
     NodeStopping,
 }
 
-/// (kind, regex with one capture group unless the fact is a mere presence).
-const PATTERNS: &[(FactKind, &str)] = &[
-    (FactKind::MetaStarting, r"\bStarting meta node\b"),
-    (FactKind::Version, r"^> version: v?([0-9]+\.[0-9]+[^\s(]*)"),
-    (FactKind::LeaseSecs, r"\bmeta_leader_lease_secs: ([0-9]+)"),
-    (
-        FactKind::Backend,
-        r"\bbackend: (?:Some\()?(Etcd|Sql|Mem|Sqlite|Postgres|Mysql)\b",
-    ),
-    (
-        FactKind::ElectionMember,
-        r"(?:\bclient (\S+) (?:start election|wins election|lost leadership)|\bmember (\S+) election timeout|^leader is (\S+)|\bkeep alive for member (\S+) failed)",
-    ),
-    (
-        FactKind::NodeStarting,
-        r"^Starting (meta|compute|frontend|compactor) node\b",
-    ),
-    // The graceful stops of rules/node-restarted-without-stop.json.
-    (
-        FactKind::NodeStopping,
-        r"^received (?:SIGTERM|ctrl-c), shutting down\.\.\.|^all services stopped, bye$|^successfully unregistered from meta service\b|^leader \S+ resigning$|\bleader key found with lease -?[0-9]+, resigning\b",
-    ),
-];
+/// (kind, regex with one capture group unless the fact is a mere presence),
+/// from `facts/patterns.rs` (shared with `build.rs`).
+macro_rules! fact_patterns {
+    ($($kind:ident => $pattern:expr,)*) => {
+        const PATTERNS: &[(FactKind, &str)] = &[$((FactKind::$kind, $pattern)),*];
+    };
+}
+include!("facts/patterns.rs");
 
 pub fn signals() -> Vec<(FactKind, Signal)> {
     PATTERNS
@@ -72,15 +57,8 @@ pub fn signals() -> Vec<(FactKind, Signal)> {
 
 /// The first non-empty capture group, or the whole match.
 pub fn value(signal: &Signal, message: &str) -> Option<String> {
-    let caps = signal.regex.captures(message)?;
-    let text = caps
-        .iter()
-        .skip(1)
-        .flatten()
-        .next()
-        .or_else(|| caps.get(0))?
-        .as_str();
-    Some(text.trim_end_matches([',', '.']).to_string())
+    let (start, end) = signal.regex.first_group(message)?;
+    Some(message[start..end].trim_end_matches([',', '.']).to_string())
 }
 
 #[cfg(test)]

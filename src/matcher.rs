@@ -3,14 +3,13 @@
 //! lines: a line can only match a signal if it contains one of the literals
 //! every match of that signal's regex must contain.
 use crate::facts::{self, FactKind};
-use crate::literals::{merge_anchors, rare_windows};
+use crate::literals::prefilter_anchors;
 use crate::model::Level;
 use crate::prefilter::Prefilter;
 use crate::rules::{RuleSet, Signal};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::Regex;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// Still here for the fuzz targets (`fuzzing`); it lives in `literals`.
 use crate::literals::required_literals;
@@ -32,6 +31,8 @@ struct UniqueSignal {
 
 pub struct Matcher {
     signals: Vec<UniqueSignal>,
+    /// Every literal some signal requires (distinct, sorted).
+    literals: Vec<Vec<u8>>,
     /// Finds the next candidate line fast.
     scan: Prefilter,
     /// Overlapping automaton to list every literal inside a candidate line.
@@ -40,14 +41,7 @@ pub struct Matcher {
     literal_users: Vec<Vec<usize>>,
     /// Signals with no usable literal: checked on every line.
     unfiltered: Vec<usize>,
-    /// Set once a small input has been searched ahead (`warm_up`).
-    warmed: AtomicBool,
 }
-
-/// A block this small that starts an input (a small file, the first read of
-/// a pipe) is searched whole for literals before its scan, and the regexes
-/// its candidate lines can need are compiled on two cores (`warm_up`).
-const WARM_MAX: usize = 256 << 10;
 
 /// The matched part of a message, for highlighting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,10 +52,9 @@ pub struct MatchSpan {
 
 impl Matcher {
     /// Every signal's regex is compiled when a candidate line first needs
-    /// it (`LazyRegex`; a small input's ahead, see `warm_up`): on the
-    /// 64-line sample that is 36 of the pack's 141, and compiling all of
-    /// them ahead on a second thread cost 62 million instructions, twice
-    /// the rest of the run.
+    /// it (`LazyRegex`, which starts with `regex-lite`): on the 64-line
+    /// sample, candidates listed by the literals themselves need 25 of
+    /// the pack's 188 patterns, and none of them a full compile.
     pub fn new(rules: &RuleSet) -> Matcher {
         let mut signals: Vec<UniqueSignal> = Vec::new();
         let mut by_key: HashMap<String, usize> = HashMap::new();
@@ -123,12 +116,26 @@ impl Matcher {
             }
         }
         drop(literal_positions);
-        let (literals, literal_users) = merge_anchors(literals, literal_users);
+        // Sorted, so that one set of literals has one set of anchors
+        // whatever the order the rules name them in, and the built-in
+        // pack's are worked out ahead (`literals::AnchorPlan`).
+        let mut by_literal: Vec<(Vec<u8>, Vec<usize>)> =
+            literals.into_iter().zip(literal_users).collect();
+        by_literal.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let (literals, literal_users): (Vec<_>, Vec<_>) = by_literal.into_iter().unzip();
+        // The prefilter searches for fewer, shared anchors (fast, but a
+        // merged anchor such as ` connection` finds lines none of its
+        // literals is in); the overlap automaton then lists the literals
+        // themselves in a candidate line, so a signal is checked only
+        // where one of its own literals is (a start-up `> config:` dump
+        // held merged anchors of 7 signals, and none of their literals).
+        let search = prefilter_anchors(Some(&crate::rules::BUILTIN_ANCHORS), &literals);
         // Lists every literal of a candidate line (candidates are few, so
         // a contiguous NFA, far faster to build than a DFA, is enough).
         let overlap = match AhoCorasickBuilder::new()
             .match_kind(MatchKind::Standard)
             .kind(Some(AhoCorasickKind::ContiguousNFA))
+            .prefilter(false)
             .build(&literals)
         {
             Ok(automaton) if !literals.is_empty() => Some(automaton),
@@ -140,62 +147,26 @@ impl Matcher {
                 None
             }
         };
-        let scan = Prefilter::for_literals(literals.clone(), rare_windows(&literals));
+        let scan = Prefilter::with_anchors(search);
         Matcher {
             scan,
             overlap,
             signals,
+            literals,
             literal_users,
             unfiltered,
-            warmed: AtomicBool::new(false),
         }
     }
 
-    /// On a small input, start-up is most of the run, and compiling the
-    /// regexes its candidate lines need most of that (36 of the pack's 141
-    /// on the 64-line sample). Searched whole with the overlap automaton
-    /// (a few hundred thousand instructions for 12 KiB), the input tells
-    /// which signals its lines can need; their regexes are compiled by this
-    /// thread and a helper, taking turns from one list, while this thread
-    /// also builds the prefilter's searcher. Only ever once per matcher, and
-    /// only compiles (a regex a candidate line does not need after all, its
-    /// level or target refused, is compiled for nothing); nothing found
-    /// changes.
-    fn warm_up(&self, haystack: &[u8]) {
-        let Some(automaton) = &self.overlap else {
-            return;
-        };
-        let mut needed = self.unfiltered.clone();
-        for m in automaton.find_overlapping_iter(haystack) {
-            needed.extend_from_slice(&self.literal_users[m.pattern().as_usize()]);
-        }
-        needed.sort_unstable();
-        needed.dedup();
-        let next = AtomicUsize::new(0);
-        let compile = || {
-            while let Some(&index) = needed.get(next.fetch_add(1, Ordering::Relaxed)) {
-                self.signals[index].signal.regex.prepare();
-            }
-        };
-        std::thread::scope(|scope| {
-            if needed.len() > 1 {
-                // Without a thread, this one compiles them all.
-                let _ = std::thread::Builder::new()
-                    .name("regex-compile".into())
-                    .spawn_scoped(scope, compile);
-            }
-            self.scan.find(haystack, 0);
-            compile();
-        });
+    /// Every literal some signal requires (distinct, sorted).
+    pub fn literals(&self) -> &[Vec<u8>] {
+        &self.literals
     }
 
     /// Offset of the first byte at or after `from` that starts a literal any
     /// signal needs; `None` when the rest of the buffer has none. When some
     /// signal has no literal, every position is a candidate.
     pub fn next_candidate(&self, haystack: &[u8], from: usize) -> Option<usize> {
-        if from == 0 && haystack.len() <= WARM_MAX && !self.warmed.swap(true, Ordering::Relaxed) {
-            self.warm_up(haystack);
-        }
         if !self.unfiltered.is_empty() {
             return (from < haystack.len()).then_some(from);
         }
@@ -315,26 +286,19 @@ mod tests {
     }
 
     #[test]
-    fn warming_up_changes_no_candidate() {
+    fn the_builtin_pack_has_its_anchors_worked_out_ahead() {
         let rules = crate::rules::RuleSet::load(&[]);
-        let sample = std::fs::read(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/testdata/sample-incident.log"
-        ))
-        .unwrap();
-        let warm = Matcher::new(&rules);
-        let cold = Matcher::new(&rules);
-        cold.warmed.store(true, Ordering::Relaxed);
-        let mut from = 0;
-        let mut found = 0;
-        while let Some(at) = warm.next_candidate(&sample, from) {
-            assert_eq!(cold.next_candidate(&sample, from), Some(at));
-            found += 1;
-            from = at + 1;
-        }
-        assert_eq!(cold.next_candidate(&sample, from), None);
-        assert!(found > 10, "{found}");
-        assert!(warm.warmed.load(Ordering::Relaxed));
+        let matcher = Matcher::new(&rules);
+        assert!(
+            crate::rules::BUILTIN_ANCHORS.is_for(&matcher.literals),
+            "build.rs's literals are not the built-in pack's: it misses a signal source"
+        );
+        let users = vec![Vec::new(); matcher.literals.len()];
+        let merged = crate::literals::merge_anchors(matcher.literals.clone(), users).0;
+        assert_eq!(
+            matcher.scan.anchors(),
+            &crate::literals::search_anchors(&merged)[..]
+        );
     }
 
     #[test]

@@ -20,6 +20,7 @@
 //! in. That order is an implementation detail of aho-corasick 1.1: if it
 //! changed, the grouping would be lost, but never a match, since every
 //! anchor is searched for whatever its bucket.
+use crate::literals::drop_containing;
 use aho_corasick::packed;
 use aho_corasick::{
     AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Anchored, MatchKind, StartKind,
@@ -83,21 +84,14 @@ impl Prefilter {
         }
     }
 
-    /// A prefilter for `literals`, searched for by their `windows` (a
-    /// substring of each, as `literals::rare_windows` cuts them) when those
-    /// fit in Teddy, else by the whole literals: past 64, Teddy searches
-    /// for windows shared between the anchors (`Windows`), and a whole
-    /// literal offers more to share than a window already cut short.
-    pub fn for_literals(literals: Vec<Vec<u8>>, windows: Vec<Vec<u8>>) -> Prefilter {
-        let windows = drop_containing(windows);
-        if windows.len() <= WINDOWS_MAX {
-            return Prefilter {
-                anchors: windows,
-                tuned: OnceLock::new(),
-                untuned: OnceLock::new(),
-            };
+    /// A prefilter for anchors already reduced (`literals::search_anchors`:
+    /// none contains another).
+    pub fn with_anchors(anchors: Vec<Vec<u8>>) -> Prefilter {
+        Prefilter {
+            anchors,
+            tuned: OnceLock::new(),
+            untuned: OnceLock::new(),
         }
-        Prefilter::new(literals)
     }
 
     /// The anchors searched for (an anchor containing another is dropped:
@@ -176,116 +170,9 @@ impl Searcher {
     }
 }
 
-/// Drops each anchor that contains another (and duplicates).
-fn drop_containing(mut anchors: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
-    anchors.retain(|anchor| !anchor.is_empty());
-    if anchors.len() <= DROP_PAIRWISE_MAX {
-        return drop_containing_pairwise(anchors);
-    }
-    // Duplicates go first (the first of them is kept).
-    let mut seen = std::collections::HashSet::new();
-    anchors.retain(|anchor| seen.insert(anchor.clone()));
-    drop(seen);
-    if anchors.len() <= DROP_INDEXED_MAX {
-        return drop_containing_indexed(anchors);
-    }
-    // Thousands of anchors (a large rule pack): comparing every pair was
-    // quadratic (10,000 anchors, 10^8 searches). One automaton of all the
-    // anchors, run over each, finds any other anchor inside it.
-    let automaton = match AhoCorasickBuilder::new()
-        .match_kind(MatchKind::Standard)
-        .kind(Some(AhoCorasickKind::ContiguousNFA))
-        .build(&anchors)
-    {
-        Ok(automaton) => automaton,
-        // Past aho-corasick's limits: keep them all (an anchor containing
-        // another only finds lines the other finds anyway).
-        Err(_) => return anchors,
-    };
-    let keep: Vec<bool> = anchors
-        .iter()
-        .enumerate()
-        .map(|(i, anchor)| {
-            !automaton
-                .find_overlapping_iter(&anchor[..])
-                .any(|m| m.pattern().as_usize() != i)
-        })
-        .collect();
-    anchors
-        .into_iter()
-        .zip(keep)
-        .filter_map(|(anchor, keep)| keep.then_some(anchor))
-        .collect()
-}
-
-/// Up to this many anchors, `drop_containing` compares every pair.
-const DROP_PAIRWISE_MAX: usize = 32;
-/// Up to this many (distinct) anchors, `drop_containing` looks for each
-/// anchor's first two bytes in the others (`drop_containing_indexed`):
-/// the built-in pack's 146 anchors took 3 million instructions that way,
-/// against 6 million for the automaton and 10 million compared pairwise.
-/// Past it, anchors sharing their first bytes could make it quadratic again.
-const DROP_INDEXED_MAX: usize = 1024;
-
-/// `drop_containing` for distinct, non-empty anchors: each position of an
-/// anchor is looked up among the anchors starting with its bytes.
-fn drop_containing_indexed(anchors: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
-    let mut one_byte = [false; 256];
-    let mut by_start: HashMap<[u8; 2], Vec<usize>> = HashMap::new();
-    for (i, anchor) in anchors.iter().enumerate() {
-        match anchor[..] {
-            [b] => one_byte[usize::from(b)] = true,
-            [a, b, ..] => by_start.entry([a, b]).or_default().push(i),
-            [] => {}
-        }
-    }
-    let keep: Vec<bool> = (anchors.iter().enumerate())
-        .map(|(i, anchor)| {
-            // A one-byte anchor holds no other (they are distinct).
-            if anchor.len() == 1 {
-                return true;
-            }
-            !(0..anchor.len()).any(|p| {
-                let rest = &anchor[p..];
-                one_byte[usize::from(rest[0])]
-                    || (rest.len() >= 2
-                        && by_start.get(&[rest[0], rest[1]]).is_some_and(|others| {
-                            others.iter().any(|&j| {
-                                j != i
-                                    && anchors[j].len() < anchor.len()
-                                    && rest.starts_with(&anchors[j])
-                            })
-                        }))
-            })
-        })
-        .collect();
-    anchors
-        .into_iter()
-        .zip(keep)
-        .filter_map(|(anchor, keep)| keep.then_some(anchor))
-        .collect()
-}
-
-fn drop_containing_pairwise(anchors: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
-    let keep: Vec<bool> = (0..anchors.len())
-        .map(|i| {
-            !anchors.iter().enumerate().any(|(j, other)| {
-                j != i
-                    && other.len() <= anchors[i].len()
-                    && (other.len() < anchors[i].len() || j < i)
-                    && memchr::memmem::find(&anchors[i], other).is_some()
-            })
-        })
-        .collect();
-    anchors
-        .into_iter()
-        .zip(keep)
-        .filter_map(|(anchor, keep)| keep.then_some(anchor))
-        .collect()
-}
-
 /// Windows Teddy searches for when the anchors outnumber its 64 patterns.
 const WINDOWS_MAX: usize = BUCKETS * BUCKET_CAP;
+const _: () = assert!(WINDOWS_MAX == crate::literals::SEARCH_ANCHORS_MAX);
 /// The windows' Teddy is the "fat" one: 16 buckets (16 bytes per step
 /// with AVX2), so 4 windows a bucket. With 64 windows of common words'
 /// bytes, slim Teddy's 8 buckets of 8 fired on so many positions that the
@@ -781,52 +668,6 @@ mod tests {
     /// Every anchor occurrence, found the slow way.
     fn naive_next(anchors: &[Vec<u8>], haystack: &[u8], from: usize) -> Option<usize> {
         (from..haystack.len()).find(|&p| anchors.iter().any(|a| haystack[p..].starts_with(a)))
-    }
-
-    #[test]
-    fn anchors_containing_others_are_dropped() {
-        let kept = drop_containing(lits(&[
-            "election timeout",
-            "election",
-            "wins election",
-            "slow fdatasync",
-            "election",
-        ]));
-        assert_eq!(kept, lits(&["election", "slow fdatasync"]));
-    }
-
-    #[test]
-    fn many_anchors_drop_as_when_compared_pairwise() {
-        // Past DROP_PAIRWISE_MAX the index decides, past DROP_INDEXED_MAX
-        // the automaton: the same anchors.
-        let mut next = crate::fuzzing::xorshift(0x9e37_79b9_7f4a_7c15);
-        for round in 0..10 {
-            let count = if round < 8 {
-                DROP_PAIRWISE_MAX + 1 + next(400) as usize
-            } else {
-                DROP_INDEXED_MAX + 1 + next(600) as usize
-            };
-            let alphabet: &[u8] = if round % 2 == 0 && round < 8 {
-                b"ab"
-            } else {
-                b"abcdefgh"
-            };
-            let anchors: Vec<Vec<u8>> = (0..count)
-                .map(|_| {
-                    let len = next(12) as usize;
-                    (0..len)
-                        .map(|_| alphabet[next(alphabet.len() as u64) as usize])
-                        .collect()
-                })
-                .collect();
-            let mut pairwise = anchors.clone();
-            pairwise.retain(|a| !a.is_empty());
-            assert_eq!(
-                drop_containing(anchors),
-                drop_containing_pairwise(pairwise),
-                "round {round}"
-            );
-        }
     }
 
     #[test]

@@ -32,12 +32,46 @@ impl std::fmt::Display for RuleSource {
 /// A built-in pattern that is only literals (`literals::literal_alternation`,
 /// 107 of the pack's 188) is never compiled for `find` and `is_match`: the
 /// literals are searched for instead (a test holds the two to the same
-/// answers); `captures` and `get` still compile it.
+/// answers).
+///
+/// Any other pattern is first run by `regex-lite` (`Tier::Lite`): it
+/// compiles in a tenth of the time (`regex` builds a forward and a reverse
+/// automaton, literal prefilters and a one-pass DFA, 0.55 million
+/// instructions a pattern of the pack), but searches ten times slower, and
+/// knows only ASCII classes and word boundaries. So it answers only for an
+/// ASCII pattern on an ASCII haystack, where the two engines agree (a test
+/// holds them to the same matches, spans and groups on every line of
+/// `testdata/`), and only until it has searched `LITE_BUDGET` bytes: then
+/// the pattern is compiled by `regex`, which answers from then on. A small
+/// input's few candidate lines never pay for a full compile; a large one
+/// pays for it once, after a few lines.
 #[derive(Debug, Clone)]
 pub struct LazyRegex {
     pattern: std::sync::Arc<str>,
     compiled: std::sync::Arc<std::sync::OnceLock<Regex>>,
     literal: Option<std::sync::Arc<crate::literals::LiteralAlternation>>,
+    lite: std::sync::Arc<LiteTier>,
+}
+
+/// Bytes of haystack `regex-lite` searches for one pattern before `regex`
+/// compiles it: about the cost of that compile at regex-lite's speed.
+const LITE_BUDGET: usize = 4096;
+
+/// `regex-lite`'s form of a pattern and the bytes it may still search.
+#[derive(Debug, Default)]
+struct LiteTier {
+    /// Compiled on first use; `None` when the pattern is not ASCII or
+    /// `regex-lite` does not take it.
+    regex: std::sync::OnceLock<Option<regex_lite::Regex>>,
+    /// Haystack bytes searched so far.
+    spent: std::sync::atomic::AtomicUsize,
+}
+
+/// Which engine answers a search.
+enum Tier<'a> {
+    Literal(&'a crate::literals::LiteralAlternation),
+    Lite(&'a regex_lite::Regex),
+    Full(&'a Regex),
 }
 
 impl LazyRegex {
@@ -46,14 +80,7 @@ impl LazyRegex {
             pattern: pattern.into(),
             compiled: Default::default(),
             literal: super::builtin_literal_form(pattern).map(std::sync::Arc::new),
-        }
-    }
-
-    /// Compiles what `find` and `is_match` will need (nothing for a
-    /// literal pattern): for compiling ahead on another thread.
-    pub fn prepare(&self) {
-        if self.literal.is_none() {
-            self.get();
+            lite: Default::default(),
         }
     }
 
@@ -70,6 +97,7 @@ impl LazyRegex {
         &self.pattern
     }
 
+    /// The pattern compiled by `regex`.
     pub fn get(&self) -> &Regex {
         self.compiled.get_or_init(|| {
             // Validated at load time; a never-matching regex keeps a
@@ -78,23 +106,78 @@ impl LazyRegex {
         })
     }
 
+    /// `regex-lite`'s form of an ASCII pattern it takes.
+    fn lite_regex(&self) -> Option<&regex_lite::Regex> {
+        self.lite
+            .regex
+            .get_or_init(|| {
+                self.pattern
+                    .is_ascii()
+                    .then(|| regex_lite::Regex::new(&self.pattern).ok())
+                    .flatten()
+            })
+            .as_ref()
+    }
+
+    /// The engine for a search of `haystack` (see the type's comment).
+    fn tier(&self, haystack: &str) -> Tier<'_> {
+        if let Some(literal) = &self.literal {
+            return Tier::Literal(literal);
+        }
+        if let Some(full) = self.compiled.get() {
+            return Tier::Full(full);
+        }
+        if haystack.is_ascii() {
+            if let Some(lite) = self.lite_regex() {
+                let spent = self
+                    .lite
+                    .spent
+                    .fetch_add(haystack.len(), std::sync::atomic::Ordering::Relaxed);
+                if spent + haystack.len() <= LITE_BUDGET {
+                    return Tier::Lite(lite);
+                }
+            }
+        }
+        Tier::Full(self.get())
+    }
+
     /// The first match, as the regex gives it: its byte range.
     pub fn find(&self, haystack: &str) -> Option<(usize, usize)> {
-        match &self.literal {
-            Some(literal) => literal.find(haystack),
-            None => self.get().find(haystack).map(|m| (m.start(), m.end())),
+        match self.tier(haystack) {
+            Tier::Literal(literal) => literal.find(haystack),
+            Tier::Lite(lite) => lite.find(haystack).map(|m| (m.start(), m.end())),
+            Tier::Full(full) => full.find(haystack).map(|m| (m.start(), m.end())),
         }
     }
 
     pub fn is_match(&self, haystack: &str) -> bool {
-        match &self.literal {
-            Some(literal) => literal.find(haystack).is_some(),
-            None => self.get().is_match(haystack),
+        match self.tier(haystack) {
+            Tier::Literal(literal) => literal.find(haystack).is_some(),
+            Tier::Lite(lite) => lite.is_match(haystack),
+            Tier::Full(full) => full.is_match(haystack),
         }
     }
 
-    pub fn captures<'h>(&self, haystack: &'h str) -> Option<regex::Captures<'h>> {
-        self.get().captures(haystack)
+    /// The span of the first capture group that took part in the first
+    /// match, or of the whole match when none did.
+    pub fn first_group(&self, haystack: &str) -> Option<(usize, usize)> {
+        // A literal pattern has no group: its match is the answer.
+        let span = |m: Option<(usize, usize)>, whole: (usize, usize)| m.unwrap_or(whole);
+        match self.tier(haystack) {
+            Tier::Literal(literal) => literal.find(haystack),
+            Tier::Lite(lite) => {
+                let caps = lite.captures(haystack)?;
+                let whole = caps.get(0).map(|m| (m.start(), m.end()))?;
+                let group = caps.iter().skip(1).flatten().next();
+                Some(span(group.map(|m| (m.start(), m.end())), whole))
+            }
+            Tier::Full(full) => {
+                let caps = full.captures(haystack)?;
+                let whole = caps.get(0).map(|m| (m.start(), m.end()))?;
+                let group = caps.iter().skip(1).flatten().next();
+                Some(span(group.map(|m| (m.start(), m.end())), whole))
+            }
+        }
     }
 }
 

@@ -362,21 +362,7 @@ mod tests {
             "{}",
             BUILTIN_LITERAL_FORMS.len()
         );
-        let mut lines = Vec::new();
-        let mut dirs = vec![std::path::PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/testdata"
-        ))];
-        while let Some(dir) = dirs.pop() {
-            for entry in std::fs::read_dir(&dir).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    dirs.push(path);
-                } else if let Ok(text) = std::fs::read(&path) {
-                    lines.extend(String::from_utf8_lossy(&text).lines().map(str::to_string));
-                }
-            }
-        }
+        let lines = testdata_lines();
         let mut checked = 0;
         for (pattern, branches) in BUILTIN_LITERAL_FORMS {
             let form = builtin_literal_form(pattern).unwrap();
@@ -408,6 +394,130 @@ mod tests {
             }
         }
         assert!(checked > 10_000, "{checked}");
+    }
+
+    /// Every line of every file under testdata/.
+    fn testdata_lines() -> Vec<String> {
+        let mut lines = Vec::new();
+        let mut dirs = vec![std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata"
+        ))];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if let Ok(text) = std::fs::read(&path) {
+                    lines.extend(String::from_utf8_lossy(&text).lines().map(str::to_string));
+                }
+            }
+        }
+        lines
+    }
+
+    /// Every group's span of the first match.
+    fn groups_full(regex: &regex::Regex, haystack: &str) -> Option<Vec<Option<(usize, usize)>>> {
+        let caps = regex.captures(haystack)?;
+        Some(
+            caps.iter()
+                .map(|m| m.map(|m| (m.start(), m.end())))
+                .collect(),
+        )
+    }
+
+    fn groups_lite(
+        regex: &regex_lite::Regex,
+        haystack: &str,
+    ) -> Option<Vec<Option<(usize, usize)>>> {
+        let caps = regex.captures(haystack)?;
+        Some(
+            caps.iter()
+                .map(|m| m.map(|m| (m.start(), m.end())))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn lite_signals_find_what_their_regex_finds() {
+        // Every built-in pattern (rules and facts) that is not only
+        // literals is first searched by regex-lite on ASCII haystacks
+        // (`LazyRegex`): held to regex's answer (match, span and every
+        // group) on each testdata line holding one of its required
+        // literals (the lines the matcher would check), on every 50th
+        // line, and on its literals at word edges; then `LazyRegex`
+        // itself, through both tiers, on the same lines and non-ASCII ones.
+        let lines = testdata_lines();
+        let mut patterns = 0;
+        let mut checked = 0;
+        for (pattern, required) in BUILTIN_REQUIRED_LITERALS {
+            if builtin_literal_form(pattern).is_some() {
+                continue;
+            }
+            assert!(pattern.is_ascii(), "{pattern}: a pattern for regex alone");
+            let full = regex::Regex::new(pattern).unwrap();
+            let lite = regex_lite::Regex::new(pattern)
+                .unwrap_or_else(|e| panic!("{pattern}: regex-lite refuses it: {e}"));
+            patterns += 1;
+            let literals: Vec<String> = required
+                .unwrap_or(&[])
+                .iter()
+                .map(|l| String::from_utf8_lossy(l).into_owned())
+                .collect();
+            let mut cases: Vec<String> = Vec::new();
+            for literal in &literals {
+                for (before, after) in [("", ""), ("x", "x"), (" ", " "), ("é", "é"), ("_", "1")]
+                {
+                    cases.push(format!("{before}{literal}{after}"));
+                }
+            }
+            let holds = |line: &String| literals.iter().any(|l| line.contains(l.as_str()));
+            let picked: Vec<&String> = lines
+                .iter()
+                .enumerate()
+                .filter(|(i, line)| i % 50 == 0 || holds(line))
+                .map(|(_, line)| line)
+                .chain(&cases)
+                .collect();
+            for case in &picked {
+                if case.is_ascii() {
+                    assert_eq!(
+                        lite.find(case).map(|m| (m.start(), m.end())),
+                        full.find(case).map(|m| (m.start(), m.end())),
+                        "{pattern} on {case:?}"
+                    );
+                    assert_eq!(
+                        groups_lite(&lite, case),
+                        groups_full(&full, case),
+                        "{pattern} on {case:?}"
+                    );
+                    checked += 1;
+                }
+            }
+            // Through LazyRegex: the lite tier until its budget is spent,
+            // regex after; regex for non-ASCII haystacks all along.
+            let lazy = LazyRegex::new(pattern);
+            for case in picked.iter().cycle().take(picked.len().max(200)) {
+                let expected = full.find(case).map(|m| (m.start(), m.end()));
+                assert_eq!(lazy.find(case), expected, "{pattern} on {case:?}");
+                assert_eq!(
+                    lazy.is_match(case),
+                    expected.is_some(),
+                    "{pattern} on {case:?}"
+                );
+                let group = groups_full(&full, case).map(|g| {
+                    g.iter()
+                        .skip(1)
+                        .flatten()
+                        .next()
+                        .copied()
+                        .unwrap_or(g[0].unwrap())
+                });
+                assert_eq!(lazy.first_group(case), group, "{pattern} on {case:?}");
+            }
+        }
+        assert!(patterns >= 80, "{patterns}");
+        assert!(checked > 5_000, "{checked}");
     }
 
     #[test]
