@@ -123,6 +123,10 @@ pub struct Summary {
     pub exit_code: u8,
     /// Why the exit code is what it is, in words.
     pub verdict: String,
+    /// The verdict without the exit's own word ("inconclusive: "), for a
+    /// report that already names it.
+    #[serde(skip)]
+    pub reason: String,
 }
 
 /// The time window of a run, and what it left out.
@@ -229,6 +233,7 @@ pub fn add_errors(summary: &mut Summary, errors: Vec<String>) {
     summary.errors.extend(errors);
     summary.exit_code = EXIT_ERROR;
     summary.verdict = errors_verdict(summary.errors.len());
+    summary.reason = summary.verdict.clone();
 }
 
 fn errors_verdict(count: usize) -> String {
@@ -332,7 +337,7 @@ pub fn summarise(tally: Tally) -> Summary {
             )
         }
     });
-    let (exit_code, verdict) = if !errors.is_empty() {
+    let (exit_code, reason) = if !errors.is_empty() {
         (EXIT_ERROR, errors_verdict(errors.len()))
     } else if failing > 0 {
         let threshold = fail_on.map_or("", |s| s.as_str());
@@ -355,26 +360,23 @@ pub fn summarise(tally: Tally) -> Summary {
         let first = inputs.iter().find_map(|i| i.first_line.clone());
         let what = match first {
             Some(line) => format!(
-                "inconclusive: 0 of {lines_read} lines look like RisingWave or etcd logs (first line: \"{}\")",
+                "0 of {lines_read} lines look like RisingWave or etcd logs (first line: \"{}\")",
                 first_line_excerpt(&line)
             ),
-            None => "inconclusive: the input is empty".to_string(),
+            None => "the input is empty".to_string(),
         };
         (EXIT_INCONCLUSIVE, what)
     } else if window_empty {
-        (
-            EXIT_INCONCLUSIVE,
-            format!("inconclusive: {}", window_words.clone().unwrap_or_default()),
-        )
+        (EXIT_INCONCLUSIVE, window_words.clone().unwrap_or_default())
     } else if let Some(unread) = unread_words(coverages).filter(|_| failing == 0) {
         // Clean, but not everything was read: no all-clear.
-        (EXIT_INCONCLUSIVE, format!("inconclusive: {unread}"))
+        (EXIT_INCONCLUSIVE, unread)
     } else if rules.rules.is_empty() {
         // `--no-builtin-rules` without `--rules DIR`: no failure pattern
         // was looked for, so no all-clear either.
         (
             EXIT_INCONCLUSIVE,
-            "inconclusive: no rule was checked (--no-builtin-rules and no --rules DIR); only discovery read the logs".to_string(),
+            "no rule was checked (--no-builtin-rules and no --rules DIR); only discovery read the logs".to_string(),
         )
     } else if findings.is_empty() {
         (EXIT_CLEAN, "no known failure pattern matched".to_string())
@@ -385,11 +387,16 @@ pub fn summarise(tally: Tally) -> Summary {
             format!("no finding at or above --fail-on {threshold}"),
         )
     };
-    let verdict = match &window_words {
+    let reason = match &window_words {
         Some(words) if exit_code != EXIT_INCONCLUSIVE && exit_code != EXIT_ERROR => {
-            format!("{verdict}; {words}")
+            format!("{reason}; {words}")
         }
-        _ => verdict,
+        _ => reason,
+    };
+    let verdict = if exit_code == EXIT_INCONCLUSIVE {
+        format!("inconclusive: {reason}")
+    } else {
+        reason.clone()
     };
     Summary {
         time_window: window.is_set().then(|| WindowSummary {
@@ -413,6 +420,7 @@ pub fn summarise(tally: Tally) -> Summary {
         errors,
         exit_code,
         verdict,
+        reason,
     }
 }
 

@@ -243,7 +243,7 @@ fn render_nothing(out: &mut String, analysis: &Analysis) {
                 "No finding".red().bold()
             },
             scanned(summary),
-            printable(&summary.verdict)
+            printable(&summary.reason)
         )
     };
     wrap_hanging(out, &text, "", "  ");
