@@ -9,13 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 const LAYERS: &[&[&str]] = &[
-    &[
-        "model",
-        "text",
-        "lines",
-        "literals",
-        "activity",
-    ],
+    &["model", "text", "lines", "literals", "activity"],
     &["input", "record", "rules", "messages", "prefilter"],
     &["facts", "progress", "templates"],
     &["matcher"],

@@ -1079,8 +1079,9 @@ fn reports_do_not_depend_on_threads_or_argument_order() {
 }
 
 /// Every sample log, and all of them end to end, for scanning whole and in
-/// up to 8 line-aligned parts (as big files are on several threads).
-fn split_cases() -> Vec<PathBuf> {
+/// up to 8 line-aligned parts (as big files are on several threads). The
+/// joined file lives in the returned directory, removed when it drops.
+fn split_cases() -> (Vec<PathBuf>, tempfile::TempDir) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
     let mut files = Vec::new();
     for dir in [root.clone(), root.join("shapes"), root.join("pairs")] {
@@ -1092,12 +1093,8 @@ fn split_cases() -> Vec<PathBuf> {
         logs.sort();
         files.extend(logs);
     }
-    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let all = std::env::temp_dir().join(format!(
-        "rwdoctor-split-all-{}-{call}.log",
-        std::process::id()
-    ));
+    let dir = tempfile::tempdir().unwrap();
+    let all = dir.path().join("split-all.log");
     // journalctl lines take their year from the lines before them, which a
     // part does not see: that case has an ignored test of its own below.
     let mut joined = Vec::new();
@@ -1110,7 +1107,7 @@ fn split_cases() -> Vec<PathBuf> {
     }
     std::fs::write(&all, joined).unwrap();
     files.push(all);
-    files
+    (files, dir)
 }
 
 type SplitScan = (
@@ -1141,7 +1138,8 @@ fn split_scan(path: &Path, threads: usize) -> SplitScan {
 
 #[test]
 fn a_file_split_into_parts_gives_the_same_hits() {
-    for file in split_cases() {
+    let (files, _dir) = split_cases();
+    for file in files {
         let whole = split_scan(&file, 1);
         assert!(whole.2.is_none());
         for threads in [2, 3, 5, 8] {
@@ -1163,7 +1161,8 @@ fn a_file_split_into_parts_gives_the_same_hits() {
 
 #[test]
 fn a_file_split_into_parts_gives_the_same_coverage() {
-    for file in split_cases() {
+    let (files, _dir) = split_cases();
+    for file in files {
         let whole = split_scan(&file, 1);
         for threads in [2, 3, 5, 8] {
             let split = split_scan(&file, threads);
