@@ -311,11 +311,10 @@ pub fn render_block(out: &mut String, finding: &Finding, includes: &[&Finding]) 
         );
     }
     what.push(format!(
-        "{} incident{}, {} line{}",
+        "{} incident{}, {}",
         finding.count,
         plural(finding.count as usize),
-        finding.matched_lines,
-        plural(finding.matched_lines as usize)
+        super::human::lines_phrase(finding)
     ));
     what.push(finding.rule.clone());
     labelled(out, "When", &what.join(" · "));

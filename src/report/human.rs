@@ -199,12 +199,11 @@ pub fn render_finding(out: &mut String, finding: &Finding) {
     let _ = writeln!(out, "{} {}", badge(finding.severity), finding.title.bold());
     let _ = writeln!(
         out,
-        "  {} · {} incident{} · {} line{}",
+        "  {} · {} incident{} · {}",
         finding.rule.dimmed(),
         finding.count,
         plural(finding.count as usize),
-        finding.matched_lines,
-        plural(finding.matched_lines as usize),
+        lines_phrase(finding),
     );
     if let Some(first) = &finding.first_seen {
         let _ = writeln!(
@@ -438,6 +437,23 @@ fn render_timelines(out: &mut String, finding: &Finding) {
 
 /// Lines of a finding not shown when `shown` are: every matched line past
 /// them (JSON lists some, and counts the rest in `evidence_omitted`).
+/// "3 lines", and the lines listed beside them when there are some (the
+/// line before each start-up banner, which bounds a restart's gap): the
+/// evidence listed is then more than the lines that matched.
+pub(crate) fn lines_phrase(finding: &Finding) -> String {
+    let matched = finding.matched_lines;
+    let listed = finding.evidence.len() as u64 + finding.evidence_omitted;
+    let mut phrase = format!("{matched} line{}", plural(matched as usize));
+    let beside = listed.saturating_sub(matched);
+    if beside > 0 {
+        phrase.push_str(&format!(
+            " and the {beside} before start-up{}",
+            plural(beside as usize)
+        ));
+    }
+    phrase
+}
+
 pub(crate) fn evidence_hidden(finding: &Finding, shown: u64) -> u64 {
     let listed = finding.evidence.len() as u64 + finding.evidence_omitted;
     if CLASSIC.get() {
