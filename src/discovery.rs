@@ -107,6 +107,30 @@ pub struct WindowHit {
     pub first_offset_seconds: f64,
 }
 
+/// A template written far more often in the window before an anchor than
+/// by the same node before that window ("increased within a node"):
+/// Poisson tail of the window's count given the node's earlier rate per
+/// minute, as `templates::compare` tests a baseline.
+#[derive(Debug, Clone, Serialize)]
+pub struct WindowGrowth {
+    pub anchor: AnchorKind,
+    pub source: String,
+    /// Restart number in that input (0 for the end).
+    pub number: usize,
+    pub at: String,
+    /// Lines in the window's minutes (the minute bins it touches).
+    pub window_count: u64,
+    pub window_minutes: i64,
+    /// Lines in the node's minutes before them.
+    pub earlier_count: u64,
+    pub earlier_minutes: i64,
+    /// Lines per minute in the window over lines per minute before it
+    /// (each plus one).
+    pub rate_ratio: f64,
+    /// −log10 of the Poisson tail.
+    pub score: f64,
+}
+
 /// Where a row's first line is.
 #[derive(Debug, Clone, Serialize)]
 pub struct Place {
@@ -175,6 +199,10 @@ pub struct Row {
     /// First seen in the window before a restart of its node or the end of
     /// its input (and never before in that node).
     pub window: Option<WindowHit>,
+    /// Seen before, but far more often in the window before a restart or
+    /// the end than earlier in the same node.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grew: Option<WindowGrowth>,
     /// The first line's offset from the next restart (or end) of its input.
     pub offset_seconds: Option<f64>,
     pub offset_anchor: Option<AnchorKind>,
@@ -191,22 +219,23 @@ impl Row {
     }
 
     /// The rank tier: new, increased, new before a restart, new before
-    /// the end, then the rest.
+    /// the end, grown before a restart or the end, then the rest.
     fn tier(&self) -> u8 {
         match (self.status, &self.window) {
             (RowStatus::New, _) => 0,
             (RowStatus::Increased, _) => 1,
-            (RowStatus::Gone, _) => 6,
+            (RowStatus::Gone, _) => 7,
             (_, Some(w)) if w.anchor == AnchorKind::Restart => 2,
             (_, Some(_)) => 3,
-            (RowStatus::Seen, None) => 4,
-            (RowStatus::Same, None) => 5,
+            _ if self.grew.is_some() => 4,
+            (RowStatus::Seen, None) => 5,
+            (RowStatus::Same, None) => 6,
         }
     }
 
     /// Whether the human section lists it (the rest are in the JSON).
     pub fn is_change(&self) -> bool {
-        self.tier() <= 3 || (self.status == RowStatus::Seen && self.is_alert())
+        self.tier() <= 4 || (self.status == RowStatus::Seen && self.is_alert())
     }
 }
 
@@ -377,6 +406,8 @@ pub fn discover(
         }
     }
 
+    let growth = growth_in_windows(inputs, &anchors, options.window_secs);
+
     let mut all = Table::new(false);
     for input in inputs {
         all.absorb(input.table.clone(), 0);
@@ -432,6 +463,9 @@ pub fn discover(
             },
             example: t.example.text.clone(),
             window: windows.get(&t.id).cloned(),
+            grew: (!windows.contains_key(&t.id))
+                .then(|| growth.get(&t.id).cloned())
+                .flatten(),
             offset_seconds: offset.map(|o| o.0),
             offset_anchor: offset.map(|o| o.1),
             sparkline: sparkline(t, range),
@@ -454,6 +488,10 @@ pub fn discover(
             .cmp(&b.tier())
             .then_with(|| match a.tier() {
                 1 => b.score.total_cmp(&a.score).then(b.count.cmp(&a.count)),
+                4 => {
+                    let score = |r: &Row| r.grew.as_ref().map_or(0.0, |g| g.score);
+                    score(b).total_cmp(&score(a)).then(b.count.cmp(&a.count))
+                }
                 0 | 2 | 3 => (
                     a.first_time.is_none(),
                     a.first_time,
@@ -512,6 +550,7 @@ pub fn discover(
                 let mut row = make_row(t, Some(c));
                 row.count = 0;
                 row.window = None;
+                row.grew = None;
                 row.offset_seconds = None;
                 row.offset_anchor = None;
                 row.sparkline = None;
@@ -523,6 +562,84 @@ pub fn discover(
     rows.truncate(MAX_ROWS);
     discovery.templates = rows;
     discovery
+}
+
+/// Per template id, its strongest growth in the window before an anchor of
+/// an input over that input's own earlier rate (minute bins): the window's
+/// count against the Poisson expectation from the minutes before it, by
+/// `templates::compare` (at least 5 lines, 5 times the rate, tail below
+/// 1e-3). A template first seen in the window is new there, not grown; an
+/// input whose minute bins were capped (`unbinned_lines`) is skipped.
+fn growth_in_windows(
+    inputs: &[InputTemplates<'_>],
+    anchors: &[Vec<Anchor>],
+    window_secs: i64,
+) -> HashMap<u64, WindowGrowth> {
+    let mut growth: HashMap<u64, WindowGrowth> = HashMap::new();
+    let minute = |t: Timestamp| t.timestamp().div_euclid(60);
+    for (input, list) in inputs.iter().zip(anchors) {
+        let Some(first) = input.first else { continue };
+        if input.table.unbinned_lines > 0 {
+            continue;
+        }
+        // Lines up to each minute bin, so that a window and the minutes
+        // before it are two look-ups whatever the number of anchors.
+        for t in input.table.iter() {
+            let mut prefix = Vec::with_capacity(t.minutes.len() + 1);
+            prefix.push(0u64);
+            for &(_, count) in &t.minutes {
+                prefix.push(prefix[prefix.len() - 1] + u64::from(count));
+            }
+            // Lines in the bins of minutes `from..to`.
+            let lines_in = |from: i64, to: i64| {
+                let at = |m: i64| t.minutes.partition_point(|&(bin, _)| bin < m);
+                prefix[at(to)] - prefix[at(from)]
+            };
+            for anchor in list {
+                let start = anchor.time - chrono::Duration::seconds(window_secs);
+                let (first_min, start_min, end_min) =
+                    (minute(first), minute(start), minute(anchor.time));
+                let earlier_minutes = start_min - first_min;
+                if first >= start || earlier_minutes < 1 || t.first_seen.is_none_or(|f| f >= start)
+                {
+                    continue;
+                }
+                let window_minutes = end_min - start_min + 1;
+                let in_window = lines_in(start_min, end_min + 1);
+                let earlier = lines_in(first_min, start_min);
+                let c = templates::compare(
+                    in_window,
+                    window_minutes as u64,
+                    earlier,
+                    earlier_minutes as u64,
+                );
+                if c.status != Status::Increased {
+                    continue;
+                }
+                let candidate = WindowGrowth {
+                    anchor: anchor.kind,
+                    source: anchor.source.clone(),
+                    number: anchor.number,
+                    at: anchor.at.clone(),
+                    window_count: in_window,
+                    window_minutes,
+                    earlier_count: earlier,
+                    earlier_minutes,
+                    rate_ratio: (c.rate_ratio * 100.0).round() / 100.0,
+                    score: (c.score * 100.0).round() / 100.0,
+                };
+                growth
+                    .entry(t.id)
+                    .and_modify(|g| {
+                        if candidate.score > g.score {
+                            *g = candidate.clone();
+                        }
+                    })
+                    .or_insert(candidate);
+            }
+        }
+    }
+    growth
 }
 
 /// A template's lines in `SPARK_BINS` bins over the run's time range.

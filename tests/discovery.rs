@@ -330,6 +330,43 @@ fn a_panic_before_a_restart_is_new_to_its_node() {
 }
 
 #[test]
+fn a_template_grown_before_a_restart_is_ranked_and_labelled() {
+    // A compute node fails a heartbeat now and then for 70 minutes, then
+    // every 3 s for the 90 s before it restarts: seen before, so not new,
+    // but grown within its node (the "increased").
+    let log = "testdata/discovery/heartbeat-burst.log";
+    let (doc, _) = json_of(&["--no-builtin-rules", log]);
+    let d = &doc["discovery"];
+    let row = &d["templates"][0];
+    assert_eq!(row["level"], "WARN");
+    assert!(row["window"].is_null(), "{row}");
+    let grew = &row["grew"];
+    assert_eq!(grew["anchor"], "restart");
+    assert_eq!(grew["number"], 1);
+    assert_eq!(grew["window_count"], 30);
+    assert_eq!(grew["earlier_count"], 6);
+    assert!(grew["rate_ratio"].as_f64().unwrap() >= 5.0, "{grew}");
+    // Growth is not newness: --fail-on-new stays quiet about it.
+    assert_eq!(d["new_alerts"], 0);
+    let (out, _, _) = run(&["--color", "never", "--discover", log]);
+    let words = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        words.contains("30 in the 3m before restart 1, 6 in the 71m before that"),
+        "{out}"
+    );
+    // Heartbeat failures spread over a meta restart, no burst: no grown row.
+    let (doc, _) = json_of(&[
+        "--no-builtin-rules",
+        "testdata/compute-during-meta-restart.log",
+    ]);
+    assert!(doc["discovery"]["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["grew"].is_null()));
+}
+
+#[test]
 fn a_fingerprint_never_joins_two_template_keys() {
     // Plain lines of every sample: equal fingerprints, equal keys.
     let mut seen: std::collections::HashMap<u64, rwdoctor::templates::Key> = Default::default();

@@ -119,6 +119,10 @@ fn label(row: &Row) -> String {
         RowStatus::Increased => format!("×{:.0}", row.rate_ratio.unwrap_or(0.0).min(9999.0)),
         RowStatus::Gone => "GONE".to_string(),
         _ if row.window.is_some() => "LATE".to_string(),
+        _ if row.grew.is_some() => format!(
+            "×{:.0}",
+            row.grew.as_ref().map_or(0.0, |g| g.rate_ratio).min(9999.0)
+        ),
         RowStatus::Same => "SAME".to_string(),
         RowStatus::Seen => "SEEN".to_string(),
     }
@@ -136,7 +140,7 @@ fn render_row(out: &mut String, row: &Row, verbose: bool) {
     let target = row.target.as_deref().unwrap_or("");
     let coloured_label = match row.status {
         RowStatus::New | RowStatus::Increased => label(row).red().bold().to_string(),
-        _ if row.window.is_some() => label(row).yellow().bold().to_string(),
+        _ if row.window.is_some() || row.grew.is_some() => label(row).yellow().bold().to_string(),
         _ => label(row),
     };
     let pad = " ".repeat(8usize.saturating_sub(label(row).chars().count()));
@@ -169,6 +173,15 @@ fn render_row(out: &mut String, row: &Row, verbose: bool) {
         place.push_str(&format!(
             "; new to its node {}",
             before(-w.first_offset_seconds, &anchor)
+        ));
+    } else if let Some(g) = &row.grew {
+        let anchor = match g.anchor {
+            AnchorKind::Restart => format!("restart {}", g.number),
+            AnchorKind::End => "the end".to_string(),
+        };
+        place.push_str(&format!(
+            "; {} in the {}m before {anchor}, {} in the {}m before that",
+            g.window_count, g.window_minutes, g.earlier_count, g.earlier_minutes
         ));
     } else if let (Some(offset), Some(anchor)) = (row.offset_seconds, row.offset_anchor) {
         let anchor = match anchor {
