@@ -211,6 +211,35 @@ struct Miner {
     known: std::collections::HashMap<u64, (u64, u8), crate::templates::IdHash>,
     /// The last `YYYY-MM-DDTHH:MM` read by `fast_time` and its time.
     minute: Option<([u8; 16], Timestamp)>,
+    /// Count lines by their confirmed fingerprint (always, except in the
+    /// test that holds the fast paths to the full key).
+    fingerprints: bool,
+    /// `templates::fingerprint_with`'s buffer.
+    scratch: Vec<u8>,
+}
+
+impl Miner {
+    /// Counts a plain RisingWave text line (without its line ending) by its
+    /// fingerprint, if that fingerprint is confirmed and the line's time is
+    /// in tracing's UTC form: exactly what `mine_event` does for it. False
+    /// when the line needs the general path.
+    #[inline]
+    fn count_plain(&mut self, raw: &[u8], line_no: u64) -> bool {
+        let Some(space) = memchr::memchr(b' ', raw) else {
+            return false;
+        };
+        let fp = crate::templates::fingerprint_with(&raw[space..], &mut self.scratch);
+        let Some(&(id, checks)) = self.known.get(&fp) else {
+            return false;
+        };
+        if checks < FINGERPRINT_CHECKS {
+            return false;
+        }
+        let Some(time) = fast_time(&mut self.minute, raw) else {
+            return false;
+        };
+        self.table.add_seen(id, Some(time), line_no)
+    }
 }
 
 /// Full keys computed for a fingerprint before it is trusted alone.
@@ -360,6 +389,8 @@ fn scan_part_with(
             source: name.to_string(),
             known: Default::default(),
             minute: None,
+            fingerprints: fast_runs,
+            scratch: Vec::new(),
         }),
     };
 
@@ -494,13 +525,13 @@ impl BlockScan<'_, '_> {
     /// there is to them, in a tight loop up to the next candidate.
     fn plain_lines(&mut self) {
         let limit = self.next_candidate.unwrap_or(self.block.len());
-        let mine_from = self.st.miner.as_ref().map(|m| m.from);
         let run = plain_run(
             self.block,
             self.start,
             limit,
             &mut self.st.activity,
-            mine_from,
+            self.st.miner.as_mut(),
+            self.st.line_no,
         );
         if run.lines > 0 {
             let st = &mut *self.st;
@@ -807,13 +838,16 @@ struct PlainRun {
 /// Goes over the lines from `start` that end before `limit` (the next
 /// candidate) while each is a plain RisingWave text event line, no longer
 /// than `MAX_LINE`: exactly the lines the general path would only count.
-/// A line at `mine_from` or above (discovery mines it) ends the run.
+/// A line at the level discovery mines from or above is counted by its
+/// confirmed fingerprint (`Miner::count_plain`); one that cannot be ends
+/// the run, for the general path to mine. `line_no`: lines before `start`.
 fn plain_run(
     block: &[u8],
     start: usize,
     limit: usize,
     activity: &mut Feed,
-    mine_from: Option<Level>,
+    mut miner: Option<&mut Miner>,
+    line_no: u64,
 ) -> PlainRun {
     let mut run = PlainRun {
         lines: 0,
@@ -847,8 +881,10 @@ fn plain_run(
         ) else {
             return false;
         };
-        if mine_from.is_some_and(|from| level >= from) {
-            return false;
+        if let Some(miner) = miner.as_deref_mut() {
+            if level >= miner.from && !miner.count_plain(raw, line_no + run.lines + 1) {
+                return false;
+            }
         }
         // The time is parsed only when the second changes.
         if crate::activity::words(second) != key {
@@ -943,8 +979,9 @@ fn cheap_level(inner: &[u8], shape: Shape) -> Option<Level> {
     }
 }
 
-/// Mines one event line into discovery's table when its level is mined
-/// (a plain INFO line never gets here: `plain_run` passes over it).
+/// Mines one event line into discovery's table when its level is mined (a
+/// plain line below that level never gets here, nor one `plain_run`
+/// counted by its fingerprint).
 fn mine_event(st: &mut ScanState, line: &[u8], class: LineClass, unwrapped: &record::Unwrapped) {
     let (Some(from), LineClass::Event(shape)) = (st.miner.as_ref().map(|m| m.from), class) else {
         return;
@@ -956,20 +993,26 @@ fn mine_event(st: &mut ScanState, line: &[u8], class: LineClass, unwrapped: &rec
         return;
     }
     // A plain line seen before in another form: counted by its fingerprint.
-    let plain = shape == Shape::RisingwaveText && unwrapped.wrappers == 0;
-    let fingerprint = plain
-        .then(|| line.iter().position(|b| *b == b' '))
-        .flatten()
-        .map(|space| crate::templates::fingerprint(&line[space..]));
+    // Only a line with a time of its own read (`fast_time`, else the text
+    // shape's reader) has one: a malformed time can change how the line
+    // parses, and the fingerprint holds only what comes after it.
     let line_no = st.line_no;
-    if let (Some(fp), Some(miner)) = (fingerprint, st.miner.as_mut()) {
-        if let Some(&(id, checks)) = miner.known.get(&fp) {
-            if checks >= FINGERPRINT_CHECKS {
-                let time = fast_time(&mut miner.minute, line)
-                    .or_else(|| record::text::leading_timestamp(line))
-                    .or(st.last_time);
-                if miner.table.add_seen(id, time, line_no) {
-                    return;
+    let mut fingerprint = None;
+    if let Some(miner) = st.miner.as_mut() {
+        let space = (shape == Shape::RisingwaveText && unwrapped.wrappers == 0)
+            .then(|| memchr::memchr(b' ', line))
+            .flatten();
+        if let Some(space) = space {
+            let time = fast_time(&mut miner.minute, line)
+                .or_else(|| record::text::leading_timestamp(line));
+            if time.is_some() {
+                let fp = crate::templates::fingerprint_with(&line[space..], &mut miner.scratch);
+                fingerprint = Some(fp);
+                let known = miner.known.get(&fp).filter(|_| miner.fingerprints);
+                if let Some(&(id, checks)) = known {
+                    if checks >= FINGERPRINT_CHECKS && miner.table.add_seen(id, time, line_no) {
+                        return;
+                    }
                 }
             }
         }
@@ -1259,13 +1302,14 @@ fn latest(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
 mod tests {
     use super::*;
     use crate::rules::RuleSet;
+    use crate::templates::Depth;
 
     fn scan_bytes(
         matcher: &Matcher,
         data: &[u8],
         part: Part,
         fast: bool,
-    ) -> (String, Vec<Hit>, Histogram) {
+    ) -> (String, Vec<Hit>, Histogram, String) {
         let opened = OpenInput {
             rewritten: false,
             reader: Box::new(std::io::Cursor::new(data.to_vec())),
@@ -1287,7 +1331,25 @@ mod tests {
             serde_json::to_string(&coverage).expect("coverage serialises"),
             hits,
             coverage.activity,
+            table_dump(&coverage.templates),
         )
+    }
+
+    /// Everything a template table holds, in a canonical order.
+    fn table_dump(table: &crate::templates::Table) -> String {
+        let mut all: Vec<_> = table.iter().collect();
+        all.sort_by_key(|t| t.id);
+        let mut out = format!(
+            "lines {} overflow {} bins {} unbinned {}\n",
+            table.lines, table.overflow_lines, table.bins, table.unbinned_lines
+        );
+        for t in all {
+            out.push_str(&format!(
+                "{:x} {:?} {} {:?} {:?} {:?} {:?} {:?}\n",
+                t.id, t.key, t.count, t.first_seen, t.last_seen, t.example, t.lines, t.minutes
+            ));
+        }
+        out
     }
 
     /// A panic's lines are one event: one hit at its header, with the
@@ -1306,7 +1368,7 @@ Aborted (core dumped)\n\
 2026-04-14T03:14:00.1Z  INFO risingwave_meta_node: Starting meta node\n";
         let matcher = Matcher::new(&RuleSet::load(&[]));
         for fast in [true, false] {
-            let (coverage, hits, _) = scan_bytes(&matcher, log, Part::default(), fast);
+            let (coverage, hits, _, _) = scan_bytes(&matcher, log, Part::default(), fast);
             let coverage: serde_json::Value = serde_json::from_str(&coverage).unwrap();
             assert_eq!(coverage["recognised"], 8, "the abort line is no event");
             let panic = &hits[0];
@@ -1352,6 +1414,14 @@ Aborted (core dumped)\n\
             b"2024-02-11T06:05:06.387433Z  INFO",
             b"2024-02-11T06:05:06.387433Z  INFOx",
             b"short",
+            // Lines whose numbers change (`#`: random digits), so that
+            // fingerprints are confirmed and then counted alone.
+            b"2024-02-11T06:05:06.387433Z  WARN risingwave_meta::barrier::progress: backfill progress job_id=# consumed_rows=# done_actors=#",
+            b"2024-02-11T06:0#:0#.38743#Z  INFO risingwave_meta::manager::cluster: worker # heartbeat from rw-compute-#:5688",
+            b"2024-02-11T06:0#:06.3Z ERROR risingwave_meta::rpc::election::etcd: lease # keep alive timeout",
+            b"2024-02-11T07:0#:1#Z DEBUG risingwave_meta::hummock: compaction task # done in #ms",
+            b"2024-02-11T06:05:06.387433+00:00  WARN risingwave_meta: offset time #",
+            b"2024-02-11T06:05:0#.1Z  WARN risingwave_meta::barrier: failed: id #: error: status: Internal, message: \"#\"",
         ];
         let matcher = Matcher::new(&RuleSet::load(&[]));
         let mut next = crate::fuzzing::xorshift(0x853c_49e6_748f_ea9bu64);
@@ -1361,10 +1431,20 @@ Aborted (core dumped)\n\
             while log.len() < 40_000 {
                 let kind = if next(4) == 0 {
                     kinds[next(kinds.len() as u64) as usize]
+                } else if round % 2 == 1 && next(2) == 0 {
+                    kinds[kinds.len() - 6 + next(6) as usize]
                 } else {
                     kinds[next(2) as usize]
                 };
-                log.extend_from_slice(kind);
+                for &b in kind {
+                    if b == b'#' {
+                        for _ in 0..1 + next(3) {
+                            log.push(b'0' + next(10) as u8);
+                        }
+                    } else {
+                        log.push(b);
+                    }
+                }
                 if round % 5 == 0 && next(300) == 0 {
                     log.extend(std::iter::repeat_n(b'x', crate::lines::MAX_LINE + 10));
                 }
@@ -1373,17 +1453,26 @@ Aborted (core dumped)\n\
             if round % 3 == 0 {
                 log.pop(); // no final newline
             }
-            for mid_input in [false, true] {
+            let depths = [Depth::WarnError, Depth::All, Depth::Off];
+            for (mid_input, discover) in [false, true]
+                .into_iter()
+                .flat_map(|m| depths.into_iter().map(move |d| (m, d)))
+            {
                 let part = Part {
                     mid_input,
                     year: Some(2024),
-                    discover: Default::default(),
+                    discover,
                 };
                 let fast = scan_bytes(&matcher, &log, part, true);
                 let reference = scan_bytes(&matcher, &log, part, false);
-                assert_eq!(fast.0, reference.0, "round {round} mid_input {mid_input}");
-                assert_eq!(fast.1, reference.1, "round {round} mid_input {mid_input}");
-                assert_eq!(fast.2, reference.2, "round {round} mid_input {mid_input}");
+                let case = format!("round {round} mid_input {mid_input} {discover:?}");
+                assert_eq!(fast.0, reference.0, "{case}");
+                assert_eq!(fast.1, reference.1, "{case}");
+                assert_eq!(fast.2, reference.2, "{case}");
+                assert_eq!(fast.3, reference.3, "{case}");
+                if discover == Depth::All {
+                    assert!(fast.3.lines().count() > 4, "templates mined: {case}");
+                }
                 let lines =
                     log.split(|b| *b == b'\n').count() as u64 - u64::from(log.ends_with(b"\n"));
                 assert_eq!(fast.2.total().lines, lines, "every line on the histogram");

@@ -723,42 +723,100 @@ impl Table {
 /// is the line after its timestamp. (Callers check a fingerprint against
 /// the full key on its first uses.)
 pub fn fingerprint(rest: &[u8]) -> u64 {
-    let mut hash = Fnv::default();
-    let mut token_start = true;
-    let mut keep_digits = false;
+    fingerprint_with(rest, &mut Vec::new())
+}
+
+/// `fingerprint`, with a scratch buffer kept by the caller (the scan's
+/// loop calls it for every line mined). The line is copied eight bytes at
+/// a time while a chunk holds no digit; a chunk with one goes byte by byte
+/// with the rules of the digits' token (its `=`, its final `:`), found only
+/// then. The normalised text is hashed a word at a time. A tab is kept as
+/// itself (two lines that differ only there get two fingerprints: finer,
+/// never coarser, than one fingerprint per key).
+pub fn fingerprint_with(rest: &[u8], buf: &mut Vec<u8>) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let is_separator = |b: u8| b == b' ' || b == b'\t';
+    buf.clear();
+    buf.reserve(rest.len() + 8);
+    // The current digits' token: where it ends and up to where its
+    // digits are kept as written.
+    let mut token_end = 0usize;
+    let mut keep_to = 0usize;
     let mut in_digits = false;
-    for (i, &b) in rest.iter().enumerate() {
-        if b == b' ' || b == b'\t' {
-            token_start = true;
-            in_digits = false;
-            hash.write(b" ");
-            continue;
-        }
-        if token_start {
-            token_start = false;
-            // Digits are kept up to a `=` in this token, or in a token that
-            // ends with `:`.
-            let end = rest[i..]
-                .iter()
-                .position(|c| *c == b' ' || *c == b'\t')
-                .map_or(rest.len(), |p| i + p);
-            let token = &rest[i..end];
-            keep_digits = token.contains(&b'=') || token.ends_with(b":");
-        }
-        if b == b'=' {
-            keep_digits = false;
-        }
-        if b.is_ascii_digit() && !keep_digits {
-            if !in_digits {
-                hash.write(b"0");
+    let mut i = 0;
+    while i < rest.len() {
+        if let Some(chunk) = rest.get(i..i + 8) {
+            let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+            // Any byte in b'0'..=b'9': `x - 10` borrows into the high bit
+            // only for a byte of `x` below 10 (exact for "any").
+            let x = word ^ (ONES * u64::from(b'0'));
+            if (x.wrapping_sub(ONES * 10) & !x & HIGHS) == 0 {
+                buf.extend_from_slice(chunk);
+                in_digits = false;
+                i += 8;
+                continue;
             }
-            in_digits = true;
-            continue;
         }
-        in_digits = false;
-        hash.write(&[b]);
+        let end = (i + 8).min(rest.len());
+        while i < end {
+            let b = rest[i];
+            if !b.is_ascii_digit() {
+                buf.push(b);
+                in_digits = false;
+                i += 1;
+                continue;
+            }
+            if i >= token_end {
+                let start = rest[..i]
+                    .iter()
+                    .rposition(|c| is_separator(*c))
+                    .map_or(0, |p| p + 1);
+                token_end = rest[i..]
+                    .iter()
+                    .position(|c| is_separator(*c))
+                    .map_or(rest.len(), |p| i + p);
+                let token = &rest[start..token_end];
+                keep_to = match token.iter().position(|c| *c == b'=') {
+                    Some(eq) => start + eq,
+                    None if token.ends_with(b":") => token_end,
+                    None => start,
+                };
+            }
+            if i < keep_to {
+                buf.push(b);
+                in_digits = false;
+            } else if !in_digits {
+                buf.push(b'0');
+                in_digits = true;
+            }
+            i += 1;
+        }
     }
-    hash.0
+    hash_words(buf)
+}
+
+/// A 64-bit hash of `bytes`, a word at a time.
+fn hash_words(bytes: &[u8]) -> u64 {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut h = (bytes.len() as u64).wrapping_mul(K);
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        h = (h.rotate_left(23) ^ word).wrapping_mul(K);
+    }
+    let tail = chunks.remainder();
+    if !tail.is_empty() {
+        let mut last = [0u8; 8];
+        last[..tail.len()].copy_from_slice(tail);
+        h = (h.rotate_left(23) ^ u64::from_le_bytes(last)).wrapping_mul(K);
+    }
+    // Final mix (splitmix64's).
+    h ^= h >> 30;
+    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h ^= h >> 27;
+    h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^ (h >> 31)
 }
 
 /// Minute bins kept per table: past this, lines are counted in
