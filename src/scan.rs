@@ -1100,10 +1100,8 @@ fn fast_time(minute: &mut Option<([u8; 16], Timestamp)>, line: &[u8]) -> Option<
             time
         }
     };
-    Some(
-        base + chrono::Duration::seconds(i64::from(seconds))
-            + chrono::Duration::nanoseconds(i64::from(nanos)),
-    )
+    // One addition (seconds and nanoseconds together).
+    base.checked_add_signed(chrono::TimeDelta::new(i64::from(seconds), nanos)?)
 }
 
 /// Mines a folded panic (its text whole, masked) as a FATAL template.

@@ -727,73 +727,80 @@ pub fn fingerprint(rest: &[u8]) -> u64 {
 }
 
 /// `fingerprint`, with a scratch buffer kept by the caller (the scan's
-/// loop calls it for every line mined). The line is copied eight bytes at
-/// a time while a chunk holds no digit; a chunk with one goes byte by byte
-/// with the rules of the digits' token (its `=`, its final `:`), found only
-/// then. The normalised text is hashed a word at a time. A tab is kept as
-/// itself (two lines that differ only there get two fingerprints: finer,
-/// never coarser, than one fingerprint per key).
+/// loop calls it for every line mined). The bytes up to the next digit are
+/// copied whole (found eight bytes at a time); a run of digits is kept or
+/// made one digit by the rules of its token (its `=`, its final `:`),
+/// found only then. The normalised text is hashed a word at a time. A tab
+/// is kept as itself (two lines that differ only there get two
+/// fingerprints: finer, never coarser, than one fingerprint per key).
 pub fn fingerprint_with(rest: &[u8], buf: &mut Vec<u8>) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
     let is_separator = |b: u8| b == b' ' || b == b'\t';
     buf.clear();
-    buf.reserve(rest.len() + 8);
+    buf.reserve(rest.len());
     // The current digits' token: where it ends and up to where its
     // digits are kept as written.
     let mut token_end = 0usize;
     let mut keep_to = 0usize;
-    let mut in_digits = false;
     let mut i = 0;
     while i < rest.len() {
-        if let Some(chunk) = rest.get(i..i + 8) {
-            let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
-            // Any byte in b'0'..=b'9': `x - 10` borrows into the high bit
-            // only for a byte of `x` below 10 (exact for "any").
-            let x = word ^ (ONES * u64::from(b'0'));
-            if (x.wrapping_sub(ONES * 10) & !x & HIGHS) == 0 {
-                buf.extend_from_slice(chunk);
-                in_digits = false;
-                i += 8;
-                continue;
-            }
+        let digit = next_digit(rest, i);
+        buf.extend_from_slice(&rest[i..digit]);
+        if digit == rest.len() {
+            break;
         }
-        let end = (i + 8).min(rest.len());
-        while i < end {
-            let b = rest[i];
-            if !b.is_ascii_digit() {
-                buf.push(b);
-                in_digits = false;
-                i += 1;
-                continue;
-            }
-            if i >= token_end {
-                let start = rest[..i]
-                    .iter()
-                    .rposition(|c| is_separator(*c))
-                    .map_or(0, |p| p + 1);
-                token_end = rest[i..]
-                    .iter()
-                    .position(|c| is_separator(*c))
-                    .map_or(rest.len(), |p| i + p);
-                let token = &rest[start..token_end];
-                keep_to = match token.iter().position(|c| *c == b'=') {
-                    Some(eq) => start + eq,
-                    None if token.ends_with(b":") => token_end,
-                    None => start,
-                };
-            }
-            if i < keep_to {
-                buf.push(b);
-                in_digits = false;
-            } else if !in_digits {
-                buf.push(b'0');
-                in_digits = true;
-            }
-            i += 1;
+        let run_end = rest[digit..]
+            .iter()
+            .position(|c| !c.is_ascii_digit())
+            .map_or(rest.len(), |p| digit + p);
+        if digit >= token_end {
+            let start = rest[..digit]
+                .iter()
+                .rposition(|c| is_separator(*c))
+                .map_or(0, |p| p + 1);
+            token_end = rest[run_end..]
+                .iter()
+                .position(|c| is_separator(*c))
+                .map_or(rest.len(), |p| run_end + p);
+            let token = &rest[start..token_end];
+            keep_to = match token.iter().position(|c| *c == b'=') {
+                Some(eq) => start + eq,
+                None if token.ends_with(b":") => token_end,
+                None => start,
+            };
         }
+        // A run is all before `keep_to` or all after it (`=` and the
+        // token's ends are no digits).
+        if digit < keep_to {
+            buf.extend_from_slice(&rest[digit..run_end]);
+        } else {
+            buf.push(b'0');
+        }
+        i = run_end;
     }
     hash_words(buf)
+}
+
+/// The first ASCII digit at or after `from` (`bytes.len()` if none), eight
+/// bytes at a time.
+#[inline]
+fn next_digit(bytes: &[u8], mut from: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    while let Some(chunk) = bytes.get(from..from + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        // A byte of `x` below 10 is a digit. `x - 10` borrows upwards only
+        // from such a byte, so the lowest flagged byte is a digit.
+        let x = word ^ (ONES * u64::from(b'0'));
+        let flags = x.wrapping_sub(ONES * 10) & !x & HIGHS;
+        if flags != 0 {
+            return from + (flags.trailing_zeros() / 8) as usize;
+        }
+        from += 8;
+    }
+    bytes[from..]
+        .iter()
+        .position(u8::is_ascii_digit)
+        .map_or(bytes.len(), |p| from + p)
 }
 
 /// A 64-bit hash of `bytes`, a word at a time.
