@@ -13,6 +13,8 @@ use chrono::Datelike;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+mod windows;
+
 /// Evidence text longer than this is cut (at a character boundary).
 pub const MAX_EVIDENCE_TEXT: usize = 2048;
 /// Distinct origins (pods, services) listed per input.
@@ -104,6 +106,10 @@ pub struct Coverage {
     /// The templates of the lines mined for discovery (`Part::discover`).
     #[serde(skip)]
     pub templates: crate::templates::Table,
+    /// The windows before banners and the end, at the levels below the one
+    /// mined (`Part::windows`).
+    #[serde(skip)]
+    pub windows: Option<crate::templates::WindowMined>,
 }
 
 impl Coverage {
@@ -121,6 +127,15 @@ impl Coverage {
             self.last_event = Some(last);
         }
         self.templates.absorb(next.templates, self.lines);
+        match (&mut self.windows, next.windows) {
+            (Some(mine), Some(theirs)) => mine.absorb(theirs, self.lines),
+            (None, Some(theirs)) => {
+                let mut all = crate::templates::WindowMined::default();
+                all.absorb(theirs, self.lines);
+                self.windows = Some(all);
+            }
+            _ => {}
+        }
         self.bytes += next.bytes;
         self.unread_bytes += next.unread_bytes;
         self.lines += next.lines;
@@ -198,6 +213,8 @@ struct ScanState {
     activity: Feed,
     /// Discovery's template table, when lines are mined (`Part::discover`).
     miner: Option<Miner>,
+    /// The windows at the levels below the miner's (`Part::windows`).
+    windows: Option<windows::Windows>,
 }
 
 /// The lines mined into templates while scanning (discovery, issue 17).
@@ -300,6 +317,9 @@ pub struct Part {
     pub year: Option<i32>,
     /// Which lines are mined into templates (`Coverage::templates`).
     pub discover: crate::templates::Depth,
+    /// Mine the lines below that level in the window of this many seconds
+    /// before each start-up banner and the end (`Coverage::windows`).
+    pub windows: Option<i64>,
 }
 
 /// The year a scan takes from an input's first event line (journalctl
@@ -392,6 +412,12 @@ fn scan_part_with(
             fingerprints: fast_runs,
             scratch: Vec::new(),
         }),
+        windows: match (part.windows, part.discover.min_level()) {
+            (Some(window), Some(from)) if from > Level::Trace => {
+                Some(windows::Windows::new(name, window, from))
+            }
+            _ => None,
+        },
     };
 
     let result = blocks.for_each_block(|block| {
@@ -414,6 +440,17 @@ fn scan_part_with(
     coverage.lines = st.line_no;
     if let Some(miner) = st.miner.take() {
         coverage.templates = miner.table;
+    }
+    if let Some(mut windows) = st.windows.take() {
+        // The part's tail, as if an anchor followed it.
+        let year = st
+            .year
+            .unwrap_or_else(|| record::default_journal_year(None));
+        let end = latest(st.latest, record::line_timestamp(&st.last_event, year));
+        if let Some(end) = end {
+            windows.mine(st.line_no + 1, end, year);
+        }
+        coverage.windows = Some(windows.mined);
     }
     coverage.bytes = blocks.bytes_read;
     coverage.truncated_lines = blocks.truncated_lines + st.cut_lines;
@@ -531,6 +568,7 @@ impl BlockScan<'_, '_> {
             limit,
             &mut self.st.activity,
             self.st.miner.as_mut(),
+            self.st.windows.as_mut(),
             self.st.line_no,
         );
         if run.lines > 0 {
@@ -604,7 +642,7 @@ impl BlockScan<'_, '_> {
         if recognised {
             self.st.recognised += 1;
         }
-        mine_event(self.st, line, class, &unwrapped);
+        mine_event(self.st, line, class, &unwrapped, has_ansi);
         if has_ansi || self.candidate_through(newline) {
             self.check_candidate(line, recognised, &before);
             self.pass_candidates(newline);
@@ -733,6 +771,13 @@ impl BlockScan<'_, '_> {
         };
         if hit.facts.iter().any(|(k, _)| *k == FactKind::NodeStarting) {
             hit.before = line_before(before, self.block, self.input_index, self.st);
+            if let (Some(windows), Some(time)) = (self.st.windows.as_mut(), hit.sort_time) {
+                let year = self
+                    .st
+                    .year
+                    .unwrap_or_else(|| record::default_journal_year(None));
+                windows.mine(self.st.line_no, time, year);
+            }
         }
         if !recognised && !hit.signals.is_empty() {
             self.st.shape_counts[Shape::Bare.index()] += 1;
@@ -847,6 +892,7 @@ fn plain_run(
     limit: usize,
     activity: &mut Feed,
     mut miner: Option<&mut Miner>,
+    mut windows: Option<&mut windows::Windows>,
     line_no: u64,
 ) -> PlainRun {
     let mut run = PlainRun {
@@ -891,6 +937,12 @@ fn plain_run(
             counts.lines = run.lines - counted_to;
             counted_to = run.lines;
             key = next_second(activity, &mut counts, second, raw);
+        }
+        if let Some(windows) = windows.as_deref_mut() {
+            if windows.wants(level) {
+                let space = memchr::memchr(b' ', raw).unwrap_or(0);
+                windows.note(raw, space, line_no + run.lines + 1, activity.time());
+            }
         }
         counts.warn += u64::from(level == Level::Warn);
         counts.error += u64::from(level >= Level::Error);
@@ -982,15 +1034,33 @@ fn cheap_level(inner: &[u8], shape: Shape) -> Option<Level> {
 /// Mines one event line into discovery's table when its level is mined (a
 /// plain line below that level never gets here, nor one `plain_run`
 /// counted by its fingerprint).
-fn mine_event(st: &mut ScanState, line: &[u8], class: LineClass, unwrapped: &record::Unwrapped) {
+fn mine_event(
+    st: &mut ScanState,
+    line: &[u8],
+    class: LineClass,
+    unwrapped: &record::Unwrapped,
+    has_ansi: bool,
+) {
     let (Some(from), LineClass::Event(shape)) = (st.miner.as_ref().map(|m| m.from), class) else {
         return;
     };
     if shape == Shape::RustPanic {
         return; // mined whole when it ends (`finish_panic`)
     }
-    if cheap_level(&line[unwrapped.inner_start..], shape).is_some_and(|level| level < from) {
-        return;
+    if let Some(level) = cheap_level(&line[unwrapped.inner_start..], shape) {
+        if level < from {
+            if let Some(windows) = st.windows.as_mut() {
+                // What `plain_run` does for a plain line; another shape
+                // (or colours: the copy kept is the raw line) is counted.
+                if shape == Shape::RisingwaveText && unwrapped.wrappers == 0 && !has_ansi {
+                    let space = memchr::memchr(b' ', line).unwrap_or(0);
+                    windows.note(line, space, st.line_no, st.activity.time());
+                } else {
+                    windows.mined.other_shape_lines += 1;
+                }
+            }
+            return;
+        }
     }
     // A plain line seen before in another form: counted by its fingerprint.
     // Only a line with a time of its own read (`fast_time`, else the text
@@ -1024,6 +1094,11 @@ fn mine_event(st: &mut ScanState, line: &[u8], class: LineClass, unwrapped: &rec
         Some(level) => level >= from,
         None => from == Level::Trace,
     };
+    if !wanted && parsed.record.level.is_some() {
+        if let Some(windows) = st.windows.as_mut() {
+            windows.mined.other_shape_lines += 1;
+        }
+    }
     if !wanted || (parsed.record.message.is_empty() && parsed.record.level.is_none()) {
         return;
     }
@@ -1329,7 +1404,29 @@ mod tests {
             serde_json::to_string(&coverage).expect("coverage serialises"),
             hits,
             coverage.activity,
-            table_dump(&coverage.templates),
+            table_dump(&coverage.templates) + &windows_dump(coverage.windows.as_ref()),
+        )
+    }
+
+    /// Everything the windows found, in a canonical order.
+    fn windows_dump(windows: Option<&crate::templates::WindowMined>) -> String {
+        let Some(w) = windows else {
+            return "no windows".to_string();
+        };
+        let mut coarse: Vec<_> = w.coarse.iter().collect();
+        coarse.sort();
+        let mut of: Vec<_> = w.coarse_of.iter().collect();
+        of.sort();
+        format!(
+            "windows\n{}{:?}\n{:?}\n{:?}\n{:?} {} {} {}\n",
+            table_dump(&w.table),
+            w.entries,
+            coarse,
+            of,
+            w.coarse_full_from,
+            w.other_shape_lines,
+            w.dropped_lines,
+            w.entries_dropped
         )
     }
 
@@ -1460,6 +1557,7 @@ Aborted (core dumped)\n\
                     mid_input,
                     year: Some(2024),
                     discover,
+                    windows: Some(60),
                 };
                 let fast = scan_bytes(&matcher, &log, part, true);
                 let reference = scan_bytes(&matcher, &log, part, false);

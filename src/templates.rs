@@ -826,6 +826,147 @@ fn hash_words(bytes: &[u8]) -> u64 {
     h ^ (h >> 31)
 }
 
+/// A coarse key of a plain RisingWave text line (`rest`: the line after
+/// its timestamp): its level, its target (the last of the tokens ending in
+/// `:` that follow the level, unless it holds a digit) and up to two words
+/// of its message (32 bytes), up to the first token a template could mask
+/// or reorder (one with a digit or a `=`, or of 8+ characters with no
+/// letter past `f`). The lines of one template have one coarse key; several
+/// templates can share one. Discovery's windows use it to tell which
+/// templates a node never wrote before without mining every line, so it is
+/// cheap: a few token ends found by `memchr`, each piece hashed in place.
+pub fn coarse_key(rest: &[u8]) -> u64 {
+    let mut at = 0;
+    let mut token = || -> Option<&[u8]> {
+        while rest.get(at) == Some(&b' ') {
+            at += 1;
+        }
+        if at >= rest.len() {
+            return None;
+        }
+        let start = at;
+        at = memchr::memchr(b' ', &rest[start..]).map_or(rest.len(), |p| start + p);
+        Some(&rest[start..at])
+    };
+    let mut h = hash_words(token().unwrap_or_default());
+    let mut target: &[u8] = b"";
+    let mut word = None;
+    while let Some(t) = token() {
+        if t.ends_with(b":") {
+            target = t;
+        } else {
+            word = Some(t);
+            break;
+        }
+    }
+    let target = &target[..target.len().min(64)];
+    let target = if next_digit(target, 0) == target.len() {
+        target
+    } else {
+        b""
+    };
+    h = (h.rotate_left(29) ^ hash_words(target)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    let mut used = 0;
+    for _ in 0..2 {
+        let Some(t) = word else { break };
+        let kept = next_digit(t, 0) == t.len()
+            && memchr::memchr(b'=', t).is_none()
+            && (t.len() < 8 || t.iter().any(|b| matches!(b, b'g'..=b'z' | b'G'..=b'Z')));
+        if !kept || used + t.len() > 32 {
+            break;
+        }
+        h = (h.rotate_left(29) ^ hash_words(t)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        used += t.len() + 1;
+        word = token();
+    }
+    h
+}
+
+/// What the windows before restarts and ends found at the levels below the
+/// one mined (discovery, issue 17): each part of an input keeps it in its
+/// coverage, and the parts merge exactly.
+#[derive(Debug, Default, Clone)]
+pub struct WindowMined {
+    /// Templates of the lines below the mined level in a window (the last
+    /// minutes before a start-up banner or the end of a part) whose coarse
+    /// key the part had not seen before that window.
+    pub table: Table,
+    /// Each such line: its template id and time (milliseconds), so that a
+    /// window's lines can be counted whatever the parts were.
+    pub entries: Vec<(u64, i64)>,
+    /// Lines past `MAX_WINDOW_ENTRIES` (not counted in a row).
+    pub entries_dropped: u64,
+    /// The coarse key (`coarse_key`) of every plain line below the mined
+    /// level → the first second it was seen.
+    pub coarse: HashMap<u64, i64, IdHash>,
+    /// A template id of `table` → its coarse key.
+    pub coarse_of: HashMap<u64, u64, IdHash>,
+    /// The first second a coarse key could not be kept (`MAX_COARSE_KEYS`):
+    /// after it, no template is said to be new to its node.
+    pub coarse_full_from: Option<i64>,
+    /// Event lines below the mined level in another shape than plain text
+    /// (JSON, pretty, wrapped): their coarse keys are not read, so no
+    /// template of that input is said to be new at those levels.
+    pub other_shape_lines: u64,
+    /// Lines dropped from the copy of recent lines by its byte cap while
+    /// they were still within a window of the newest line.
+    pub dropped_lines: u64,
+}
+
+/// Coarse keys kept per part.
+pub const MAX_COARSE_KEYS: usize = 16_384;
+/// Window lines kept per part for counting (`WindowMined::entries`).
+pub const MAX_WINDOW_ENTRIES: usize = 65_536;
+/// The window before a restart or the end of an input, by default.
+pub const DEFAULT_WINDOW_SECS: i64 = 120;
+
+impl WindowMined {
+    /// Records a plain line's coarse key at `second`; returns the first
+    /// second it was seen (`None` past the cap).
+    #[inline]
+    pub fn note(&mut self, coarse: u64, second: i64) -> Option<i64> {
+        let room = self.coarse.len() < MAX_COARSE_KEYS;
+        match self.coarse.get_mut(&coarse) {
+            Some(first) => {
+                if second < *first {
+                    *first = second;
+                }
+                Some(*first)
+            }
+            None if room => {
+                self.coarse.insert(coarse, second);
+                Some(second)
+            }
+            None => {
+                let full = self.coarse_full_from.get_or_insert(second);
+                *full = (*full).min(second);
+                None
+            }
+        }
+    }
+
+    /// Adds the next part of the same input (`line_offset`: the lines
+    /// before it).
+    pub fn absorb(&mut self, other: WindowMined, line_offset: u64) {
+        self.table.absorb(other.table, line_offset);
+        self.entries.extend(other.entries);
+        self.entries_dropped += other.entries_dropped;
+        for (key, second) in other.coarse {
+            let first = self.coarse.entry(key).or_insert(second);
+            *first = (*first).min(second);
+        }
+        for (id, key) in other.coarse_of {
+            self.coarse_of.entry(id).or_insert(key);
+        }
+        self.coarse_full_from = match (self.coarse_full_from, other.coarse_full_from) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.other_shape_lines += other.other_shape_lines;
+        self.dropped_lines += other.dropped_lines;
+    }
+}
+
 /// Minute bins kept per table: past this, lines are counted in
 /// `Table::unbinned_lines` (counts stay exact; only the bins are cut).
 pub const MAX_BINS: usize = 262_144;
