@@ -836,48 +836,66 @@ fn hash_words(bytes: &[u8]) -> u64 {
 /// templates a node never wrote before without mining every line, so it is
 /// cheap: a few token ends found by `memchr`, each piece hashed in place.
 pub fn coarse_key(rest: &[u8]) -> u64 {
-    let mut at = 0;
-    let mut token = || -> Option<&[u8]> {
-        while rest.get(at) == Some(&b' ') {
+    // Token ends by a byte loop: the tokens are short, a call costs more.
+    let n = rest.len();
+    let skip = |mut at: usize| {
+        while at < n && rest[at] == b' ' {
             at += 1;
         }
-        if at >= rest.len() {
-            return None;
-        }
-        let start = at;
-        at = memchr::memchr(b' ', &rest[start..]).map_or(rest.len(), |p| start + p);
-        Some(&rest[start..at])
+        at
     };
-    let mut h = hash_words(token().unwrap_or_default());
-    let mut target: &[u8] = b"";
-    let mut word = None;
-    while let Some(t) = token() {
-        if t.ends_with(b":") {
-            target = t;
+    let end_of = |mut at: usize| {
+        while at < n && rest[at] != b' ' {
+            at += 1;
+        }
+        at
+    };
+    let level_start = skip(0);
+    let level_end = end_of(level_start);
+    // The tokens ending in `:` (spans, then the target).
+    let mut targets = 0;
+    let mut target = (level_end, level_end);
+    let mut at = skip(level_end);
+    loop {
+        let end = end_of(at);
+        if end > at && rest[end - 1] == b':' {
+            targets += 1;
+            target = (at, end);
+            at = skip(end);
         } else {
-            word = Some(t);
             break;
         }
     }
-    let target = &target[..target.len().min(64)];
-    let target = if next_digit(target, 0) == target.len() {
-        target
-    } else {
-        b""
-    };
-    h = (h.rotate_left(29) ^ hash_words(target)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    let mut words_end = at;
     let mut used = 0;
     for _ in 0..2 {
-        let Some(t) = word else { break };
-        let kept = next_digit(t, 0) == t.len()
-            && memchr::memchr(b'=', t).is_none()
+        let end = end_of(at);
+        let t = &rest[at..end];
+        let kept = !t.is_empty()
+            && next_digit(t, 0) == t.len()
+            && !t.contains(&b'=')
             && (t.len() < 8 || t.iter().any(|b| matches!(b, b'g'..=b'z' | b'G'..=b'Z')));
         if !kept || used + t.len() > 32 {
             break;
         }
-        h = (h.rotate_left(29) ^ hash_words(t)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         used += t.len() + 1;
-        word = token();
+        words_end = end;
+        at = skip(end);
+    }
+    let target_bytes = &rest[target.0..target.1.min(target.0 + 64)];
+    let target_ok = next_digit(target_bytes, 0) == target_bytes.len();
+    if targets <= 1 && target_ok && target.1 - target.0 <= 64 {
+        // The usual line: level, target and words are one run of bytes.
+        return hash_words(&rest[level_start..words_end.max(level_end)]);
+    }
+    // Spans, or a target with a digit: the pieces one by one.
+    let mut h = hash_words(&rest[level_start..level_end]) ^ 0x5bd1_e995;
+    let target_bytes: &[u8] = if target_ok { target_bytes } else { b"" };
+    h = (h.rotate_left(29) ^ hash_words(target_bytes)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    let words_start = skip(target.1.max(level_end));
+    if words_end > words_start {
+        h = (h.rotate_left(29) ^ hash_words(&rest[words_start..words_end]))
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15);
     }
     h
 }
