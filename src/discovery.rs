@@ -6,9 +6,7 @@
 //! before a restart of its node, or before the end of its input), and
 //! ranked: the row most likely to be the cause first.
 use crate::model::{Level, Timestamp};
-use crate::templates::{
-    self, format_id, Comparison, Depth, Status, Table, Template, WindowMined,
-};
+use crate::templates::{self, format_id, Comparison, Depth, Status, Table, Template, WindowMined};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -210,8 +208,17 @@ impl Row {
     }
 
     /// Whether the human section lists it (the rest are in the JSON).
+    /// A template below WARN first seen before the end of its input (not
+    /// a restart) is not listed: late in any log some routine task writes
+    /// its first line, so it is weak evidence (it stays in the JSON).
     pub fn is_change(&self) -> bool {
-        self.tier() <= 3 || (self.status == RowStatus::Seen && self.is_alert())
+        let routine_end = !self.is_alert()
+            && self
+                .window
+                .as_ref()
+                .is_some_and(|w| w.anchor == AnchorKind::End)
+            && self.status == RowStatus::Seen;
+        (self.tier() <= 3 && !routine_end) || (self.status == RowStatus::Seen && self.is_alert())
     }
 }
 
@@ -257,9 +264,6 @@ pub struct Discovery {
 /// What the windows at every level read (`Discovery::window_levels`).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct WindowLevels {
-    /// Window lines below the level mined everywhere that were keyed (their
-    /// node had not written their coarse key before the window).
-    pub lines_keyed: u64,
     /// Templates first seen in a window and new to their node.
     pub new_templates: usize,
     /// Inputs whose lines below that level are not all plain text (JSON,
@@ -274,6 +278,9 @@ pub struct WindowLevels {
     pub lines_dropped: u64,
     /// Window lines past the cap per part, not counted in a row.
     pub entries_dropped: u64,
+    /// Rows (ids) whose count stopped at `templates::MAX_KEPT_PER_KEY`
+    /// lines: at least that many.
+    pub counts_at_least: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -493,7 +500,23 @@ pub fn discover(
             .cmp(&b.tier())
             .then_with(|| match a.tier() {
                 1 => b.score.total_cmp(&a.score).then(b.count.cmp(&a.count)),
-                0 | 2 | 3 => (
+                // New to the node: WARN/ERROR/FATAL before the other
+                // levels, then the earliest first.
+                2 | 3 => (
+                    !a.is_alert(),
+                    a.first_time.is_none(),
+                    a.first_time,
+                    &a.first.source,
+                    a.first.line,
+                )
+                    .cmp(&(
+                        !b.is_alert(),
+                        b.first_time.is_none(),
+                        b.first_time,
+                        &b.first.source,
+                        b.first.line,
+                    )),
+                0 => (
                     a.first_time.is_none(),
                     a.first_time,
                     &a.first.source,
@@ -578,6 +601,7 @@ fn window_levels(
 ) -> Option<(WindowLevels, Vec<Template>)> {
     let mut summary = WindowLevels::default();
     let mut late: HashMap<u64, Template> = HashMap::new();
+    let mut capped = std::collections::HashSet::new();
     let mut any = false;
     for (input, list) in inputs.iter().zip(anchors) {
         let Some(mined) = input.windows else { continue };
@@ -591,7 +615,6 @@ fn window_levels(
         if mined.coarse_full_from.is_some() {
             summary.inputs_over_key_cap.push(input.name.clone());
         }
-        summary.lines_keyed += mined.table.lines;
         let mut times: HashMap<u64, Vec<i64>> = HashMap::new();
         for (id, millis) in &mined.entries {
             times.entry(*id).or_default().push(*millis);
@@ -620,21 +643,30 @@ fn window_levels(
             // New to the node only if its coarse key was first seen in a
             // second wholly inside the window.
             let start_second = start.timestamp() + i64::from(start.timestamp_subsec_nanos() > 0);
-            let coarse_first = mined
-                .coarse_of
-                .get(&t.id)
-                .and_then(|c| mined.coarse.get(c));
-            if !coarse_first.is_some_and(|s| *s >= start_second) {
+            let coarse_first = mined.coarse_of.get(&t.id).and_then(|c| mined.coarse.get(c));
+            if coarse_first.is_none_or(|(s, _)| *s < start_second) {
                 continue;
             }
             let (low, high) = (start.timestamp_millis(), a.time.timestamp_millis());
             let mut inside: Vec<i64> = times
                 .get(&t.id)
-                .map(|v| v.iter().copied().filter(|m| *m >= low && *m <= high).collect())
+                .map(|v| {
+                    v.iter()
+                        .copied()
+                        .filter(|m| *m >= low && *m <= high)
+                        .collect()
+                })
                 .unwrap_or_default();
             inside.sort_unstable();
             let Some(&last) = inside.last() else { continue };
             let mut row = t.clone();
+            // Lines past `MAX_KEPT_PER_KEY` a part were not kept: the same
+            // cap on the total, so that the parts change nothing.
+            let cap = templates::MAX_KEPT_PER_KEY as usize;
+            if inside.len() >= cap {
+                capped.insert(t.id);
+                inside.truncate(cap);
+            }
             row.count = inside.len() as u64;
             row.last_seen = chrono::DateTime::from_timestamp_millis(last).map(|l| l.fixed_offset());
             row.minutes = Vec::new();
@@ -681,6 +713,11 @@ fn window_levels(
         return None;
     }
     summary.new_templates = late.len();
+    summary.counts_at_least = {
+        let mut ids: Vec<String> = capped.into_iter().map(format_id).collect();
+        ids.sort();
+        ids
+    };
     let mut late: Vec<Template> = late.into_values().collect();
     late.sort_by_key(|t| t.id);
     Some((summary, late))

@@ -915,8 +915,9 @@ pub struct WindowMined {
     /// Lines past `MAX_WINDOW_ENTRIES` (not counted in a row).
     pub entries_dropped: u64,
     /// The coarse key (`coarse_key`) of every plain line below the mined
-    /// level → the first second it was seen.
-    pub coarse: HashMap<u64, i64, IdHash>,
+    /// level → the first second it was seen, and how many of its lines
+    /// were kept for the windows (at most `MAX_KEPT_PER_KEY`).
+    pub coarse: HashMap<u64, (i64, u32), IdHash>,
     /// A template id of `table` → its coarse key.
     pub coarse_of: HashMap<u64, u64, IdHash>,
     /// The first second a coarse key could not be kept (`MAX_COARSE_KEYS`):
@@ -931,6 +932,10 @@ pub struct WindowMined {
     pub dropped_lines: u64,
 }
 
+/// Lines kept per coarse key and part for the windows: a row's count stops
+/// there (`Row::count_at_least`), whatever the parts, and a burst of lines
+/// in one second cannot fill the copy.
+pub const MAX_KEPT_PER_KEY: u32 = 32;
 /// Coarse keys kept per part.
 pub const MAX_COARSE_KEYS: usize = 16_384;
 /// Window lines kept per part for counting (`WindowMined::entries`).
@@ -939,26 +944,32 @@ pub const MAX_WINDOW_ENTRIES: usize = 65_536;
 pub const DEFAULT_WINDOW_SECS: i64 = 120;
 
 impl WindowMined {
-    /// Records a plain line's coarse key at `second`; returns the first
-    /// second it was seen (`None` past the cap).
+    /// Records a plain line's coarse key at `second`; returns whether the
+    /// line is to be kept for the windows: its key was first seen less than
+    /// `window` seconds before, and fewer than `MAX_KEPT_PER_KEY` of its
+    /// lines were kept.
     #[inline]
-    pub fn note(&mut self, coarse: u64, second: i64) -> Option<i64> {
+    pub fn note(&mut self, coarse: u64, second: i64, window: i64) -> bool {
         let room = self.coarse.len() < MAX_COARSE_KEYS;
         match self.coarse.get_mut(&coarse) {
-            Some(first) => {
+            Some((first, kept)) => {
                 if second < *first {
                     *first = second;
                 }
-                Some(*first)
+                if *first >= second - window && *kept < MAX_KEPT_PER_KEY {
+                    *kept += 1;
+                    return true;
+                }
+                false
             }
             None if room => {
-                self.coarse.insert(coarse, second);
-                Some(second)
+                self.coarse.insert(coarse, (second, 1));
+                true
             }
             None => {
                 let full = self.coarse_full_from.get_or_insert(second);
                 *full = (*full).min(second);
-                None
+                false
             }
         }
     }
@@ -969,9 +980,10 @@ impl WindowMined {
         self.table.absorb(other.table, line_offset);
         self.entries.extend(other.entries);
         self.entries_dropped += other.entries_dropped;
-        for (key, second) in other.coarse {
-            let first = self.coarse.entry(key).or_insert(second);
-            *first = (*first).min(second);
+        for (key, (second, kept)) in other.coarse {
+            let first = self.coarse.entry(key).or_insert((second, 0));
+            first.0 = first.0.min(second);
+            first.1 = first.1.saturating_add(kept);
         }
         for (id, key) in other.coarse_of {
             self.coarse_of.entry(id).or_insert(key);

@@ -79,10 +79,8 @@ impl Windows {
             return;
         };
         let coarse = templates::coarse_key(&line[space..]);
-        if let Some(first) = self.mined.note(coarse, second) {
-            if first >= second - self.window {
-                self.keep(line, line_no, second);
-            }
+        if self.mined.note(coarse, second, self.window) {
+            self.keep(line, line_no, second);
         }
     }
 
@@ -127,7 +125,14 @@ impl Windows {
         self.ring = ring;
     }
 
-    fn mine_line(&mut self, line: &[u8], number: u64, start: Timestamp, start_second: i64, year: i32) {
+    fn mine_line(
+        &mut self,
+        line: &[u8],
+        number: u64,
+        start: Timestamp,
+        start_second: i64,
+        year: i32,
+    ) {
         if line.len() > crate::lines::MAX_LINE {
             return;
         }
@@ -153,7 +158,7 @@ impl Windows {
             .mined
             .coarse
             .get(&coarse)
-            .is_some_and(|first| *first < start_second)
+            .is_some_and(|(first, _)| *first < start_second)
         {
             return;
         }
