@@ -780,6 +780,28 @@ pub fn fingerprint_with(rest: &[u8], buf: &mut Vec<u8>) -> u64 {
     hash_words(buf)
 }
 
+/// The first `byte` at or after `from` (`bytes.len()` if none), eight
+/// bytes at a time (short spans: no call, unlike `memchr`).
+#[inline]
+fn next_byte(bytes: &[u8], mut from: usize, byte: u8) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    while let Some(chunk) = bytes.get(from..from + 8) {
+        let x =
+            u64::from_le_bytes(chunk.try_into().expect("eight bytes")) ^ (ONES * u64::from(byte));
+        // A zero byte of `x`; the lowest flagged byte is one.
+        let flags = x.wrapping_sub(ONES) & !x & HIGHS;
+        if flags != 0 {
+            return from + (flags.trailing_zeros() / 8) as usize;
+        }
+        from += 8;
+    }
+    bytes[from..]
+        .iter()
+        .position(|b| *b == byte)
+        .map_or(bytes.len(), |p| from + p)
+}
+
 /// The first ASCII digit at or after `from` (`bytes.len()` if none), eight
 /// bytes at a time.
 #[inline]
@@ -844,12 +866,7 @@ pub fn coarse_key(rest: &[u8]) -> u64 {
         }
         at
     };
-    let end_of = |mut at: usize| {
-        while at < n && rest[at] != b' ' {
-            at += 1;
-        }
-        at
-    };
+    let end_of = |at: usize| next_byte(rest, at, b' ');
     let level_start = skip(0);
     let level_end = end_of(level_start);
     // The tokens ending in `:` (spans, then the target).
@@ -873,7 +890,7 @@ pub fn coarse_key(rest: &[u8]) -> u64 {
         let t = &rest[at..end];
         let kept = !t.is_empty()
             && next_digit(t, 0) == t.len()
-            && !t.contains(&b'=')
+            && next_byte(t, 0, b'=') == t.len()
             && (t.len() < 8 || t.iter().any(|b| matches!(b, b'g'..=b'z' | b'G'..=b'Z')));
         if !kept || used + t.len() > 32 {
             break;
