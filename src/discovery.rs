@@ -208,17 +208,8 @@ impl Row {
     }
 
     /// Whether the human section lists it (the rest are in the JSON).
-    /// A template below WARN first seen before the end of its input (not
-    /// a restart) is not listed: late in any log some routine task writes
-    /// its first line, so it is weak evidence (it stays in the JSON).
     pub fn is_change(&self) -> bool {
-        let routine_end = !self.is_alert()
-            && self
-                .window
-                .as_ref()
-                .is_some_and(|w| w.anchor == AnchorKind::End)
-            && self.status == RowStatus::Seen;
-        (self.tier() <= 3 && !routine_end) || (self.status == RowStatus::Seen && self.is_alert())
+        self.tier() <= 3 || (self.status == RowStatus::Seen && self.is_alert())
     }
 }
 
@@ -626,8 +617,13 @@ fn window_levels(
                 continue;
             }
             let Some(first) = t.first_seen else { continue };
+            // Restarts only: in the last minutes of any log some routine
+            // task writes its first line, so before the end of an input a
+            // template below WARN is weak evidence (a healthy log stays
+            // quiet); `--discover=all` still shows those.
             let Some(a) = list.iter().find(|a| {
-                first <= a.time
+                a.kind == AnchorKind::Restart
+                    && first <= a.time
                     && first >= a.time - window
                     && input.first.is_some_and(|f| f < a.time - window)
             }) else {
