@@ -217,6 +217,12 @@ impl Feed {
         key == &self.key[..self.key_len]
     }
 
+    /// The time of the last timed line (seconds since the epoch).
+    #[inline]
+    pub fn time(&self) -> Option<i64> {
+        self.time
+    }
+
     /// The last time text as two words (`words`), when it is a full
     /// `YYYY-MM-DDTHH:MM:SS`: what the fast path compares each line with.
     pub fn key_words(&self) -> Option<KeyWords> {

@@ -6,7 +6,7 @@
 //! before a restart of its node, or before the end of its input), and
 //! ranked: the row most likely to be the cause first.
 use crate::model::{Level, Timestamp};
-use crate::templates::{self, format_id, Comparison, Depth, Status, Table, Template};
+use crate::templates::{self, format_id, Comparison, Depth, Status, Table, Template, WindowMined};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -16,7 +16,7 @@ pub const MAX_ROWS: usize = 100;
 /// Time bins of a row's sparkline.
 pub const SPARK_BINS: usize = 32;
 /// The window before a restart or the end of an input, by default.
-pub const DEFAULT_WINDOW_SECS: i64 = 120;
+pub const DEFAULT_WINDOW_SECS: i64 = templates::DEFAULT_WINDOW_SECS;
 
 /// Discovery's part of the request (the command line's flags).
 #[derive(Debug, Clone)]
@@ -62,6 +62,9 @@ pub struct InputTemplates<'a> {
     pub table: &'a Table,
     pub first: Option<Timestamp>,
     pub last: Option<Timestamp>,
+    /// Its windows mined at the levels below the table's (`None`: not
+    /// mined, e.g. with `--discover=all`, where the table has every level).
+    pub windows: Option<&'a WindowMined>,
 }
 
 /// The known-good logs, mined.
@@ -257,6 +260,10 @@ pub struct Discovery {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline: Option<BaselineSummary>,
     pub window_seconds: i64,
+    /// The windows mined at the levels below the one mined everywhere
+    /// (absent when every level is mined).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window_levels: Option<WindowLevels>,
     /// Restarts (second start-up banners) and input ends.
     pub anchors: Vec<Anchor>,
     pub lines_mined: u64,
@@ -272,6 +279,28 @@ pub struct Discovery {
     pub templates_omitted: usize,
     /// Frequent in the baseline, absent here.
     pub gone: Vec<Row>,
+}
+
+/// What the windows at every level read (`Discovery::window_levels`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct WindowLevels {
+    /// Templates first seen in a window and new to their node.
+    pub new_templates: usize,
+    /// Inputs whose lines below that level are not all plain text (JSON,
+    /// pretty, wrapped, coloured): no template of theirs at those levels is
+    /// said to be new.
+    pub inputs_not_checked: Vec<String>,
+    /// Inputs with more distinct coarse keys than kept: from then on no
+    /// template of theirs at those levels is said to be new.
+    pub inputs_over_key_cap: Vec<String>,
+    /// Lines dropped from the copy of the last blocks (its byte cap) while
+    /// still within a window: a window may be cut short.
+    pub lines_dropped: u64,
+    /// Window lines past the cap per part, not counted in a row.
+    pub entries_dropped: u64,
+    /// Rows (ids) whose count stopped at `templates::MAX_KEPT_PER_KEY`
+    /// lines: at least that many.
+    pub counts_at_least: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -290,6 +319,7 @@ impl Default for Discovery {
             asked: false,
             baseline: None,
             window_seconds: DEFAULT_WINDOW_SECS,
+            window_levels: None,
             anchors: Vec::new(),
             lines_mined: 0,
             templates_total: 0,
@@ -412,6 +442,8 @@ pub fn discover(
     for input in inputs {
         all.absorb(input.table.clone(), 0);
     }
+    let late = window_levels(inputs, &anchors, window, &all, &mut windows);
+    discovery.window_levels = late.as_ref().map(|(summary, _)| summary.clone());
     discovery.lines_mined = all.lines;
     discovery.templates_total = all.len();
     discovery.templates_overflow_lines = all.overflow_lines;
@@ -483,6 +515,11 @@ pub fn discover(
             make_row(t, comparison)
         })
         .collect();
+    // The window templates below the level mined everywhere: no baseline
+    // comparison (the baseline is not mined at those levels).
+    if let Some((_, late)) = &late {
+        rows.extend(late.iter().map(|t| make_row(t, None)));
+    }
     rows.sort_by(|a, b| {
         a.tier()
             .cmp(&b.tier())
@@ -492,7 +529,23 @@ pub fn discover(
                     let score = |r: &Row| r.grew.as_ref().map_or(0.0, |g| g.score);
                     score(b).total_cmp(&score(a)).then(b.count.cmp(&a.count))
                 }
-                0 | 2 | 3 => (
+                // New to the node: WARN/ERROR/FATAL before the other
+                // levels, then the earliest first.
+                2 | 3 => (
+                    !a.is_alert(),
+                    a.first_time.is_none(),
+                    a.first_time,
+                    &a.first.source,
+                    a.first.line,
+                )
+                    .cmp(&(
+                        !b.is_alert(),
+                        b.first_time.is_none(),
+                        b.first_time,
+                        &b.first.source,
+                        b.first.line,
+                    )),
+                0 => (
                     a.first_time.is_none(),
                     a.first_time,
                     &a.first.source,
@@ -640,6 +693,147 @@ fn growth_in_windows(
         }
     }
     growth
+}
+
+/// The templates below the level mined everywhere that came first in the
+/// window before an anchor of their input, whose coarse key the input had
+/// not written before that window (so they are new to their node), with
+/// their lines in that window; their window hits go into `windows`.
+/// `None` when no input mined such windows.
+fn window_levels(
+    inputs: &[InputTemplates<'_>],
+    anchors: &[Vec<Anchor>],
+    window: chrono::Duration,
+    all: &Table,
+    windows: &mut HashMap<u64, WindowHit>,
+) -> Option<(WindowLevels, Vec<Template>)> {
+    let mut summary = WindowLevels::default();
+    let mut late: HashMap<u64, Template> = HashMap::new();
+    let mut capped = std::collections::HashSet::new();
+    let mut any = false;
+    for (input, list) in inputs.iter().zip(anchors) {
+        let Some(mined) = input.windows else { continue };
+        any = true;
+        summary.lines_dropped += mined.dropped_lines;
+        summary.entries_dropped += mined.entries_dropped;
+        if mined.other_shape_lines > 0 {
+            summary.inputs_not_checked.push(input.name.clone());
+            continue;
+        }
+        if mined.coarse_full_from.is_some() {
+            summary.inputs_over_key_cap.push(input.name.clone());
+        }
+        let mut times: HashMap<u64, Vec<i64>> = HashMap::new();
+        for (id, millis) in &mined.entries {
+            times.entry(*id).or_default().push(*millis);
+        }
+        let mut found: Vec<&Template> = mined.table.iter().collect();
+        found.sort_by_key(|t| (t.example.line, t.id));
+        for t in found {
+            if all.contains(t.id) {
+                continue;
+            }
+            let Some(first) = t.first_seen else { continue };
+            // Restarts only: in the last minutes of any log some routine
+            // task writes its first line, so before the end of an input a
+            // template below WARN is weak evidence (a healthy log stays
+            // quiet); `--discover=all` still shows those.
+            let Some(a) = list.iter().find(|a| {
+                a.kind == AnchorKind::Restart
+                    && first <= a.time
+                    && first >= a.time - window
+                    && input.first.is_some_and(|f| f < a.time - window)
+            }) else {
+                continue;
+            };
+            let start = a.time - window;
+            if mined
+                .coarse_full_from
+                .is_some_and(|full| full <= a.time.timestamp())
+            {
+                continue;
+            }
+            // New to the node only if its coarse key was first seen in a
+            // second wholly inside the window.
+            let start_second = start.timestamp() + i64::from(start.timestamp_subsec_nanos() > 0);
+            let coarse_first = mined.coarse_of.get(&t.id).and_then(|c| mined.coarse.get(c));
+            if coarse_first.is_none_or(|(s, _)| *s < start_second) {
+                continue;
+            }
+            let (low, high) = (start.timestamp_millis(), a.time.timestamp_millis());
+            let mut inside: Vec<i64> = times
+                .get(&t.id)
+                .map(|v| {
+                    v.iter()
+                        .copied()
+                        .filter(|m| *m >= low && *m <= high)
+                        .collect()
+                })
+                .unwrap_or_default();
+            inside.sort_unstable();
+            let Some(&last) = inside.last() else { continue };
+            let mut row = t.clone();
+            // Lines past `MAX_KEPT_PER_KEY` a part were not kept: the same
+            // cap on the total, so that the parts change nothing.
+            let cap = templates::MAX_KEPT_PER_KEY as usize;
+            if inside.len() >= cap {
+                capped.insert(t.id);
+                inside.truncate(cap);
+            }
+            row.count = inside.len() as u64;
+            row.last_seen = chrono::DateTime::from_timestamp_millis(last).map(|l| l.fixed_offset());
+            row.minutes = Vec::new();
+            for m in &inside {
+                let minute = m.div_euclid(60_000);
+                match row.minutes.last_mut() {
+                    Some((at, n)) if *at == minute => *n += 1,
+                    _ => row.minutes.push((minute, 1)),
+                }
+            }
+            let hit = WindowHit {
+                anchor: a.kind,
+                source: a.source.clone(),
+                number: a.number,
+                at: a.at.clone(),
+                first_offset_seconds: seconds_between(first, a.time),
+            };
+            windows
+                .entry(t.id)
+                .and_modify(|w| {
+                    if (hit.anchor, &hit.at) < (w.anchor, &w.at) {
+                        *w = hit.clone();
+                    }
+                })
+                .or_insert(hit);
+            match late.get_mut(&t.id) {
+                Some(seen) => {
+                    seen.count += row.count;
+                    if row.first_seen < seen.first_seen {
+                        seen.first_seen = row.first_seen;
+                        seen.example = row.example.clone();
+                    }
+                    seen.last_seen = seen.last_seen.max(row.last_seen);
+                    seen.minutes.extend(row.minutes);
+                    seen.minutes.sort_unstable();
+                }
+                None => {
+                    late.insert(t.id, row);
+                }
+            }
+        }
+    }
+    if !any {
+        return None;
+    }
+    summary.new_templates = late.len();
+    summary.counts_at_least = {
+        let mut ids: Vec<String> = capped.into_iter().map(format_id).collect();
+        ids.sort();
+        ids
+    };
+    let mut late: Vec<Template> = late.into_values().collect();
+    late.sort_by_key(|t| t.id);
+    Some((summary, late))
 }
 
 /// A template's lines in `SPARK_BINS` bins over the run's time range.

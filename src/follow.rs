@@ -103,6 +103,7 @@ pub fn run(cli: &Cli, request: &Request) -> u8 {
                     &stop,
                     &mut generations,
                     request.discover.depth,
+                    request.discover.window_secs,
                 )
             }));
             match scanned {
@@ -200,6 +201,7 @@ fn scan_live(
     stop: &Arc<AtomicBool>,
     generations: &mut Vec<(InputSpec, Option<scan::Coverage>)>,
     discover: crate::templates::Depth,
+    window_secs: i64,
 ) -> Result<(), InputError> {
     let (sender, receiver) = mpsc::sync_channel(CHANNEL_CHUNKS);
     let receiver = Arc::new(Mutex::new(receiver));
@@ -231,6 +233,7 @@ fn scan_live(
         let index = generations.len();
         let part = scan::Part {
             discover,
+            windows: Some(window_secs),
             ..scan::Part::default()
         };
         let mut coverage = scan::scan_part(index, &name, opened, matcher, part, &mut |hit| {

@@ -87,6 +87,7 @@ pub fn analyse_inputs(
         threads: workers::thread_count(request.threads),
         min_split_bytes: request.min_split_bytes.unwrap_or(workers::MIN_SPLIT_BYTES),
         discover: request.discover.depth,
+        windows: Some(request.discover.window_secs),
     };
     let scans = workers::scan_merged(&specs, matcher, plan, progress, &mut |hit| {
         timeline.push(hit);
@@ -157,6 +158,7 @@ pub fn finish(
             table: c.as_ref().map_or(&empty, |c| &c.templates),
             first: c.as_ref().and_then(|c| c.first_timestamp),
             last: c.as_ref().and_then(|c| c.last_timestamp),
+            windows: c.as_ref().and_then(|c| c.windows.as_ref()),
         })
         .collect();
     let mut discovery = discover(&request.discover, &mined, &starts, baseline.as_ref());
@@ -210,6 +212,7 @@ fn mine_baseline(request: &Request) -> (Option<Baseline>, Vec<InputError>) {
         threads: workers::thread_count(request.threads),
         min_split_bytes: request.min_split_bytes.unwrap_or(workers::MIN_SPLIT_BYTES),
         discover: request.discover.depth,
+        windows: None,
     };
     let mut table = crate::templates::Table::new(false);
     for scan in workers::scan_merged(&specs, &matcher, plan, None, &mut |_| {}) {

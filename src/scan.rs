@@ -13,6 +13,8 @@ use chrono::Datelike;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+mod windows;
+
 /// Evidence text longer than this is cut (at a character boundary).
 pub const MAX_EVIDENCE_TEXT: usize = 2048;
 /// Distinct origins (pods, services) listed per input.
@@ -104,6 +106,10 @@ pub struct Coverage {
     /// The templates of the lines mined for discovery (`Part::discover`).
     #[serde(skip)]
     pub templates: crate::templates::Table,
+    /// The windows before banners and the end, at the levels below the one
+    /// mined (`Part::windows`).
+    #[serde(skip)]
+    pub windows: Option<crate::templates::WindowMined>,
 }
 
 impl Coverage {
@@ -121,6 +127,15 @@ impl Coverage {
             self.last_event = Some(last);
         }
         self.templates.absorb(next.templates, self.lines);
+        match (&mut self.windows, next.windows) {
+            (Some(mine), Some(theirs)) => mine.absorb(theirs, self.lines),
+            (None, Some(theirs)) => {
+                let mut all = crate::templates::WindowMined::default();
+                all.absorb(theirs, self.lines);
+                self.windows = Some(all);
+            }
+            _ => {}
+        }
         self.bytes += next.bytes;
         self.unread_bytes += next.unread_bytes;
         self.lines += next.lines;
@@ -198,6 +213,8 @@ struct ScanState {
     activity: Feed,
     /// Discovery's template table, when lines are mined (`Part::discover`).
     miner: Option<Miner>,
+    /// The windows at the levels below the miner's (`Part::windows`).
+    windows: Option<windows::Windows>,
 }
 
 /// The lines mined into templates while scanning (discovery, issue 17).
@@ -211,6 +228,35 @@ struct Miner {
     known: std::collections::HashMap<u64, (u64, u8), crate::templates::IdHash>,
     /// The last `YYYY-MM-DDTHH:MM` read by `fast_time` and its time.
     minute: Option<([u8; 16], Timestamp)>,
+    /// Count lines by their confirmed fingerprint (always, except in the
+    /// test that holds the fast paths to the full key).
+    fingerprints: bool,
+    /// `templates::fingerprint_with`'s buffer.
+    scratch: Vec<u8>,
+}
+
+impl Miner {
+    /// Counts a plain RisingWave text line (without its line ending) by its
+    /// fingerprint, if that fingerprint is confirmed and the line's time is
+    /// in tracing's UTC form: exactly what `mine_event` does for it. False
+    /// when the line needs the general path.
+    #[inline]
+    fn count_plain(&mut self, raw: &[u8], line_no: u64) -> bool {
+        let Some(space) = memchr::memchr(b' ', raw) else {
+            return false;
+        };
+        let fp = crate::templates::fingerprint_with(&raw[space..], &mut self.scratch);
+        let Some(&(id, checks)) = self.known.get(&fp) else {
+            return false;
+        };
+        if checks < FINGERPRINT_CHECKS {
+            return false;
+        }
+        let Some(time) = fast_time(&mut self.minute, raw) else {
+            return false;
+        };
+        self.table.add_seen(id, Some(time), line_no)
+    }
 }
 
 /// Full keys computed for a fingerprint before it is trusted alone.
@@ -271,6 +317,9 @@ pub struct Part {
     pub year: Option<i32>,
     /// Which lines are mined into templates (`Coverage::templates`).
     pub discover: crate::templates::Depth,
+    /// Mine the lines below that level in the window of this many seconds
+    /// before each start-up banner and the end (`Coverage::windows`).
+    pub windows: Option<i64>,
 }
 
 /// The year a scan takes from an input's first event line (journalctl
@@ -360,7 +409,15 @@ fn scan_part_with(
             source: name.to_string(),
             known: Default::default(),
             minute: None,
+            fingerprints: fast_runs,
+            scratch: Vec::new(),
         }),
+        windows: match (part.windows, part.discover.min_level()) {
+            (Some(window), Some(from)) if from > Level::Trace => {
+                Some(windows::Windows::new(name, window, from))
+            }
+            _ => None,
+        },
     };
 
     let result = blocks.for_each_block(|block| {
@@ -383,6 +440,17 @@ fn scan_part_with(
     coverage.lines = st.line_no;
     if let Some(miner) = st.miner.take() {
         coverage.templates = miner.table;
+    }
+    if let Some(mut windows) = st.windows.take() {
+        // The part's tail, as if an anchor followed it.
+        let year = st
+            .year
+            .unwrap_or_else(|| record::default_journal_year(None));
+        let end = latest(st.latest, record::line_timestamp(&st.last_event, year));
+        if let Some(end) = end {
+            windows.mine(st.line_no + 1, end, year);
+        }
+        coverage.windows = Some(windows.mined);
     }
     coverage.bytes = blocks.bytes_read;
     coverage.truncated_lines = blocks.truncated_lines + st.cut_lines;
@@ -494,13 +562,14 @@ impl BlockScan<'_, '_> {
     /// there is to them, in a tight loop up to the next candidate.
     fn plain_lines(&mut self) {
         let limit = self.next_candidate.unwrap_or(self.block.len());
-        let mine_from = self.st.miner.as_ref().map(|m| m.from);
         let run = plain_run(
             self.block,
             self.start,
             limit,
             &mut self.st.activity,
-            mine_from,
+            self.st.miner.as_mut(),
+            self.st.windows.as_mut(),
+            self.st.line_no,
         );
         if run.lines > 0 {
             let st = &mut *self.st;
@@ -573,7 +642,7 @@ impl BlockScan<'_, '_> {
         if recognised {
             self.st.recognised += 1;
         }
-        mine_event(self.st, line, class, &unwrapped);
+        mine_event(self.st, line, class, &unwrapped, has_ansi);
         if has_ansi || self.candidate_through(newline) {
             self.check_candidate(line, recognised, &before);
             self.pass_candidates(newline);
@@ -702,6 +771,13 @@ impl BlockScan<'_, '_> {
         };
         if hit.facts.iter().any(|(k, _)| *k == FactKind::NodeStarting) {
             hit.before = line_before(before, self.block, self.input_index, self.st);
+            if let (Some(windows), Some(time)) = (self.st.windows.as_mut(), hit.sort_time) {
+                let year = self
+                    .st
+                    .year
+                    .unwrap_or_else(|| record::default_journal_year(None));
+                windows.mine(self.st.line_no, time, year);
+            }
         }
         if !recognised && !hit.signals.is_empty() {
             self.st.shape_counts[Shape::Bare.index()] += 1;
@@ -807,13 +883,17 @@ struct PlainRun {
 /// Goes over the lines from `start` that end before `limit` (the next
 /// candidate) while each is a plain RisingWave text event line, no longer
 /// than `MAX_LINE`: exactly the lines the general path would only count.
-/// A line at `mine_from` or above (discovery mines it) ends the run.
+/// A line at the level discovery mines from or above is counted by its
+/// confirmed fingerprint (`Miner::count_plain`); one that cannot be ends
+/// the run, for the general path to mine. `line_no`: lines before `start`.
 fn plain_run(
     block: &[u8],
     start: usize,
     limit: usize,
     activity: &mut Feed,
-    mine_from: Option<Level>,
+    mut miner: Option<&mut Miner>,
+    mut windows: Option<&mut windows::Windows>,
+    line_no: u64,
 ) -> PlainRun {
     let mut run = PlainRun {
         lines: 0,
@@ -847,14 +927,22 @@ fn plain_run(
         ) else {
             return false;
         };
-        if mine_from.is_some_and(|from| level >= from) {
-            return false;
+        if let Some(miner) = miner.as_deref_mut() {
+            if level >= miner.from && !miner.count_plain(raw, line_no + run.lines + 1) {
+                return false;
+            }
         }
         // The time is parsed only when the second changes.
         if crate::activity::words(second) != key {
             counts.lines = run.lines - counted_to;
             counted_to = run.lines;
             key = next_second(activity, &mut counts, second, raw);
+        }
+        if let Some(windows) = windows.as_deref_mut() {
+            if windows.wants(level) {
+                let space = memchr::memchr(b' ', raw).unwrap_or(0);
+                windows.note(raw, space, line_no + run.lines + 1, activity.time());
+            }
         }
         counts.warn += u64::from(level == Level::Warn);
         counts.error += u64::from(level >= Level::Error);
@@ -943,33 +1031,58 @@ fn cheap_level(inner: &[u8], shape: Shape) -> Option<Level> {
     }
 }
 
-/// Mines one event line into discovery's table when its level is mined
-/// (a plain INFO line never gets here: `plain_run` passes over it).
-fn mine_event(st: &mut ScanState, line: &[u8], class: LineClass, unwrapped: &record::Unwrapped) {
+/// Mines one event line into discovery's table when its level is mined (a
+/// plain line below that level never gets here, nor one `plain_run`
+/// counted by its fingerprint).
+fn mine_event(
+    st: &mut ScanState,
+    line: &[u8],
+    class: LineClass,
+    unwrapped: &record::Unwrapped,
+    has_ansi: bool,
+) {
     let (Some(from), LineClass::Event(shape)) = (st.miner.as_ref().map(|m| m.from), class) else {
         return;
     };
     if shape == Shape::RustPanic {
         return; // mined whole when it ends (`finish_panic`)
     }
-    if cheap_level(&line[unwrapped.inner_start..], shape).is_some_and(|level| level < from) {
-        return;
+    if let Some(level) = cheap_level(&line[unwrapped.inner_start..], shape) {
+        if level < from {
+            if let Some(windows) = st.windows.as_mut() {
+                // What `plain_run` does for a plain line; another shape
+                // (or colours: the copy kept is the raw line) is counted.
+                if shape == Shape::RisingwaveText && unwrapped.wrappers == 0 && !has_ansi {
+                    let space = memchr::memchr(b' ', line).unwrap_or(0);
+                    windows.note(line, space, st.line_no, st.activity.time());
+                } else {
+                    windows.mined.other_shape_lines += 1;
+                }
+            }
+            return;
+        }
     }
     // A plain line seen before in another form: counted by its fingerprint.
-    let plain = shape == Shape::RisingwaveText && unwrapped.wrappers == 0;
-    let fingerprint = plain
-        .then(|| line.iter().position(|b| *b == b' '))
-        .flatten()
-        .map(|space| crate::templates::fingerprint(&line[space..]));
+    // Only a line with a time of its own read (`fast_time`, else the text
+    // shape's reader) has one: a malformed time can change how the line
+    // parses, and the fingerprint holds only what comes after it.
     let line_no = st.line_no;
-    if let (Some(fp), Some(miner)) = (fingerprint, st.miner.as_mut()) {
-        if let Some(&(id, checks)) = miner.known.get(&fp) {
-            if checks >= FINGERPRINT_CHECKS {
-                let time = fast_time(&mut miner.minute, line)
-                    .or_else(|| record::text::leading_timestamp(line))
-                    .or(st.last_time);
-                if miner.table.add_seen(id, time, line_no) {
-                    return;
+    let mut fingerprint = None;
+    if let Some(miner) = st.miner.as_mut() {
+        let space = (shape == Shape::RisingwaveText && unwrapped.wrappers == 0)
+            .then(|| memchr::memchr(b' ', line))
+            .flatten();
+        if let Some(space) = space {
+            let time = fast_time(&mut miner.minute, line)
+                .or_else(|| record::text::leading_timestamp(line));
+            if time.is_some() {
+                let fp = crate::templates::fingerprint_with(&line[space..], &mut miner.scratch);
+                fingerprint = Some(fp);
+                let known = miner.known.get(&fp).filter(|_| miner.fingerprints);
+                if let Some(&(id, checks)) = known {
+                    if checks >= FINGERPRINT_CHECKS && miner.table.add_seen(id, time, line_no) {
+                        return;
+                    }
                 }
             }
         }
@@ -981,6 +1094,11 @@ fn mine_event(st: &mut ScanState, line: &[u8], class: LineClass, unwrapped: &rec
         Some(level) => level >= from,
         None => from == Level::Trace,
     };
+    if !wanted && parsed.record.level.is_some() {
+        if let Some(windows) = st.windows.as_mut() {
+            windows.mined.other_shape_lines += 1;
+        }
+    }
     if !wanted || (parsed.record.message.is_empty() && parsed.record.level.is_none()) {
         return;
     }
@@ -1057,10 +1175,8 @@ fn fast_time(minute: &mut Option<([u8; 16], Timestamp)>, line: &[u8]) -> Option<
             time
         }
     };
-    Some(
-        base + chrono::Duration::seconds(i64::from(seconds))
-            + chrono::Duration::nanoseconds(i64::from(nanos)),
-    )
+    // One addition (seconds and nanoseconds together).
+    base.checked_add_signed(chrono::TimeDelta::new(i64::from(seconds), nanos)?)
 }
 
 /// Mines a folded panic (its text whole, masked) as a FATAL template.
@@ -1259,13 +1375,14 @@ fn latest(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
 mod tests {
     use super::*;
     use crate::rules::RuleSet;
+    use crate::templates::Depth;
 
     fn scan_bytes(
         matcher: &Matcher,
         data: &[u8],
         part: Part,
         fast: bool,
-    ) -> (String, Vec<Hit>, Histogram) {
+    ) -> (String, Vec<Hit>, Histogram, String) {
         let opened = OpenInput {
             rewritten: false,
             reader: Box::new(std::io::Cursor::new(data.to_vec())),
@@ -1287,7 +1404,47 @@ mod tests {
             serde_json::to_string(&coverage).expect("coverage serialises"),
             hits,
             coverage.activity,
+            table_dump(&coverage.templates) + &windows_dump(coverage.windows.as_ref()),
         )
+    }
+
+    /// Everything the windows found, in a canonical order.
+    fn windows_dump(windows: Option<&crate::templates::WindowMined>) -> String {
+        let Some(w) = windows else {
+            return "no windows".to_string();
+        };
+        let mut coarse: Vec<_> = w.coarse.iter().collect();
+        coarse.sort();
+        let mut of: Vec<_> = w.coarse_of.iter().collect();
+        of.sort();
+        format!(
+            "windows\n{}{:?}\n{:?}\n{:?}\n{:?} {} {} {}\n",
+            table_dump(&w.table),
+            w.entries,
+            coarse,
+            of,
+            w.coarse_full_from,
+            w.other_shape_lines,
+            w.dropped_lines,
+            w.entries_dropped
+        )
+    }
+
+    /// Everything a template table holds, in a canonical order.
+    fn table_dump(table: &crate::templates::Table) -> String {
+        let mut all: Vec<_> = table.iter().collect();
+        all.sort_by_key(|t| t.id);
+        let mut out = format!(
+            "lines {} overflow {} bins {} unbinned {}\n",
+            table.lines, table.overflow_lines, table.bins, table.unbinned_lines
+        );
+        for t in all {
+            out.push_str(&format!(
+                "{:x} {:?} {} {:?} {:?} {:?} {:?} {:?}\n",
+                t.id, t.key, t.count, t.first_seen, t.last_seen, t.example, t.lines, t.minutes
+            ));
+        }
+        out
     }
 
     /// A panic's lines are one event: one hit at its header, with the
@@ -1306,7 +1463,7 @@ Aborted (core dumped)\n\
 2026-04-14T03:14:00.1Z  INFO risingwave_meta_node: Starting meta node\n";
         let matcher = Matcher::new(&RuleSet::load(&[]));
         for fast in [true, false] {
-            let (coverage, hits, _) = scan_bytes(&matcher, log, Part::default(), fast);
+            let (coverage, hits, _, _) = scan_bytes(&matcher, log, Part::default(), fast);
             let coverage: serde_json::Value = serde_json::from_str(&coverage).unwrap();
             assert_eq!(coverage["recognised"], 8, "the abort line is no event");
             let panic = &hits[0];
@@ -1352,6 +1509,14 @@ Aborted (core dumped)\n\
             b"2024-02-11T06:05:06.387433Z  INFO",
             b"2024-02-11T06:05:06.387433Z  INFOx",
             b"short",
+            // Lines whose numbers change (`#`: random digits), so that
+            // fingerprints are confirmed and then counted alone.
+            b"2024-02-11T06:05:06.387433Z  WARN risingwave_meta::barrier::progress: backfill progress job_id=# consumed_rows=# done_actors=#",
+            b"2024-02-11T06:0#:0#.38743#Z  INFO risingwave_meta::manager::cluster: worker # heartbeat from rw-compute-#:5688",
+            b"2024-02-11T06:0#:06.3Z ERROR risingwave_meta::rpc::election::etcd: lease # keep alive timeout",
+            b"2024-02-11T07:0#:1#Z DEBUG risingwave_meta::hummock: compaction task # done in #ms",
+            b"2024-02-11T06:05:06.387433+00:00  WARN risingwave_meta: offset time #",
+            b"2024-02-11T06:05:0#.1Z  WARN risingwave_meta::barrier: failed: id #: error: status: Internal, message: \"#\"",
         ];
         let matcher = Matcher::new(&RuleSet::load(&[]));
         let mut next = crate::fuzzing::xorshift(0x853c_49e6_748f_ea9bu64);
@@ -1361,10 +1526,20 @@ Aborted (core dumped)\n\
             while log.len() < 40_000 {
                 let kind = if next(4) == 0 {
                     kinds[next(kinds.len() as u64) as usize]
+                } else if round % 2 == 1 && next(2) == 0 {
+                    kinds[kinds.len() - 6 + next(6) as usize]
                 } else {
                     kinds[next(2) as usize]
                 };
-                log.extend_from_slice(kind);
+                for &b in kind {
+                    if b == b'#' {
+                        for _ in 0..1 + next(3) {
+                            log.push(b'0' + next(10) as u8);
+                        }
+                    } else {
+                        log.push(b);
+                    }
+                }
                 if round % 5 == 0 && next(300) == 0 {
                     log.extend(std::iter::repeat_n(b'x', crate::lines::MAX_LINE + 10));
                 }
@@ -1373,17 +1548,27 @@ Aborted (core dumped)\n\
             if round % 3 == 0 {
                 log.pop(); // no final newline
             }
-            for mid_input in [false, true] {
+            let depths = [Depth::WarnError, Depth::All, Depth::Off];
+            for (mid_input, discover) in [false, true]
+                .into_iter()
+                .flat_map(|m| depths.into_iter().map(move |d| (m, d)))
+            {
                 let part = Part {
                     mid_input,
                     year: Some(2024),
-                    discover: Default::default(),
+                    discover,
+                    windows: Some(60),
                 };
                 let fast = scan_bytes(&matcher, &log, part, true);
                 let reference = scan_bytes(&matcher, &log, part, false);
-                assert_eq!(fast.0, reference.0, "round {round} mid_input {mid_input}");
-                assert_eq!(fast.1, reference.1, "round {round} mid_input {mid_input}");
-                assert_eq!(fast.2, reference.2, "round {round} mid_input {mid_input}");
+                let case = format!("round {round} mid_input {mid_input} {discover:?}");
+                assert_eq!(fast.0, reference.0, "{case}");
+                assert_eq!(fast.1, reference.1, "{case}");
+                assert_eq!(fast.2, reference.2, "{case}");
+                assert_eq!(fast.3, reference.3, "{case}");
+                if discover == Depth::All {
+                    assert!(fast.3.lines().count() > 4, "templates mined: {case}");
+                }
                 let lines =
                     log.split(|b| *b == b'\n').count() as u64 - u64::from(log.ends_with(b"\n"));
                 assert_eq!(fast.2.total().lines, lines, "every line on the histogram");

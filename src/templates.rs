@@ -723,42 +723,295 @@ impl Table {
 /// is the line after its timestamp. (Callers check a fingerprint against
 /// the full key on its first uses.)
 pub fn fingerprint(rest: &[u8]) -> u64 {
-    let mut hash = Fnv::default();
-    let mut token_start = true;
-    let mut keep_digits = false;
-    let mut in_digits = false;
-    for (i, &b) in rest.iter().enumerate() {
-        if b == b' ' || b == b'\t' {
-            token_start = true;
-            in_digits = false;
-            hash.write(b" ");
-            continue;
+    fingerprint_with(rest, &mut Vec::new())
+}
+
+/// `fingerprint`, with a scratch buffer kept by the caller (the scan's
+/// loop calls it for every line mined). The bytes up to the next digit are
+/// copied whole (found eight bytes at a time); a run of digits is kept or
+/// made one digit by the rules of its token (its `=`, its final `:`),
+/// found only then. The normalised text is hashed a word at a time. A tab
+/// is kept as itself (two lines that differ only there get two
+/// fingerprints: finer, never coarser, than one fingerprint per key).
+pub fn fingerprint_with(rest: &[u8], buf: &mut Vec<u8>) -> u64 {
+    let is_separator = |b: u8| b == b' ' || b == b'\t';
+    buf.clear();
+    buf.reserve(rest.len());
+    // The current digits' token: where it ends and up to where its
+    // digits are kept as written.
+    let mut token_end = 0usize;
+    let mut keep_to = 0usize;
+    let mut i = 0;
+    while i < rest.len() {
+        let digit = next_digit(rest, i);
+        buf.extend_from_slice(&rest[i..digit]);
+        if digit == rest.len() {
+            break;
         }
-        if token_start {
-            token_start = false;
-            // Digits are kept up to a `=` in this token, or in a token that
-            // ends with `:`.
-            let end = rest[i..]
+        let run_end = rest[digit..]
+            .iter()
+            .position(|c| !c.is_ascii_digit())
+            .map_or(rest.len(), |p| digit + p);
+        if digit >= token_end {
+            let start = rest[..digit]
                 .iter()
-                .position(|c| *c == b' ' || *c == b'\t')
-                .map_or(rest.len(), |p| i + p);
-            let token = &rest[i..end];
-            keep_digits = token.contains(&b'=') || token.ends_with(b":");
+                .rposition(|c| is_separator(*c))
+                .map_or(0, |p| p + 1);
+            token_end = rest[run_end..]
+                .iter()
+                .position(|c| is_separator(*c))
+                .map_or(rest.len(), |p| run_end + p);
+            let token = &rest[start..token_end];
+            keep_to = match token.iter().position(|c| *c == b'=') {
+                Some(eq) => start + eq,
+                None if token.ends_with(b":") => token_end,
+                None => start,
+            };
         }
-        if b == b'=' {
-            keep_digits = false;
+        // A run is all before `keep_to` or all after it (`=` and the
+        // token's ends are no digits).
+        if digit < keep_to {
+            buf.extend_from_slice(&rest[digit..run_end]);
+        } else {
+            buf.push(b'0');
         }
-        if b.is_ascii_digit() && !keep_digits {
-            if !in_digits {
-                hash.write(b"0");
-            }
-            in_digits = true;
-            continue;
-        }
-        in_digits = false;
-        hash.write(&[b]);
+        i = run_end;
     }
-    hash.0
+    hash_words(buf)
+}
+
+/// The first `byte` at or after `from` (`bytes.len()` if none), eight
+/// bytes at a time (short spans: no call, unlike `memchr`).
+#[inline]
+fn next_byte(bytes: &[u8], mut from: usize, byte: u8) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    while let Some(chunk) = bytes.get(from..from + 8) {
+        let x =
+            u64::from_le_bytes(chunk.try_into().expect("eight bytes")) ^ (ONES * u64::from(byte));
+        // A zero byte of `x`; the lowest flagged byte is one.
+        let flags = x.wrapping_sub(ONES) & !x & HIGHS;
+        if flags != 0 {
+            return from + (flags.trailing_zeros() / 8) as usize;
+        }
+        from += 8;
+    }
+    bytes[from..]
+        .iter()
+        .position(|b| *b == byte)
+        .map_or(bytes.len(), |p| from + p)
+}
+
+/// The first ASCII digit at or after `from` (`bytes.len()` if none), eight
+/// bytes at a time.
+#[inline]
+fn next_digit(bytes: &[u8], mut from: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    while let Some(chunk) = bytes.get(from..from + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        // A byte of `x` below 10 is a digit. `x - 10` borrows upwards only
+        // from such a byte, so the lowest flagged byte is a digit.
+        let x = word ^ (ONES * u64::from(b'0'));
+        let flags = x.wrapping_sub(ONES * 10) & !x & HIGHS;
+        if flags != 0 {
+            return from + (flags.trailing_zeros() / 8) as usize;
+        }
+        from += 8;
+    }
+    bytes[from..]
+        .iter()
+        .position(u8::is_ascii_digit)
+        .map_or(bytes.len(), |p| from + p)
+}
+
+/// A 64-bit hash of `bytes`, a word at a time.
+fn hash_words(bytes: &[u8]) -> u64 {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut h = (bytes.len() as u64).wrapping_mul(K);
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        h = (h.rotate_left(23) ^ word).wrapping_mul(K);
+    }
+    let tail = chunks.remainder();
+    if !tail.is_empty() {
+        let mut last = [0u8; 8];
+        last[..tail.len()].copy_from_slice(tail);
+        h = (h.rotate_left(23) ^ u64::from_le_bytes(last)).wrapping_mul(K);
+    }
+    // Final mix (splitmix64's).
+    h ^= h >> 30;
+    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h ^= h >> 27;
+    h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^ (h >> 31)
+}
+
+/// A coarse key of a plain RisingWave text line (`rest`: the line after
+/// its timestamp): its level, its target (the last of the tokens ending in
+/// `:` that follow the level, unless it holds a digit) and up to two words
+/// of its message (32 bytes), up to the first token a template could mask
+/// or reorder (one with a digit or a `=`, or of 8+ characters with no
+/// letter past `f`). The lines of one template have one coarse key; several
+/// templates can share one. Discovery's windows use it to tell which
+/// templates a node never wrote before without mining every line, so it is
+/// cheap: a few token ends found by `memchr`, each piece hashed in place.
+pub fn coarse_key(rest: &[u8]) -> u64 {
+    // Token ends by a byte loop: the tokens are short, a call costs more.
+    let n = rest.len();
+    let skip = |mut at: usize| {
+        while at < n && rest[at] == b' ' {
+            at += 1;
+        }
+        at
+    };
+    let end_of = |at: usize| next_byte(rest, at, b' ');
+    let level_start = skip(0);
+    let level_end = end_of(level_start);
+    // The tokens ending in `:` (spans, then the target).
+    let mut targets = 0;
+    let mut target = (level_end, level_end);
+    let mut at = skip(level_end);
+    loop {
+        let end = end_of(at);
+        if end > at && rest[end - 1] == b':' {
+            targets += 1;
+            target = (at, end);
+            at = skip(end);
+        } else {
+            break;
+        }
+    }
+    let mut words_end = at;
+    let mut used = 0;
+    for _ in 0..2 {
+        let end = end_of(at);
+        let t = &rest[at..end];
+        let kept = !t.is_empty()
+            && next_digit(t, 0) == t.len()
+            && next_byte(t, 0, b'=') == t.len()
+            && (t.len() < 8 || t.iter().any(|b| matches!(b, b'g'..=b'z' | b'G'..=b'Z')));
+        if !kept || used + t.len() > 32 {
+            break;
+        }
+        used += t.len() + 1;
+        words_end = end;
+        at = skip(end);
+    }
+    let target_bytes = &rest[target.0..target.1.min(target.0 + 64)];
+    let target_ok = next_digit(target_bytes, 0) == target_bytes.len();
+    if targets <= 1 && target_ok && target.1 - target.0 <= 64 {
+        // The usual line: level, target and words are one run of bytes.
+        return hash_words(&rest[level_start..words_end.max(level_end)]);
+    }
+    // Spans, or a target with a digit: the pieces one by one.
+    let mut h = hash_words(&rest[level_start..level_end]) ^ 0x5bd1_e995;
+    let target_bytes: &[u8] = if target_ok { target_bytes } else { b"" };
+    h = (h.rotate_left(29) ^ hash_words(target_bytes)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    let words_start = skip(target.1.max(level_end));
+    if words_end > words_start {
+        h = (h.rotate_left(29) ^ hash_words(&rest[words_start..words_end]))
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+    h
+}
+
+/// What the windows before restarts and ends found at the levels below the
+/// one mined (discovery, issue 17): each part of an input keeps it in its
+/// coverage, and the parts merge exactly.
+#[derive(Debug, Default, Clone)]
+pub struct WindowMined {
+    /// Templates of the lines below the mined level in a window (the last
+    /// minutes before a start-up banner or the end of a part) whose coarse
+    /// key the part had not seen before that window.
+    pub table: Table,
+    /// Each such line: its template id and time (milliseconds), so that a
+    /// window's lines can be counted whatever the parts were.
+    pub entries: Vec<(u64, i64)>,
+    /// Lines past `MAX_WINDOW_ENTRIES` (not counted in a row).
+    pub entries_dropped: u64,
+    /// The coarse key (`coarse_key`) of every plain line below the mined
+    /// level → the first second it was seen, and how many of its lines
+    /// were kept for the windows (at most `MAX_KEPT_PER_KEY`).
+    pub coarse: HashMap<u64, (i64, u32), IdHash>,
+    /// A template id of `table` → its coarse key.
+    pub coarse_of: HashMap<u64, u64, IdHash>,
+    /// The first second a coarse key could not be kept (`MAX_COARSE_KEYS`):
+    /// after it, no template is said to be new to its node.
+    pub coarse_full_from: Option<i64>,
+    /// Event lines below the mined level in another shape than plain text
+    /// (JSON, pretty, wrapped): their coarse keys are not read, so no
+    /// template of that input is said to be new at those levels.
+    pub other_shape_lines: u64,
+    /// Lines dropped from the copy of recent lines by its byte cap while
+    /// they were still within a window of the newest line.
+    pub dropped_lines: u64,
+}
+
+/// Lines kept per coarse key and part for the windows: a row's count stops
+/// there (`Row::count_at_least`), whatever the parts, and a burst of lines
+/// in one second cannot fill the copy.
+pub const MAX_KEPT_PER_KEY: u32 = 32;
+/// Coarse keys kept per part.
+pub const MAX_COARSE_KEYS: usize = 16_384;
+/// Window lines kept per part for counting (`WindowMined::entries`).
+pub const MAX_WINDOW_ENTRIES: usize = 65_536;
+/// The window before a restart or the end of an input, by default.
+pub const DEFAULT_WINDOW_SECS: i64 = 120;
+
+impl WindowMined {
+    /// Records a plain line's coarse key at `second`; returns whether the
+    /// line is to be kept for the windows: its key was first seen less than
+    /// `window` seconds before, and fewer than `MAX_KEPT_PER_KEY` of its
+    /// lines were kept.
+    #[inline]
+    pub fn note(&mut self, coarse: u64, second: i64, window: i64) -> bool {
+        let room = self.coarse.len() < MAX_COARSE_KEYS;
+        match self.coarse.get_mut(&coarse) {
+            Some((first, kept)) => {
+                if second < *first {
+                    *first = second;
+                }
+                if *first >= second - window && *kept < MAX_KEPT_PER_KEY {
+                    *kept += 1;
+                    return true;
+                }
+                false
+            }
+            None if room => {
+                self.coarse.insert(coarse, (second, 1));
+                true
+            }
+            None => {
+                let full = self.coarse_full_from.get_or_insert(second);
+                *full = (*full).min(second);
+                false
+            }
+        }
+    }
+
+    /// Adds the next part of the same input (`line_offset`: the lines
+    /// before it).
+    pub fn absorb(&mut self, other: WindowMined, line_offset: u64) {
+        self.table.absorb(other.table, line_offset);
+        self.entries.extend(other.entries);
+        self.entries_dropped += other.entries_dropped;
+        for (key, (second, kept)) in other.coarse {
+            let first = self.coarse.entry(key).or_insert((second, 0));
+            first.0 = first.0.min(second);
+            first.1 = first.1.saturating_add(kept);
+        }
+        for (id, key) in other.coarse_of {
+            self.coarse_of.entry(id).or_insert(key);
+        }
+        self.coarse_full_from = match (self.coarse_full_from, other.coarse_full_from) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.other_shape_lines += other.other_shape_lines;
+        self.dropped_lines += other.dropped_lines;
+    }
 }
 
 /// Minute bins kept per table: past this, lines are counted in

@@ -46,6 +46,8 @@ pub struct Plan {
     pub min_split_bytes: u64,
     /// Which lines are mined into templates (discovery).
     pub discover: crate::templates::Depth,
+    /// The window (seconds) mined at the levels below (`scan::Part::windows`).
+    pub windows: Option<i64>,
 }
 
 /// What scanning one input gave (its hits went to the merge).
@@ -63,6 +65,7 @@ struct Work {
     /// For the parts of a split file: the year journalctl lines get.
     year: Option<i32>,
     discover: crate::templates::Depth,
+    windows: Option<i64>,
 }
 
 /// The number of threads to use: `requested`, else the cores available.
@@ -629,6 +632,7 @@ fn plan_work(specs: &[InputSpec], plan: Plan) -> Vec<Work> {
                     range: Some(range),
                     year,
                     discover: plan.discover,
+                    windows: plan.windows,
                 }))
             }
             _ => work.push(Work {
@@ -636,6 +640,7 @@ fn plan_work(specs: &[InputSpec], plan: Plan) -> Vec<Work> {
                 range: None,
                 year: None,
                 discover: plan.discover,
+                windows: plan.windows,
             }),
         }
     }
@@ -782,6 +787,7 @@ fn run_work(
                 mid_input: item.range.is_some_and(|(start, _)| start > 0),
                 year: item.year,
                 discover: item.discover,
+                windows: item.windows,
             };
             // A plain file's size at open (or its range's): what it should
             // give unless it shrinks while read.
@@ -903,6 +909,7 @@ mod tests {
             range: Some((0, len + 100)),
             year: None,
             discover: Default::default(),
+            windows: None,
         };
         let scan = run_work(
             &item,

@@ -394,3 +394,151 @@ fn a_fingerprint_never_joins_two_template_keys() {
     }
     assert!(checked > 500, "{checked}");
 }
+
+/// The rows new to their node before a restart (`window` set), as
+/// (level, template, count).
+fn late_rows(doc: &Value) -> Vec<(String, String, u64)> {
+    doc["discovery"]["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| !r["window"].is_null())
+        .map(|r| {
+            (
+                r["level"].as_str().unwrap_or("").to_string(),
+                r["template"].as_str().unwrap().to_string(),
+                r["count"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn an_info_template_new_before_a_restart_shows_by_default() {
+    let (doc, _) = json_of(&[
+        "--no-builtin-rules",
+        "testdata/discovery/info-before-restart.log",
+    ]);
+    let late = late_rows(&doc);
+    assert_eq!(
+        late,
+        vec![(
+            "INFO".to_string(),
+            "keep alive loop for lease <*> stopped".to_string(),
+            2
+        )],
+        "{:#}",
+        doc["discovery"]
+    );
+    let row = &doc["discovery"]["templates"][0];
+    assert_eq!(row["window"]["anchor"], "restart");
+    assert_eq!(row["window"]["number"], 1);
+    assert_eq!(doc["discovery"]["window_levels"]["new_templates"], 1);
+    // INFO rows change no exit code: not a new WARN/ERROR template.
+    assert_eq!(doc["discovery"]["new_alerts"], 0);
+    let (out, _, _) = run(&[
+        "--color",
+        "never",
+        "--no-builtin-rules",
+        "testdata/discovery/info-before-restart.log",
+    ]);
+    assert!(
+        out.contains("keep alive loop for lease <*> stopped"),
+        "{out}"
+    );
+    // `--discover=all` mines every line: the same row, the same count.
+    let (all, _) = json_of(&[
+        "--no-builtin-rules",
+        "--discover=all",
+        "testdata/discovery/info-before-restart.log",
+    ]);
+    assert_eq!(late_rows(&all), late);
+}
+
+#[test]
+fn an_info_template_the_node_wrote_before_is_not_new() {
+    let (doc, _) = json_of(&[
+        "--no-builtin-rules",
+        "testdata/discovery/info-written-before.log",
+    ]);
+    assert_eq!(late_rows(&doc), vec![], "{:#}", doc["discovery"]);
+    let (all, _) = json_of(&[
+        "--no-builtin-rules",
+        "--discover=all",
+        "testdata/discovery/info-written-before.log",
+    ]);
+    assert_eq!(late_rows(&all), vec![]);
+}
+
+/// A log big enough to be split into ranges (16 MiB and more), with
+/// restarts, each after an INFO line its node never wrote before, some
+/// near the ranges' ends: one thread and two give the same `discovery`.
+#[test]
+fn windows_at_every_level_do_not_depend_on_threads() {
+    use std::fmt::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.log");
+    let mut log = String::with_capacity(18 << 20);
+    let zones = [
+        "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf",
+    ];
+    let start = chrono::DateTime::parse_from_rfc3339("2024-02-16T10:00:00Z").unwrap();
+    let mut line = 0u64;
+    let mut restart = 0;
+    writeln!(
+        log,
+        "2024-02-16T10:00:00Z  INFO risingwave_meta_node: Starting meta node"
+    )
+    .unwrap();
+    while log.len() < (18 << 20) {
+        line += 1;
+        let t = start + chrono::Duration::milliseconds(line as i64 * 50);
+        let ts = t.format("%Y-%m-%dT%H:%M:%S%.6fZ");
+        writeln!(
+            log,
+            "{ts}  INFO risingwave_meta::barrier: barrier collected epoch={} duration_ms={}",
+            6468091168751616 + line * 65536,
+            line % 997
+        )
+        .unwrap();
+        if line.is_multiple_of(7) {
+            writeln!(
+                log,
+                "{ts} DEBUG risingwave_meta::manager::cluster: worker heartbeat received worker_id={}",
+                line % 5
+            )
+            .unwrap();
+        }
+        if line.is_multiple_of(23_000) {
+            let zone = zones[restart % zones.len()];
+            restart += 1;
+            writeln!(
+                log,
+                "{ts}  INFO risingwave_meta::rpc::election::etcd: {zone} lease keeper stopped id={line}"
+            )
+            .unwrap();
+            let t = t + chrono::Duration::seconds(30);
+            writeln!(
+                log,
+                "{}  INFO risingwave_meta_node: Starting meta node",
+                t.format("%Y-%m-%dT%H:%M:%S%.6fZ")
+            )
+            .unwrap();
+            line += 600; // the 30 s of the restart
+        }
+    }
+    std::fs::write(&path, &log).unwrap();
+    let path = path.to_str().unwrap();
+    let run_with = |threads: &str| {
+        let (doc, _) = json_of(&["--no-builtin-rules", "--threads", threads, path]);
+        doc["discovery"].clone()
+    };
+    let one = run_with("1");
+    let two = run_with("2");
+    assert_eq!(one, two);
+    let late = late_rows(&serde_json::json!({ "discovery": one }));
+    assert!(late.len() >= 5, "{late:?}");
+    assert!(late
+        .iter()
+        .all(|(level, template, _)| level == "INFO" && template.contains("lease keeper stopped")));
+}

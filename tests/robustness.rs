@@ -1129,6 +1129,7 @@ fn split_scan(path: &Path, threads: usize) -> SplitScan {
         threads,
         min_split_bytes: 1,
         discover: Default::default(),
+        windows: None,
     };
     let scans =
         rwdoctor::workers::scan_merged(&specs, matcher, plan, None, &mut |hit| hits.push(hit));
