@@ -103,7 +103,7 @@ pub fn run(cli: &Cli, request: &Request) -> u8 {
                     &stop,
                     &mut generations,
                     request.discover.depth,
-                    request.discover.window_secs,
+                    request.discover.scan_windows(),
                 )
             }));
             match scanned {
@@ -201,7 +201,7 @@ fn scan_live(
     stop: &Arc<AtomicBool>,
     generations: &mut Vec<(InputSpec, Option<scan::Coverage>)>,
     discover: crate::templates::Depth,
-    window_secs: i64,
+    windows: Option<i64>,
 ) -> Result<(), InputError> {
     let (sender, receiver) = mpsc::sync_channel(CHANNEL_CHUNKS);
     let receiver = Arc::new(Mutex::new(receiver));
@@ -233,7 +233,7 @@ fn scan_live(
         let index = generations.len();
         let part = scan::Part {
             discover,
-            windows: Some(window_secs),
+            windows,
             ..scan::Part::default()
         };
         let mut coverage = scan::scan_part(index, &name, opened, matcher, part, &mut |hit| {

@@ -87,7 +87,7 @@ pub fn analyse_inputs(
         threads: workers::thread_count(request.threads),
         min_split_bytes: request.min_split_bytes.unwrap_or(workers::MIN_SPLIT_BYTES),
         discover: request.discover.depth,
-        windows: Some(request.discover.window_secs),
+        windows: request.discover.scan_windows(),
     };
     let scans = workers::scan_merged(&specs, matcher, plan, progress, &mut |hit| {
         timeline.push(hit);

@@ -1206,13 +1206,12 @@ pub struct Comparison {
 /// against 2 in logs of the same size is neither); gone when the baseline
 /// has at least 10, this none, and at least 5 were expected.
 pub fn compare(count: u64, lines: u64, baseline_count: u64, baseline_lines: u64) -> Comparison {
-    let (c, n, cb, nb) = (
-        count as f64,
+    let (n, cb, nb) = (
         lines as f64,
         baseline_count as f64,
         baseline_lines.max(1) as f64,
     );
-    let rate_ratio = ((c + 1.0) / (n + 1.0)) / ((cb + 1.0) / (nb + 1.0));
+    let rate_ratio = rate_ratio(count, lines, baseline_count, baseline_lines);
     let expected = cb * n / nb;
     let p = poisson_tail(count, expected + 0.5);
     let score = (-p.max(1e-300).log10()).clamp(0.0, 50.0);
@@ -1220,7 +1219,7 @@ pub fn compare(count: u64, lines: u64, baseline_count: u64, baseline_lines: u64)
         Status::New
     } else if count == 0 && baseline_count >= 10 && expected >= 5.0 {
         Status::Gone
-    } else if rate_ratio >= 5.0 && count >= 5 && p < 1e-3 {
+    } else if rate_ratio >= INCREASE_RATIO && count >= INCREASE_COUNT && p < 1e-3 {
         Status::Increased
     } else {
         Status::Same
@@ -1232,6 +1231,22 @@ pub fn compare(count: u64, lines: u64, baseline_count: u64, baseline_lines: u64)
         rate_ratio,
     }
 }
+
+/// The rate here over the rate in the baseline, each count plus one
+/// (`compare`'s `rate_ratio`; `Increased` needs 5 or more).
+pub fn rate_ratio(count: u64, lines: u64, baseline_count: u64, baseline_lines: u64) -> f64 {
+    let (c, n, cb, nb) = (
+        count as f64,
+        lines as f64,
+        baseline_count as f64,
+        baseline_lines.max(1) as f64,
+    );
+    ((c + 1.0) / (n + 1.0)) / ((cb + 1.0) / (nb + 1.0))
+}
+
+/// The least `rate_ratio` and count `compare` calls an increase.
+pub const INCREASE_RATIO: f64 = 5.0;
+pub const INCREASE_COUNT: u64 = 5;
 
 /// P(X >= k) for X ~ Poisson(λ), summed in log space from k up.
 pub fn poisson_tail(k: u64, lambda: f64) -> f64 {

@@ -414,9 +414,10 @@ fn late_rows(doc: &Value) -> Vec<(String, String, u64)> {
 }
 
 #[test]
-fn an_info_template_new_before_a_restart_shows_by_default() {
+fn an_info_template_new_before_a_restart_shows_with_discover_windows() {
     let (doc, _) = json_of(&[
         "--no-builtin-rules",
+        "--discover=windows",
         "testdata/discovery/info-before-restart.log",
     ]);
     let late = late_rows(&doc);
@@ -440,6 +441,7 @@ fn an_info_template_new_before_a_restart_shows_by_default() {
         "--color",
         "never",
         "--no-builtin-rules",
+        "--discover=windows",
         "testdata/discovery/info-before-restart.log",
     ]);
     assert!(
@@ -453,12 +455,21 @@ fn an_info_template_new_before_a_restart_shows_by_default() {
         "testdata/discovery/info-before-restart.log",
     ]);
     assert_eq!(late_rows(&all), late);
+    // By default only WARN/ERROR lines are mined: no INFO row, no
+    // `window_levels`.
+    let (default, _) = json_of(&[
+        "--no-builtin-rules",
+        "testdata/discovery/info-before-restart.log",
+    ]);
+    assert_eq!(late_rows(&default), vec![]);
+    assert!(default["discovery"]["window_levels"].is_null());
 }
 
 #[test]
 fn an_info_template_the_node_wrote_before_is_not_new() {
     let (doc, _) = json_of(&[
         "--no-builtin-rules",
+        "--discover=windows",
         "testdata/discovery/info-written-before.log",
     ]);
     assert_eq!(late_rows(&doc), vec![], "{:#}", doc["discovery"]);
@@ -530,7 +541,13 @@ fn windows_at_every_level_do_not_depend_on_threads() {
     std::fs::write(&path, &log).unwrap();
     let path = path.to_str().unwrap();
     let run_with = |threads: &str| {
-        let (doc, _) = json_of(&["--no-builtin-rules", "--threads", threads, path]);
+        let (doc, _) = json_of(&[
+            "--no-builtin-rules",
+            "--discover=windows",
+            "--threads",
+            threads,
+            path,
+        ]);
         doc["discovery"].clone()
     };
     let one = run_with("1");
