@@ -391,6 +391,27 @@ fn anchors_of(inputs: &[InputTemplates<'_>], starts: &[Start]) -> Vec<Vec<Anchor
     per_input
 }
 
+/// Records that template `id`, first seen at `first`, is new in the window
+/// before anchor `a`; of several anchors, a restart before an end, then the
+/// earliest, is kept.
+fn note_window(windows: &mut HashMap<u64, WindowHit>, id: u64, a: &Anchor, first: Timestamp) {
+    let hit = WindowHit {
+        anchor: a.kind,
+        source: a.source.clone(),
+        number: a.number,
+        at: a.at.clone(),
+        first_offset_seconds: seconds_between(first, a.time),
+    };
+    windows
+        .entry(id)
+        .and_modify(|w| {
+            if (hit.anchor, &hit.at) < (w.anchor, &w.at) {
+                *w = hit.clone();
+            }
+        })
+        .or_insert(hit);
+}
+
 /// Analyses the tables of a run.
 pub fn discover(
     options: &Options,
@@ -430,21 +451,7 @@ pub fn discover(
                     && input.first.is_some_and(|f| f < a.time - window)
             });
             if let Some(a) = hit {
-                let candidate = WindowHit {
-                    anchor: a.kind,
-                    source: a.source.clone(),
-                    number: a.number,
-                    at: a.at.clone(),
-                    first_offset_seconds: seconds_between(first, a.time),
-                };
-                windows
-                    .entry(t.id)
-                    .and_modify(|w| {
-                        if (candidate.anchor, &candidate.at) < (w.anchor, &w.at) {
-                            *w = candidate.clone();
-                        }
-                    })
-                    .or_insert(candidate);
+                note_window(&mut windows, t.id, a, first);
             }
         }
     }
@@ -815,21 +822,7 @@ fn window_levels(
                     _ => row.minutes.push((minute, 1)),
                 }
             }
-            let hit = WindowHit {
-                anchor: a.kind,
-                source: a.source.clone(),
-                number: a.number,
-                at: a.at.clone(),
-                first_offset_seconds: seconds_between(first, a.time),
-            };
-            windows
-                .entry(t.id)
-                .and_modify(|w| {
-                    if (hit.anchor, &hit.at) < (w.anchor, &w.at) {
-                        *w = hit.clone();
-                    }
-                })
-                .or_insert(hit);
+            note_window(windows, t.id, a, first);
             match late.get_mut(&t.id) {
                 Some(seen) => {
                     seen.count += row.count;

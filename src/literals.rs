@@ -496,6 +496,11 @@ pub fn drop_containing(mut anchors: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
                 .any(|m| m.pattern().as_usize() != i)
         })
         .collect();
+    kept(anchors, keep)
+}
+
+/// The anchors whose `keep` is true, in order.
+fn kept(anchors: Vec<Vec<u8>>, keep: Vec<bool>) -> Vec<Vec<u8>> {
     anchors
         .into_iter()
         .zip(keep)
@@ -544,11 +549,7 @@ fn drop_containing_indexed(anchors: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
             })
         })
         .collect();
-    anchors
-        .into_iter()
-        .zip(keep)
-        .filter_map(|(anchor, keep)| keep.then_some(anchor))
-        .collect()
+    kept(anchors, keep)
 }
 
 pub(crate) fn drop_containing_pairwise(anchors: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
@@ -562,11 +563,7 @@ pub(crate) fn drop_containing_pairwise(anchors: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
             })
         })
         .collect();
-    anchors
-        .into_iter()
-        .zip(keep)
-        .filter_map(|(anchor, keep)| keep.then_some(anchor))
-        .collect()
+    kept(anchors, keep)
 }
 
 /// At most this many anchors are searched for as they are (Teddy's 64
