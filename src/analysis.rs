@@ -232,8 +232,18 @@ pub fn add_errors(summary: &mut Summary, errors: Vec<String>) {
     }
     summary.errors.extend(errors);
     summary.exit_code = EXIT_ERROR;
-    summary.verdict = errors_verdict(summary.errors.len());
-    summary.reason = summary.verdict.clone();
+    summary.reason = errors_verdict(summary.errors.len());
+    summary.verdict = verdict_for(EXIT_ERROR, &summary.reason);
+}
+
+/// The verdict as the JSON gives it: the reason, after the exit's own word
+/// when it has one ("inconclusive: ...").
+fn verdict_for(exit_code: u8, reason: &str) -> String {
+    if exit_code == EXIT_INCONCLUSIVE {
+        format!("inconclusive: {reason}")
+    } else {
+        reason.to_string()
+    }
 }
 
 fn errors_verdict(count: usize) -> String {
@@ -393,11 +403,7 @@ pub fn summarise(tally: Tally) -> Summary {
         }
         _ => reason,
     };
-    let verdict = if exit_code == EXIT_INCONCLUSIVE {
-        format!("inconclusive: {reason}")
-    } else {
-        reason.clone()
-    };
+    let verdict = verdict_for(exit_code, &reason);
     Summary {
         time_window: window.is_set().then(|| WindowSummary {
             since: format_time(window.since),

@@ -25,28 +25,34 @@ fn is_new_alert(row: &Value) -> bool {
     row["status"] == "new" && matches!(row["level"].as_str(), Some("WARN" | "ERROR" | "FATAL"))
 }
 
-#[test]
-fn root_causes_come_first_and_healthy_logs_show_nothing_new() {
+/// Runs every labelled case through `rows_of` (its rows, the root cause
+/// looked for in a row's template and in `example`'s text) and checks the
+/// bar: at most 10 new WARN/ERROR templates a case, none for healthy
+/// against healthy, the root cause among the first 3 rows in 9 of 10.
+fn check_cases(
+    what: &str,
+    mut rows_of: impl FnMut(&Value) -> Vec<Value>,
+    example: impl Fn(&Value) -> &str,
+) {
     let text = std::fs::read_to_string("testdata/discovery/cases.json").unwrap();
     let doc: Value = serde_json::from_str(&text).unwrap();
     let (mut labelled, mut found) = (0, 0);
     let mut report = Vec::new();
     for case in doc["cases"].as_array().unwrap() {
-        let rows = case_rows(case);
+        let rows = rows_of(case);
         let new_alerts = rows.iter().filter(|r| is_new_alert(r)).count();
         let name = case["name"].as_str().unwrap();
         assert!(
             new_alerts <= 10,
-            "{name}: {new_alerts} new WARN/ERROR templates"
+            "{what}, {name}: {new_alerts} new WARN/ERROR templates"
         );
         match case["root_cause"].as_str() {
-            None => assert_eq!(new_alerts, 0, "{name}: healthy against healthy"),
+            None => assert_eq!(new_alerts, 0, "{what}, {name}: healthy against healthy"),
             Some(cause) => {
                 labelled += 1;
                 // The example line holds the unmasked text of the template.
-                let rank = rows.iter().take(10).position(|r| {
-                    r["template"].as_str().unwrap().contains(cause)
-                        || r["example"]["text"].as_str().unwrap().contains(cause)
+                let rank = rows.iter().position(|r| {
+                    r["template"].as_str().unwrap().contains(cause) || example(r).contains(cause)
                 });
                 if rank.is_some_and(|r| r < 3) {
                     found += 1;
@@ -58,8 +64,15 @@ fn root_causes_come_first_and_healthy_logs_show_nothing_new() {
     assert!(labelled >= 10);
     assert!(
         found * 10 >= labelled * 9,
-        "{found}/{labelled}: {report:#?}"
+        "{what}: {found}/{labelled}: {report:#?}"
     );
+}
+
+#[test]
+fn root_causes_come_first_and_healthy_logs_show_nothing_new() {
+    check_cases("templates", case_rows, |r| {
+        r["example"]["text"].as_str().unwrap()
+    });
 }
 
 // ---- Discovery in the main command (`rwdoctor FILES...`) ----
@@ -95,37 +108,16 @@ fn main_rows(case: &Value, builtin: bool) -> (Vec<Value>, u64) {
 
 #[test]
 fn the_main_command_ranks_the_root_cause_first_with_and_without_rules() {
-    let text = std::fs::read_to_string("testdata/discovery/cases.json").unwrap();
-    let doc: Value = serde_json::from_str(&text).unwrap();
     for builtin in [false, true] {
-        let (mut labelled, mut found) = (0, 0);
-        let mut report = Vec::new();
-        for case in doc["cases"].as_array().unwrap() {
-            let name = case["name"].as_str().unwrap();
+        let rows_of = |case: &Value| {
             let (rows, new_alerts) = main_rows(case, builtin);
             let counted = rows.iter().filter(|r| is_new_alert(r)).count() as u64;
-            assert_eq!(counted, new_alerts, "{name}");
-            assert!(new_alerts <= 10, "{name}: {new_alerts} new");
-            match case["root_cause"].as_str() {
-                None => assert_eq!(new_alerts, 0, "{name}: healthy against healthy"),
-                Some(cause) => {
-                    labelled += 1;
-                    let rank = rows.iter().position(|r| {
-                        r["template"].as_str().unwrap().contains(cause)
-                            || r["example"].as_str().unwrap().contains(cause)
-                    });
-                    if rank.is_some_and(|r| r < 3) {
-                        found += 1;
-                    }
-                    report.push(format!("{name}: rank {rank:?}, {new_alerts} new"));
-                }
-            }
-        }
-        assert!(labelled >= 10);
-        assert!(
-            found * 10 >= labelled * 9,
-            "builtin {builtin}: {found}/{labelled}: {report:#?}"
-        );
+            assert_eq!(counted, new_alerts, "{}", case["name"]);
+            rows
+        };
+        check_cases(&format!("builtin {builtin}"), rows_of, |r| {
+            r["example"].as_str().unwrap()
+        });
     }
 }
 

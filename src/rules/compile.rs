@@ -161,24 +161,30 @@ impl LazyRegex {
     /// The span of the first capture group that took part in the first
     /// match, or of the whole match when none did.
     pub fn first_group(&self, haystack: &str) -> Option<(usize, usize)> {
-        // A literal pattern has no group: its match is the answer.
-        let span = |m: Option<(usize, usize)>, whole: (usize, usize)| m.unwrap_or(whole);
         match self.tier(haystack) {
+            // A literal pattern has no group: its match is the answer.
             Tier::Literal(literal) => literal.find(haystack),
-            Tier::Lite(lite) => {
-                let caps = lite.captures(haystack)?;
-                let whole = caps.get(0).map(|m| (m.start(), m.end()))?;
-                let group = caps.iter().skip(1).flatten().next();
-                Some(span(group.map(|m| (m.start(), m.end())), whole))
-            }
-            Tier::Full(full) => {
-                let caps = full.captures(haystack)?;
-                let whole = caps.get(0).map(|m| (m.start(), m.end()))?;
-                let group = caps.iter().skip(1).flatten().next();
-                Some(span(group.map(|m| (m.start(), m.end())), whole))
-            }
+            Tier::Lite(lite) => first_group_of(
+                lite.captures(haystack)?
+                    .iter()
+                    .map(|m| m.map(|m| (m.start(), m.end()))),
+            ),
+            Tier::Full(full) => first_group_of(
+                full.captures(haystack)?
+                    .iter()
+                    .map(|m| m.map(|m| (m.start(), m.end()))),
+            ),
         }
     }
+}
+
+/// Of a match's groups (the whole match first), the first group that took
+/// part, else the whole match.
+fn first_group_of(
+    mut groups: impl Iterator<Item = Option<(usize, usize)>>,
+) -> Option<(usize, usize)> {
+    let whole = groups.next().flatten()?;
+    Some(groups.flatten().next().unwrap_or(whole))
 }
 
 #[derive(Debug, Clone)]
