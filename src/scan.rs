@@ -242,7 +242,7 @@ impl Miner {
     /// when the line needs the general path.
     #[inline]
     fn count_plain(&mut self, raw: &[u8], line_no: u64) -> bool {
-        let Some(space) = memchr::memchr(b' ', raw) else {
+        let Some(space) = record::text::first_space(raw) else {
             return false;
         };
         let fp = crate::templates::fingerprint_with(&raw[space..], &mut self.scratch);
@@ -940,8 +940,7 @@ fn plain_run(
         }
         if let Some(windows) = windows.as_deref_mut() {
             if windows.wants(level) {
-                let space = memchr::memchr(b' ', raw).unwrap_or(0);
-                windows.note(raw, space, line_no + run.lines + 1, activity.time());
+                windows.note(raw, line_no + run.lines + 1, activity.time());
             }
         }
         counts.warn += u64::from(level == Level::Warn);
@@ -1053,8 +1052,7 @@ fn mine_event(
                 // What `plain_run` does for a plain line; another shape
                 // (or colours: the copy kept is the raw line) is counted.
                 if shape == Shape::RisingwaveText && unwrapped.wrappers == 0 && !has_ansi {
-                    let space = memchr::memchr(b' ', line).unwrap_or(0);
-                    windows.note(line, space, st.line_no, st.activity.time());
+                    windows.note(line, st.line_no, st.activity.time());
                 } else {
                     windows.mined.other_shape_lines += 1;
                 }
@@ -1070,7 +1068,7 @@ fn mine_event(
     let mut fingerprint = None;
     if let Some(miner) = st.miner.as_mut() {
         let space = (shape == Shape::RisingwaveText && unwrapped.wrappers == 0)
-            .then(|| memchr::memchr(b' ', line))
+            .then(|| record::text::first_space(line))
             .flatten();
         if let Some(space) = space {
             let time = fast_time(&mut miner.minute, line)

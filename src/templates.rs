@@ -17,6 +17,9 @@ use crate::model::{Level, Timestamp};
 use crate::record::{self, LineClass, Parsed, Shape};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+mod classes;
+use classes::{Class, Classes};
+
 /// The masked text is cut to this many bytes.
 pub const MAX_KEY: usize = 512;
 /// Examples are cut to this many bytes.
@@ -734,6 +737,56 @@ pub fn fingerprint(rest: &[u8]) -> u64 {
 /// is kept as itself (two lines that differ only there get two
 /// fingerprints: finer, never coarser, than one fingerprint per key).
 pub fn fingerprint_with(rest: &[u8], buf: &mut Vec<u8>) -> u64 {
+    match Classes::of(rest) {
+        Some(classes) => fingerprint_classes(rest, &classes, buf),
+        None => fingerprint_bytes(rest, buf),
+    }
+}
+
+/// `fingerprint_with` by bit masks (`classes`: those of `rest`): the same
+/// value, with the digit runs, their tokens' ends and `=` found by bit
+/// operations, and the bytes copied a segment between masked runs at a
+/// time.
+fn fingerprint_classes(rest: &[u8], classes: &Classes, buf: &mut Vec<u8>) -> u64 {
+    buf.clear();
+    let n = rest.len();
+    let mut token_end = 0usize;
+    let mut keep_to = 0usize;
+    // `rest[copied..]` is not in `buf` yet.
+    let mut copied = 0;
+    let mut i = 0;
+    loop {
+        let digit = classes.next(Class::Digit, i);
+        if digit == n {
+            break;
+        }
+        let run_end = classes.next_not(Class::Digit, digit);
+        if digit >= token_end {
+            let start = classes.prev(Class::Blank, digit).map_or(0, |p| p + 1);
+            token_end = classes.next(Class::Blank, run_end);
+            let eq = classes.next(Class::Eq, start);
+            keep_to = if eq < token_end {
+                eq
+            } else if rest[token_end - 1] == b':' {
+                token_end
+            } else {
+                start
+            };
+        }
+        if digit >= keep_to {
+            buf.extend_from_slice(&rest[copied..digit]);
+            buf.push(b'0');
+            copied = run_end;
+        }
+        i = run_end;
+    }
+    buf.extend_from_slice(&rest[copied..]);
+    hash_words(buf)
+}
+
+/// `fingerprint_with` a byte loop at a time: lines past `classes::MAX`,
+/// and the reference the tests hold `fingerprint_classes` to.
+fn fingerprint_bytes(rest: &[u8], buf: &mut Vec<u8>) -> u64 {
     let is_separator = |b: u8| b == b' ' || b == b'\t';
     buf.clear();
     buf.reserve(rest.len());
@@ -856,8 +909,143 @@ fn hash_words(bytes: &[u8]) -> u64 {
 /// letter past `f`). The lines of one template have one coarse key; several
 /// templates can share one. Discovery's windows use it to tell which
 /// templates a node never wrote before without mining every line, so it is
-/// cheap: a few token ends found by `memchr`, each piece hashed in place.
+/// cheap: token ends found in bit masks (`classes`), each piece hashed in
+/// place.
 pub fn coarse_key(rest: &[u8]) -> u64 {
+    coarse_key_by_head(rest).0
+}
+
+/// `coarse_key`, and whether it was found in the first `COARSE_HEAD`
+/// bytes alone (those `coarse_probe` hashes).
+#[inline]
+pub fn coarse_key_by_head(rest: &[u8]) -> (u64, bool) {
+    let head = &rest[..rest.len().min(COARSE_HEAD)];
+    match Classes::of(head).and_then(|classes| coarse_key_classes(rest, &classes)) {
+        Some(key) => (key, true),
+        None => (coarse_key_bytes(rest), false),
+    }
+}
+
+/// A plain line's probe (`rest`: the line after its timestamp): the hash
+/// of its first `COARSE_HEAD` bytes with every digit read as `0`, and of
+/// whether more follow. Two plain RisingWave lines (a level word holds no
+/// digit) with one probe have one coarse key when `coarse_key_by_head`
+/// found it in those bytes: the key reads a digit only as "a digit" and
+/// hashes no span that holds one. So a caller can remember a line's
+/// coarse key by its probe, which costs a fifth as much.
+#[inline]
+pub fn coarse_probe(rest: &[u8]) -> u64 {
+    let hash = classes::hash_digits_as_zero(&rest[..rest.len().min(COARSE_HEAD)]);
+    if rest.len() > COARSE_HEAD {
+        !hash
+    } else {
+        hash
+    }
+}
+
+/// The bytes `coarse_key` classifies: its level, target and two words
+/// nearly always end before.
+const COARSE_HEAD: usize = 128;
+
+/// `coarse_key` by bit masks (`classes`: those of the first bytes of
+/// `rest`); `None` when it needs the bytes after those.
+fn coarse_key_classes(rest: &[u8], classes: &Classes) -> Option<u64> {
+    let n = classes.len();
+    let cut = rest.len() > n;
+    // A search that ends where a cut text ends needs the bytes after it.
+    let known = |at: usize| (!cut || at < n).then_some(at);
+    let skip = |at: usize| known(classes.next_not(Class::Space, at));
+    let end_of = |at: usize| known(classes.next(Class::Space, at));
+    let level_start = skip(0)?;
+    let level_end = end_of(level_start)?;
+    let mut targets = 0;
+    let mut target = (level_end, level_end);
+    let mut at = skip(level_end)?;
+    loop {
+        let end = end_of(at)?;
+        if end > at && rest[end - 1] == b':' {
+            targets += 1;
+            target = (at, end);
+            at = skip(end)?;
+        } else {
+            break;
+        }
+    }
+    let mut words_end = at;
+    let mut used = 0;
+    for _ in 0..2 {
+        let end = end_of(at)?;
+        let t = &rest[at..end];
+        let kept = !t.is_empty()
+            && !classes.any(Class::Digit, at, end)
+            && !classes.any(Class::Eq, at, end)
+            && (t.len() < 8 || t.iter().any(|b| matches!(b, b'g'..=b'z' | b'G'..=b'Z')));
+        if !kept || used + t.len() > 32 {
+            break;
+        }
+        used += t.len() + 1;
+        words_end = end;
+        at = skip(end)?;
+    }
+    let target_ok = !classes.any(Class::Digit, target.0, target.1.min(target.0 + 64));
+    let words_start = skip(target.1.max(level_end))?;
+    Some(coarse_hash(
+        rest,
+        CoarseSpans {
+            level: (level_start, level_end),
+            targets,
+            target,
+            target_ok,
+            words: (words_start, words_end),
+        },
+    ))
+}
+
+/// Where `coarse_key` found a line's parts.
+struct CoarseSpans {
+    level: (usize, usize),
+    /// Tokens ending in `:` after the level; `target`: the last of them.
+    targets: usize,
+    target: (usize, usize),
+    /// The target's first 64 bytes hold no digit.
+    target_ok: bool,
+    /// The words kept (`words.1`: where they end, else where the message
+    /// starts).
+    words: (usize, usize),
+}
+
+/// The coarse key of a line's parts.
+fn coarse_hash(rest: &[u8], spans: CoarseSpans) -> u64 {
+    let CoarseSpans {
+        level: (level_start, level_end),
+        targets,
+        target,
+        target_ok,
+        words: (words_start, words_end),
+    } = spans;
+    if targets <= 1 && target_ok && target.1 - target.0 <= 64 {
+        // The usual line: level, target and words are one run of bytes.
+        return hash_words(&rest[level_start..words_end.max(level_end)]);
+    }
+    // Spans, or a target with a digit: the pieces one by one.
+    let mut h = hash_words(&rest[level_start..level_end]) ^ 0x5bd1_e995;
+    let target_bytes: &[u8] = if target_ok {
+        &rest[target.0..target.1.min(target.0 + 64)]
+    } else {
+        b""
+    };
+    h = (h.rotate_left(29) ^ hash_words(target_bytes)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    if words_end > words_start {
+        h = (h.rotate_left(29) ^ hash_words(&rest[words_start..words_end]))
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+    h
+}
+
+/// `coarse_key` a byte loop at a time: lines whose parts run past
+/// `COARSE_HEAD`, and the reference the tests hold `coarse_key_classes`
+/// to.
+fn coarse_key_bytes(rest: &[u8]) -> u64 {
     // Token ends by a byte loop: the tokens are short, a call costs more.
     let n = rest.len();
     let skip = |mut at: usize| {
@@ -901,20 +1089,17 @@ pub fn coarse_key(rest: &[u8]) -> u64 {
     }
     let target_bytes = &rest[target.0..target.1.min(target.0 + 64)];
     let target_ok = next_digit(target_bytes, 0) == target_bytes.len();
-    if targets <= 1 && target_ok && target.1 - target.0 <= 64 {
-        // The usual line: level, target and words are one run of bytes.
-        return hash_words(&rest[level_start..words_end.max(level_end)]);
-    }
-    // Spans, or a target with a digit: the pieces one by one.
-    let mut h = hash_words(&rest[level_start..level_end]) ^ 0x5bd1_e995;
-    let target_bytes: &[u8] = if target_ok { target_bytes } else { b"" };
-    h = (h.rotate_left(29) ^ hash_words(target_bytes)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     let words_start = skip(target.1.max(level_end));
-    if words_end > words_start {
-        h = (h.rotate_left(29) ^ hash_words(&rest[words_start..words_end]))
-            .wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-    h
+    coarse_hash(
+        rest,
+        CoarseSpans {
+            level: (level_start, level_end),
+            targets,
+            target,
+            target_ok,
+            words: (words_start, words_end),
+        },
+    )
 }
 
 /// What the windows before restarts and ends found at the levels below the
@@ -1291,6 +1476,107 @@ fn ln_factorial(n: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every line of the testdata files (each cut at every space in its
+    /// first 40 bytes, as a timestamp could end there), random texts of
+    /// the classes' alphabet, and lines past `COARSE_HEAD` and `MAX`.
+    fn texts_for_fast_paths() -> Vec<Vec<u8>> {
+        fn walk(dir: &std::path::Path, out: &mut Vec<Vec<u8>>) {
+            let mut entries: Vec<_> = std::fs::read_dir(dir)
+                .expect("testdata")
+                .map(|e| e.expect("entry").path())
+                .collect();
+            entries.sort();
+            for path in entries {
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if let Ok(bytes) = std::fs::read(&path) {
+                    for line in bytes.split(|b| *b == b'\n') {
+                        for (at, b) in line.iter().enumerate().take(40) {
+                            if *b == b' ' {
+                                out.push(line[at..].to_vec());
+                            }
+                        }
+                        out.push(line.to_vec());
+                    }
+                }
+            }
+        }
+        let mut texts = Vec::new();
+        walk(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("testdata")
+                .as_path(),
+            &mut texts,
+        );
+        texts.extend(classes::tests::random_texts(3_000, 3));
+        let long = " INFO spans{a=1}: x{b=2}: risingwave_meta::barrier::very::long::target::name::here: word";
+        for pad in [0, 40, 80, 120, 200] {
+            let mut text = b" ".repeat(pad);
+            text.extend_from_slice(long.as_bytes());
+            text.extend_from_slice(b" epoch=1 x".repeat(30).as_slice());
+            for cut in (0..text.len()).step_by(7) {
+                texts.push(text[..cut].to_vec());
+            }
+        }
+        texts
+    }
+
+    #[test]
+    fn fast_keys_are_the_byte_loops_keys() {
+        let texts = texts_for_fast_paths();
+        assert!(texts.len() > 10_000, "{} texts", texts.len());
+        let (mut fast, mut slow) = (Vec::new(), Vec::new());
+        for text in &texts {
+            let shown = String::from_utf8_lossy(text);
+            assert_eq!(
+                coarse_key(text),
+                coarse_key_bytes(text),
+                "coarse key of {shown:?}"
+            );
+            assert_eq!(
+                fingerprint_with(text, &mut fast),
+                fingerprint_bytes(text, &mut slow),
+                "fingerprint of {shown:?}"
+            );
+            assert_eq!(fast, slow, "normalised {shown:?}");
+        }
+    }
+
+    #[test]
+    fn lines_with_one_probe_have_one_coarse_key() {
+        // The probe's promise, on every plain line of the testdata and on
+        // the random texts after a level word: a line with its digits
+        // changed has the same probe, and, when its key was found in the
+        // head, the same key.
+        let mut texts: Vec<Vec<u8>> = texts_for_fast_paths()
+            .into_iter()
+            .filter(|t| record::plain_risingwave_level(t).is_some())
+            .filter_map(|t| memchr::memchr(b' ', &t).map(|space| t[space..].to_vec()))
+            .collect();
+        assert!(texts.len() > 1_000, "{} plain lines", texts.len());
+        for random in classes::tests::random_texts(2_000, 9) {
+            let mut text = b" INFO ".to_vec();
+            text.extend_from_slice(&random);
+            texts.push(text);
+        }
+        for text in &texts {
+            let shifted: Vec<u8> = text
+                .iter()
+                .map(|b| {
+                    if b.is_ascii_digit() {
+                        b'0' + (b - b'0' + 7) % 10
+                    } else {
+                        *b
+                    }
+                })
+                .collect();
+            let shown = String::from_utf8_lossy(text);
+            assert_eq!(coarse_probe(text), coarse_probe(&shifted), "{shown:?}");
+            let (key, by_head) = coarse_key_by_head(text);
+            assert_eq!(coarse_key_by_head(&shifted), (key, by_head), "{shown:?}");
+        }
+    }
 
     fn key(line: &str) -> Key {
         let mut clean = Vec::new();

@@ -5,7 +5,10 @@
 //!
 //! * Every plain line below the mined level leaves its coarse key
 //!   (`templates::coarse_key`: level, target, first words) and the first
-//!   second it was seen (`WindowMined::coarse`): a cheap "seen" set.
+//!   second it was seen (`WindowMined::coarse`): a cheap "seen" set. A
+//!   line whose probe (`templates::coarse_probe`: its head, digits as `0`)
+//!   is known to belong to a key seen before the window is passed over
+//!   without computing its key: nearly every line of a running node.
 //! * A line whose coarse key was first seen less than `window` seconds
 //!   before it (a line no later window can call old) is copied, with its
 //!   number and second, into a bounded queue (`MAX_RING_BYTES`, the oldest
@@ -26,6 +29,10 @@ use std::collections::{HashMap, VecDeque};
 /// Bytes of recent lines kept per part.
 pub const MAX_RING_BYTES: usize = 4 << 20;
 
+/// Probes remembered per part (a bound on memory: past it, lines of new
+/// probes are keyed in full).
+const MAX_OLD_PROBES: usize = 65_536;
+
 /// A copy of a recent line.
 struct Kept {
     line: u64,
@@ -43,6 +50,10 @@ pub(super) struct Windows {
     /// The last line number keyed (or passed over) by `mine`.
     mined_to: u64,
     known: HashMap<u64, (u64, u8), IdHash>,
+    /// A line's probe (`templates::coarse_probe`) → the first second of its
+    /// coarse key when last looked up: lines of a key older than the window
+    /// are passed over by their probe (nearly every line).
+    old_probes: HashMap<u64, i64, IdHash>,
     scratch: Vec<u8>,
     pub mined: WindowMined,
 }
@@ -57,6 +68,7 @@ impl Windows {
             ring_bytes: 0,
             mined_to: 0,
             known: HashMap::default(),
+            old_probes: HashMap::default(),
             scratch: Vec::new(),
             mined: WindowMined {
                 table: templates::Table::new(false),
@@ -71,16 +83,43 @@ impl Windows {
         level < self.from
     }
 
-    /// A plain line below the mined level (`line`, without its line ending;
-    /// `space`: where its timestamp ends), number `line_no`, at `second`.
+    /// A plain RisingWave text line below the mined level (`line`, without
+    /// its line ending), number `line_no`, at `second`. Its level is a word
+    /// (no digit), as `templates::coarse_probe` needs.
     #[inline]
-    pub fn note(&mut self, line: &[u8], space: usize, line_no: u64, second: Option<i64>) {
+    pub fn note(&mut self, line: &[u8], line_no: u64, second: Option<i64>) {
         let Some(second) = second else {
             return;
         };
-        let coarse = templates::coarse_key(&line[space..]);
+        let space = record::text::first_space(line).unwrap_or(0);
+        let rest = &line[space..];
+        let probe = templates::coarse_probe(rest);
+        // The first second of a key only moves earlier: a key first seen
+        // before the window then still is, and `WindowMined::note` would
+        // neither keep the line nor change anything.
+        if self
+            .old_probes
+            .get(&probe)
+            .is_some_and(|first| *first < second - self.window)
+        {
+            return;
+        }
+        self.note_by_key(line, rest, probe, line_no, second);
+    }
+
+    #[inline(never)]
+    fn note_by_key(&mut self, line: &[u8], rest: &[u8], probe: u64, line_no: u64, second: i64) {
+        let (coarse, by_head) = templates::coarse_key_by_head(rest);
         if self.mined.note(coarse, second, self.window) {
             self.keep(line, line_no, second);
+        }
+        if !by_head {
+            return; // the probe does not tell this key
+        }
+        if let Some((first, _)) = self.mined.coarse.get(&coarse) {
+            if self.old_probes.len() < MAX_OLD_PROBES || self.old_probes.contains_key(&probe) {
+                self.old_probes.insert(probe, *first);
+            }
         }
     }
 
@@ -142,7 +181,7 @@ impl Windows {
         if !self.wants(level) {
             return;
         }
-        let Some(space) = memchr::memchr(b' ', line) else {
+        let Some(space) = record::text::first_space(line) else {
             return;
         };
         let Some(time) = record::text::leading_timestamp(line) else {

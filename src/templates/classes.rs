@@ -1,0 +1,446 @@
+//! Where a line's spaces, tabs, digits and `=` are, as bit masks (bit `i`
+//! of word `i / 64` is byte `i`), for the keys the scan computes on the
+//! lines it mines or notes (`super::coarse_key`, `super::fingerprint_with`).
+//! Their byte loops spent most of their time finding token ends and digit
+//! runs (about 750 and 1,000 instructions a line on the bench log); with
+//! AVX2, 32 bytes become the four masks in about a dozen instructions, and
+//! tokens and runs are then found with bit operations. Lines longer than
+//! `MAX` bytes take the byte loops, which stay the reference: a test runs
+//! every testdata line and random lines through both.
+
+/// The longest text classified.
+pub const MAX: usize = 256;
+const WORDS: usize = MAX / 64;
+
+/// A class of bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// `' '`.
+    Space,
+    /// `' '` or `'\t'`.
+    Blank,
+    /// `0`–`9`.
+    Digit,
+    /// `=`.
+    Eq,
+}
+
+/// The classes of the bytes of a text of at most `MAX` bytes.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Classes {
+    len: usize,
+    space: [u64; WORDS],
+    blank: [u64; WORDS],
+    digit: [u64; WORDS],
+    eq: [u64; WORDS],
+}
+
+impl Classes {
+    /// The classes of `bytes` (`None` past `MAX` bytes).
+    #[inline]
+    pub fn of(bytes: &[u8]) -> Option<Classes> {
+        if bytes.len() > MAX {
+            return None;
+        }
+        let mut classes = Classes {
+            len: bytes.len(),
+            ..Classes::default()
+        };
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU has AVX2 (checked just above).
+                unsafe { avx2::fill(bytes, &mut classes) };
+                return Some(classes);
+            }
+        }
+        fill_bytes(bytes, &mut classes);
+        Some(classes)
+    }
+
+    /// The length of the text classified.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    #[inline]
+    fn mask(&self, class: Class) -> &[u64; WORDS] {
+        match class {
+            Class::Space => &self.space,
+            Class::Blank => &self.blank,
+            Class::Digit => &self.digit,
+            Class::Eq => &self.eq,
+        }
+    }
+
+    /// The first byte of `class` at or after `from` (`len` if none).
+    #[inline]
+    pub fn next(&self, class: Class, from: usize) -> usize {
+        self.next_where(self.mask(class), from, 0)
+    }
+
+    /// The first byte not of `class` at or after `from` (`len` if none).
+    #[inline]
+    pub fn next_not(&self, class: Class, from: usize) -> usize {
+        self.next_where(self.mask(class), from, !0)
+    }
+
+    /// Whether a byte of `class` is in `from..to`.
+    #[inline]
+    pub fn any(&self, class: Class, from: usize, to: usize) -> bool {
+        self.next(class, from) < to
+    }
+
+    #[inline]
+    fn next_where(&self, mask: &[u64; WORDS], from: usize, flip: u64) -> usize {
+        if from >= self.len {
+            return self.len;
+        }
+        let mut word = from / 64;
+        let mut bits = (mask[word] ^ flip) & (!0u64 << (from % 64));
+        loop {
+            if bits != 0 {
+                // Flipped, the bits past `len` are set: cut there.
+                return (word * 64 + bits.trailing_zeros() as usize).min(self.len);
+            }
+            word += 1;
+            if word * 64 >= self.len {
+                return self.len;
+            }
+            bits = mask[word] ^ flip;
+        }
+    }
+
+    /// The last byte of `class` before `before`.
+    #[inline]
+    pub fn prev(&self, class: Class, before: usize) -> Option<usize> {
+        let end = before.min(self.len);
+        if end == 0 {
+            return None;
+        }
+        let mask = self.mask(class);
+        let last = end - 1;
+        let mut word = last / 64;
+        let mut bits = mask[word] & (!0u64 >> (63 - last % 64));
+        loop {
+            if bits != 0 {
+                return Some(word * 64 + 63 - bits.leading_zeros() as usize);
+            }
+            if word == 0 {
+                return None;
+            }
+            word -= 1;
+            bits = mask[word];
+        }
+    }
+}
+
+/// `bytes` (at most 128 of them) with every ASCII digit made `0`, in
+/// `out`; the bytes written.
+#[inline]
+pub fn digits_as_zero<'a>(bytes: &[u8], out: &'a mut [u8; 128]) -> &'a [u8] {
+    let bytes = &bytes[..bytes.len().min(128)];
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2 (checked just above).
+            unsafe { avx2::digits_as_zero(bytes, out) };
+            return &out[..bytes.len()];
+        }
+    }
+    for (to, from) in out.iter_mut().zip(bytes) {
+        *to = if from.is_ascii_digit() { b'0' } else { *from };
+    }
+    &out[..bytes.len()]
+}
+
+/// A 64-bit hash of `bytes` (at most 128 of them) with every ASCII digit
+/// read as `0`: equal for two texts that differ only in their digits.
+/// With AVX2, 32 bytes at a time are masked and folded in a few
+/// instructions (XXH3's accumulation: a multiply of each 64-bit lane's
+/// halves, the lanes swapped in); else the masked copy is hashed a word at
+/// a time. The two give different values: one process uses one.
+#[inline]
+pub fn hash_digits_as_zero(bytes: &[u8]) -> u64 {
+    let bytes = &bytes[..bytes.len().min(128)];
+    #[cfg(target_arch = "x86_64")]
+    {
+        if bytes.len() >= 32 && std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2 (checked just above), and `bytes`
+            // is 32 to 128 long.
+            return unsafe { avx2::hash_digits_as_zero(bytes) };
+        }
+    }
+    let mut out = [0u8; 128];
+    super::hash_words(digits_as_zero(bytes, &mut out))
+}
+
+/// The classes a byte at a time (no AVX2; and the tests' reference).
+fn fill_bytes(bytes: &[u8], classes: &mut Classes) {
+    for (at, byte) in bytes.iter().enumerate() {
+        let (word, bit) = (at / 64, 1u64 << (at % 64));
+        match byte {
+            b' ' => {
+                classes.space[word] |= bit;
+                classes.blank[word] |= bit;
+            }
+            b'\t' => classes.blank[word] |= bit,
+            b'0'..=b'9' => classes.digit[word] |= bit,
+            b'=' => classes.eq[word] |= bit,
+            _ => {}
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::Classes;
+    use std::arch::x86_64::{
+        __m256i, _mm256_add_epi64, _mm256_blendv_epi8, _mm256_cmpeq_epi8, _mm256_loadu_si256,
+        _mm256_min_epu8, _mm256_movemask_epi8, _mm256_mul_epu32, _mm256_or_si256, _mm256_set1_epi8,
+        _mm256_setzero_si256, _mm256_shuffle_epi32, _mm256_srli_epi64, _mm256_storeu_si256,
+        _mm256_sub_epi8, _mm256_xor_si256,
+    };
+
+    /// Per-stripe keys (from splitmix64): a stripe moved elsewhere hashes
+    /// differently.
+    const SECRETS: [u64; 16] = [
+        0x9e37_79b9_7f4a_7c15,
+        0xbf58_476d_1ce4_e5b9,
+        0x94d0_49bb_1331_11eb,
+        0x2545_f491_4f6c_dd1d,
+        0xd6e8_feb8_6659_fd93,
+        0xa076_1d64_78bd_642f,
+        0xe703_7ed1_a0b4_28db,
+        0x8ebc_6af0_9c88_c6e3,
+        0x5899_65cc_7537_4cc3,
+        0x1d8e_4e27_c47d_124f,
+        0xc2b2_ae3d_27d4_eb4f,
+        0x1656_67b1_9e37_79f9,
+        0x85eb_ca77_c2b2_ae63,
+        0x27d4_eb2f_1656_67c5,
+        0x61c8_8646_80b5_83eb,
+        0xff51_afd7_ed55_8ccd,
+    ];
+
+    /// # Safety
+    /// The CPU must support AVX2; `bytes` is 32 to 128 long.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn hash_digits_as_zero(bytes: &[u8]) -> u64 {
+        let zero = _mm256_set1_epi8(b'0' as i8);
+        let nine = _mm256_set1_epi8(9);
+        let len = bytes.len();
+        let mut acc = _mm256_setzero_si256();
+        let mut at = 0;
+        let mut stripe = 0;
+        loop {
+            // Whole stripes, then the last 32 bytes (overlapping the one
+            // before): the stripes are a function of the text.
+            let start = at.min(len - 32);
+            // SAFETY: `start + 32 <= len`, and stripe `< 4` (`len <= 128`)
+            // reads `SECRETS[4 * stripe..][..4]`.
+            unsafe {
+                let x = _mm256_loadu_si256(bytes.as_ptr().add(start).cast::<__m256i>());
+                let less = _mm256_sub_epi8(x, zero);
+                let is_digit = _mm256_cmpeq_epi8(_mm256_min_epu8(less, nine), less);
+                let data = _mm256_blendv_epi8(x, zero, is_digit);
+                let key = _mm256_loadu_si256(SECRETS.as_ptr().add(4 * stripe).cast::<__m256i>());
+                let keyed = _mm256_xor_si256(data, key);
+                let product = _mm256_mul_epu32(keyed, _mm256_srli_epi64(keyed, 32));
+                let swapped = _mm256_shuffle_epi32(data, 0b01_00_11_10);
+                acc = _mm256_add_epi64(acc, _mm256_add_epi64(product, swapped));
+            }
+            at += 32;
+            stripe += 1;
+            if at >= len {
+                break;
+            }
+        }
+        let mut lanes = [0u64; 4];
+        // SAFETY: `lanes` is 32 writable bytes.
+        unsafe { _mm256_storeu_si256(lanes.as_mut_ptr().cast::<__m256i>(), acc) };
+        let mut h = (len as u64).wrapping_mul(SECRETS[0]);
+        for lane in lanes {
+            h = (h ^ lane).wrapping_mul(SECRETS[1]).rotate_left(31);
+        }
+        // Final mix (splitmix64's).
+        h ^= h >> 30;
+        h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        h ^= h >> 27;
+        h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
+        h ^ (h >> 31)
+    }
+
+    /// # Safety
+    /// The CPU must support AVX2; `bytes` is at most 128 long.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn digits_as_zero(bytes: &[u8], out: &mut [u8; 128]) {
+        let zero = _mm256_set1_epi8(b'0' as i8);
+        let nine = _mm256_set1_epi8(9);
+        let len = bytes.len();
+        if len < 32 {
+            for (to, from) in out.iter_mut().zip(bytes) {
+                *to = if from.is_ascii_digit() { b'0' } else { *from };
+            }
+            return;
+        }
+        // Whole chunks, then the last 32 bytes (overlapping the chunk
+        // before: no copy of a short tail).
+        let mut at = 0;
+        loop {
+            let start = at.min(len - 32);
+            // SAFETY: `start + 32 <= len <= 128`: both spans are in bounds.
+            unsafe {
+                let x = _mm256_loadu_si256(bytes.as_ptr().add(start).cast::<__m256i>());
+                let less = _mm256_sub_epi8(x, zero);
+                let is_digit = _mm256_cmpeq_epi8(_mm256_min_epu8(less, nine), less);
+                let masked = _mm256_blendv_epi8(x, zero, is_digit);
+                _mm256_storeu_si256(out.as_mut_ptr().add(start).cast::<__m256i>(), masked);
+            }
+            at += 32;
+            if at >= len {
+                return;
+            }
+        }
+    }
+
+    /// # Safety
+    /// The CPU must support AVX2; `bytes` is at most `MAX` long.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn fill(bytes: &[u8], classes: &mut Classes) {
+        let space = _mm256_set1_epi8(b' ' as i8);
+        let tab = _mm256_set1_epi8(b'\t' as i8);
+        let eq = _mm256_set1_epi8(b'=' as i8);
+        let zero = _mm256_set1_epi8(b'0' as i8);
+        let nine = _mm256_set1_epi8(9);
+        let mut tail = [0u8; 32];
+        let mut at = 0;
+        while at < bytes.len() {
+            let chunk = match bytes.get(at..at + 32) {
+                Some(chunk) => chunk,
+                None => {
+                    // The last bytes, padded with zeros (of no class).
+                    let rest = &bytes[at..];
+                    tail[..rest.len()].copy_from_slice(rest);
+                    &tail[..]
+                }
+            };
+            // SAFETY: `chunk` is 32 readable bytes.
+            let x = unsafe { _mm256_loadu_si256(chunk.as_ptr().cast::<__m256i>()) };
+            let is_space = _mm256_cmpeq_epi8(x, space);
+            let is_blank = _mm256_or_si256(is_space, _mm256_cmpeq_epi8(x, tab));
+            // A digit minus `0` is at most 9, unsigned.
+            let less = _mm256_sub_epi8(x, zero);
+            let is_digit = _mm256_cmpeq_epi8(_mm256_min_epu8(less, nine), less);
+            let is_eq = _mm256_cmpeq_epi8(x, eq);
+            let (word, shift) = (at / 64, at % 64);
+            let bits = |v: __m256i| u64::from(_mm256_movemask_epi8(v) as u32) << shift;
+            classes.space[word] |= bits(is_space);
+            classes.blank[word] |= bits(is_blank);
+            classes.digit[word] |= bits(is_digit);
+            classes.eq[word] |= bits(is_eq);
+            at += 32;
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// Texts of every length up to `MAX` over an alphabet of the classes
+    /// and their neighbours (`/`, `:`, `>`, `\0`, a high byte).
+    pub(crate) fn random_texts(count: usize, seed: u64) -> Vec<Vec<u8>> {
+        const ALPHABET: &[u8] = b"  \t09/:;<=>aAfgz_-.\"{}[]\0\xe9";
+        let mut state = seed;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) as usize
+        };
+        (0..count)
+            .map(|i| {
+                let len = i % (MAX + 1);
+                (0..len)
+                    .map(|_| ALPHABET[next() % ALPHABET.len()])
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn masks_match_a_byte_loop() {
+        for text in random_texts(2_000, 7) {
+            let mut slow = Classes {
+                len: text.len(),
+                ..Classes::default()
+            };
+            fill_bytes(&text, &mut slow);
+            assert_eq!(Classes::of(&text), Some(slow), "{text:?}");
+        }
+        assert_eq!(Classes::of(&[b'a'; MAX + 1]), None);
+    }
+
+    #[test]
+    fn the_hash_reads_digits_as_zero_and_tells_texts_apart() {
+        let mut seen = std::collections::HashMap::new();
+        for text in random_texts(3_000, 13) {
+            let head = &text[..text.len().min(128)];
+            let masked: Vec<u8> = head
+                .iter()
+                .map(|b| if b.is_ascii_digit() { b'0' } else { *b })
+                .collect();
+            let hash = hash_digits_as_zero(&text);
+            assert_eq!(hash, hash_digits_as_zero(&masked), "{text:?}");
+            if let Some(other) = seen.insert(hash, masked.clone()) {
+                assert_eq!(other, masked, "two texts, one hash");
+            }
+        }
+    }
+
+    #[test]
+    fn digits_become_zero() {
+        let mut out = [0u8; 128];
+        for text in random_texts(400, 5) {
+            let expected: Vec<u8> = text
+                .iter()
+                .take(128)
+                .map(|b| if b.is_ascii_digit() { b'0' } else { *b })
+                .collect();
+            assert_eq!(digits_as_zero(&text, &mut out), &expected[..]);
+        }
+    }
+
+    #[test]
+    fn searches_match_a_byte_loop() {
+        let classes = [Class::Space, Class::Blank, Class::Digit, Class::Eq];
+        let is = |class: Class, b: u8| match class {
+            Class::Space => b == b' ',
+            Class::Blank => b == b' ' || b == b'\t',
+            Class::Digit => b.is_ascii_digit(),
+            Class::Eq => b == b'=',
+        };
+        for text in random_texts(600, 11) {
+            let c = Classes::of(&text).expect("short");
+            for class in classes {
+                for from in 0..=text.len() + 1 {
+                    let start = from.min(text.len());
+                    let next = text[start..]
+                        .iter()
+                        .position(|b| is(class, *b))
+                        .map_or(text.len(), |p| start + p);
+                    assert_eq!(c.next(class, from), next);
+                    let next_not = text[start..]
+                        .iter()
+                        .position(|b| !is(class, *b))
+                        .map_or(text.len(), |p| start + p);
+                    assert_eq!(c.next_not(class, from), next_not);
+                    let prev = text[..start].iter().rposition(|b| is(class, *b));
+                    assert_eq!(c.prev(class, from), prev);
+                }
+            }
+        }
+    }
+}
