@@ -233,7 +233,15 @@ struct Miner {
     fingerprints: bool,
     /// `templates::fingerprint_with`'s buffer.
     scratch: Vec<u8>,
+    /// A line's digit probe (`templates::digit_probe`) → its fingerprint,
+    /// for lines that kept no digit as written (`fingerprint_and_kept`):
+    /// nearly every line of a running node is counted by its probe.
+    by_probe: std::collections::HashMap<u64, u64, crate::templates::IdHash>,
 }
+
+/// Probes remembered per input part (a bound on memory: past it, the
+/// fingerprint of a line of a new probe is computed each time).
+const MAX_PROBES: usize = 65_536;
 
 impl Miner {
     /// Counts a plain RisingWave text line (without its line ending) by its
@@ -245,7 +253,12 @@ impl Miner {
         let Some(space) = record::text::first_space(raw) else {
             return false;
         };
-        let fp = crate::templates::fingerprint_with(&raw[space..], &mut self.scratch);
+        let rest = &raw[space..];
+        let probe = crate::templates::digit_probe(rest);
+        let fp = match probe.and_then(|probe| self.by_probe.get(&probe)) {
+            Some(fp) => *fp,
+            None => self.fingerprint(rest, probe),
+        };
         let Some(&(id, checks)) = self.known.get(&fp) else {
             return false;
         };
@@ -256,6 +269,17 @@ impl Miner {
             return false;
         };
         self.table.add_seen(id, Some(time), line_no)
+    }
+
+    /// The fingerprint of `rest` (a plain line after its timestamp), kept
+    /// by its probe when that tells it.
+    #[inline(never)]
+    fn fingerprint(&mut self, rest: &[u8], probe: Option<u64>) -> u64 {
+        let (fp, kept) = crate::templates::fingerprint_and_kept(rest, &mut self.scratch);
+        if let Some(probe) = probe.filter(|_| !kept && self.by_probe.len() < MAX_PROBES) {
+            self.by_probe.insert(probe, fp);
+        }
+        fp
     }
 }
 
@@ -411,6 +435,7 @@ fn scan_part_with(
             minute: None,
             fingerprints: fast_runs,
             scratch: Vec::new(),
+            by_probe: Default::default(),
         }),
         windows: match (part.windows, part.discover.min_level()) {
             (Some(window), Some(from)) if from > Level::Trace => {

@@ -136,26 +136,7 @@ impl Classes {
     }
 }
 
-/// `bytes` (at most 128 of them) with every ASCII digit made `0`, in
-/// `out`; the bytes written.
-#[inline]
-pub fn digits_as_zero<'a>(bytes: &[u8], out: &'a mut [u8; 128]) -> &'a [u8] {
-    let bytes = &bytes[..bytes.len().min(128)];
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2 (checked just above).
-            unsafe { avx2::digits_as_zero(bytes, out) };
-            return &out[..bytes.len()];
-        }
-    }
-    for (to, from) in out.iter_mut().zip(bytes) {
-        *to = if from.is_ascii_digit() { b'0' } else { *from };
-    }
-    &out[..bytes.len()]
-}
-
-/// A 64-bit hash of `bytes` (at most 128 of them) with every ASCII digit
+/// A 64-bit hash of `bytes` (the first `MAX` of them) with every ASCII digit
 /// read as `0`: equal for two texts that differ only in their digits.
 /// With AVX2, 32 bytes at a time are masked and folded in a few
 /// instructions (XXH3's accumulation: a multiply of each 64-bit lane's
@@ -163,17 +144,20 @@ pub fn digits_as_zero<'a>(bytes: &[u8], out: &'a mut [u8; 128]) -> &'a [u8] {
 /// a time. The two give different values: one process uses one.
 #[inline]
 pub fn hash_digits_as_zero(bytes: &[u8]) -> u64 {
-    let bytes = &bytes[..bytes.len().min(128)];
+    let bytes = &bytes[..bytes.len().min(MAX)];
     #[cfg(target_arch = "x86_64")]
     {
         if bytes.len() >= 32 && std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2 (checked just above), and `bytes`
-            // is 32 to 128 long.
+            // is 32 to `MAX` long.
             return unsafe { avx2::hash_digits_as_zero(bytes) };
         }
     }
-    let mut out = [0u8; 128];
-    super::hash_words(digits_as_zero(bytes, &mut out))
+    let mut masked = [0u8; MAX];
+    for (to, from) in masked.iter_mut().zip(bytes) {
+        *to = if from.is_ascii_digit() { b'0' } else { *from };
+    }
+    super::hash_words(&masked[..bytes.len()])
 }
 
 /// The classes a byte at a time (no AVX2; and the tests' reference).
@@ -195,7 +179,7 @@ fn fill_bytes(bytes: &[u8], classes: &mut Classes) {
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use super::Classes;
+    use super::{Classes, MAX};
     use std::arch::x86_64::{
         __m256i, _mm256_add_epi64, _mm256_blendv_epi8, _mm256_cmpeq_epi8, _mm256_loadu_si256,
         _mm256_min_epu8, _mm256_movemask_epi8, _mm256_mul_epu32, _mm256_or_si256, _mm256_set1_epi8,
@@ -203,67 +187,62 @@ mod avx2 {
         _mm256_sub_epi8, _mm256_xor_si256,
     };
 
-    /// Per-stripe keys (from splitmix64): a stripe moved elsewhere hashes
-    /// differently.
-    const SECRETS: [u64; 16] = [
-        0x9e37_79b9_7f4a_7c15,
-        0xbf58_476d_1ce4_e5b9,
-        0x94d0_49bb_1331_11eb,
-        0x2545_f491_4f6c_dd1d,
-        0xd6e8_feb8_6659_fd93,
-        0xa076_1d64_78bd_642f,
-        0xe703_7ed1_a0b4_28db,
-        0x8ebc_6af0_9c88_c6e3,
-        0x5899_65cc_7537_4cc3,
-        0x1d8e_4e27_c47d_124f,
-        0xc2b2_ae3d_27d4_eb4f,
-        0x1656_67b1_9e37_79f9,
-        0x85eb_ca77_c2b2_ae63,
-        0x27d4_eb2f_1656_67c5,
-        0x61c8_8646_80b5_83eb,
-        0xff51_afd7_ed55_8ccd,
-    ];
+    /// Per-stripe keys (splitmix64's sequence): a stripe moved elsewhere
+    /// hashes differently.
+    const SECRETS: [u64; 4 * MAX / 32] = {
+        let mut keys = [0u64; 4 * MAX / 32];
+        let mut state = 0u64;
+        let mut i = 0;
+        while i < keys.len() {
+            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            keys[i] = z ^ (z >> 31);
+            i += 1;
+        }
+        keys
+    };
 
     /// # Safety
-    /// The CPU must support AVX2; `bytes` is 32 to 128 long.
+    /// The CPU must support AVX2; `bytes` is 32 to `MAX` long.
     #[target_feature(enable = "avx2")]
     pub unsafe fn hash_digits_as_zero(bytes: &[u8]) -> u64 {
-        let zero = _mm256_set1_epi8(b'0' as i8);
-        let nine = _mm256_set1_epi8(9);
         let len = bytes.len();
         let mut acc = _mm256_setzero_si256();
-        let mut at = 0;
-        let mut stripe = 0;
-        loop {
-            // Whole stripes, then the last 32 bytes (overlapping the one
-            // before): the stripes are a function of the text.
-            let start = at.min(len - 32);
-            // SAFETY: `start + 32 <= len`, and stripe `< 4` (`len <= 128`)
-            // reads `SECRETS[4 * stripe..][..4]`.
-            unsafe {
-                let x = _mm256_loadu_si256(bytes.as_ptr().add(start).cast::<__m256i>());
-                let less = _mm256_sub_epi8(x, zero);
-                let is_digit = _mm256_cmpeq_epi8(_mm256_min_epu8(less, nine), less);
-                let data = _mm256_blendv_epi8(x, zero, is_digit);
-                let key = _mm256_loadu_si256(SECRETS.as_ptr().add(4 * stripe).cast::<__m256i>());
-                let keyed = _mm256_xor_si256(data, key);
-                let product = _mm256_mul_epu32(keyed, _mm256_srli_epi64(keyed, 32));
-                let swapped = _mm256_shuffle_epi32(data, 0b01_00_11_10);
-                acc = _mm256_add_epi64(acc, _mm256_add_epi64(product, swapped));
+        if len == 128 {
+            // The usual head (`templates::coarse_probe`), unrolled.
+            for stripe in 0..4 {
+                // SAFETY: `32 * stripe + 32 <= 128 = len`.
+                acc = unsafe { fold_stripe(acc, bytes, 32 * stripe, stripe) };
             }
-            at += 32;
-            stripe += 1;
-            if at >= len {
-                break;
+        } else {
+            let mut at = 0;
+            let mut stripe = 0;
+            loop {
+                // Whole stripes, then the last 32 bytes (overlapping the
+                // one before): the stripes are a function of the text.
+                // SAFETY: `start + 32 <= len`, and `stripe < MAX / 32`.
+                acc = unsafe { fold_stripe(acc, bytes, at.min(len - 32), stripe) };
+                at += 32;
+                stripe += 1;
+                if at >= len {
+                    break;
+                }
             }
         }
         let mut lanes = [0u64; 4];
         // SAFETY: `lanes` is 32 writable bytes.
         unsafe { _mm256_storeu_si256(lanes.as_mut_ptr().cast::<__m256i>(), acc) };
-        let mut h = (len as u64).wrapping_mul(SECRETS[0]);
-        for lane in lanes {
-            h = (h ^ lane).wrapping_mul(SECRETS[1]).rotate_left(31);
-        }
+        // XXH3's merge: two 64x64 -> 128-bit multiplies, folded.
+        let fold = |a: u64, b: u64| {
+            let product = u128::from(a) * u128::from(b);
+            (product as u64) ^ ((product >> 64) as u64)
+        };
+        let mut h = (len as u64)
+            .wrapping_mul(SECRETS[0])
+            .wrapping_add(fold(lanes[0] ^ SECRETS[1], lanes[1] ^ SECRETS[2]))
+            .wrapping_add(fold(lanes[2] ^ SECRETS[3], lanes[3] ^ SECRETS[4]));
         // Final mix (splitmix64's).
         h ^= h >> 30;
         h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -272,36 +251,28 @@ mod avx2 {
         h ^ (h >> 31)
     }
 
+    /// Adds the 32 bytes at `start` (digits as `0`), keyed by `stripe`'s
+    /// secrets, to `acc`.
+    ///
     /// # Safety
-    /// The CPU must support AVX2; `bytes` is at most 128 long.
+    /// The CPU must support AVX2; `start + 32 <= bytes.len()`, and
+    /// `stripe < MAX / 32`.
     #[target_feature(enable = "avx2")]
-    pub unsafe fn digits_as_zero(bytes: &[u8], out: &mut [u8; 128]) {
+    #[inline]
+    unsafe fn fold_stripe(acc: __m256i, bytes: &[u8], start: usize, stripe: usize) -> __m256i {
         let zero = _mm256_set1_epi8(b'0' as i8);
         let nine = _mm256_set1_epi8(9);
-        let len = bytes.len();
-        if len < 32 {
-            for (to, from) in out.iter_mut().zip(bytes) {
-                *to = if from.is_ascii_digit() { b'0' } else { *from };
-            }
-            return;
-        }
-        // Whole chunks, then the last 32 bytes (overlapping the chunk
-        // before: no copy of a short tail).
-        let mut at = 0;
-        loop {
-            let start = at.min(len - 32);
-            // SAFETY: `start + 32 <= len <= 128`: both spans are in bounds.
-            unsafe {
-                let x = _mm256_loadu_si256(bytes.as_ptr().add(start).cast::<__m256i>());
-                let less = _mm256_sub_epi8(x, zero);
-                let is_digit = _mm256_cmpeq_epi8(_mm256_min_epu8(less, nine), less);
-                let masked = _mm256_blendv_epi8(x, zero, is_digit);
-                _mm256_storeu_si256(out.as_mut_ptr().add(start).cast::<__m256i>(), masked);
-            }
-            at += 32;
-            if at >= len {
-                return;
-            }
+        // SAFETY: by the caller's promises, both loads are in bounds.
+        unsafe {
+            let x = _mm256_loadu_si256(bytes.as_ptr().add(start).cast::<__m256i>());
+            let less = _mm256_sub_epi8(x, zero);
+            let is_digit = _mm256_cmpeq_epi8(_mm256_min_epu8(less, nine), less);
+            let data = _mm256_blendv_epi8(x, zero, is_digit);
+            let key = _mm256_loadu_si256(SECRETS.as_ptr().add(4 * stripe).cast::<__m256i>());
+            let keyed = _mm256_xor_si256(data, key);
+            let product = _mm256_mul_epu32(keyed, _mm256_srli_epi64(keyed, 32));
+            let swapped = _mm256_shuffle_epi32(data, 0b01_00_11_10);
+            _mm256_add_epi64(acc, _mm256_add_epi64(product, swapped))
         }
     }
 
@@ -387,8 +358,7 @@ pub(crate) mod tests {
     fn the_hash_reads_digits_as_zero_and_tells_texts_apart() {
         let mut seen = std::collections::HashMap::new();
         for text in random_texts(3_000, 13) {
-            let head = &text[..text.len().min(128)];
-            let masked: Vec<u8> = head
+            let masked: Vec<u8> = text
                 .iter()
                 .map(|b| if b.is_ascii_digit() { b'0' } else { *b })
                 .collect();
@@ -397,19 +367,6 @@ pub(crate) mod tests {
             if let Some(other) = seen.insert(hash, masked.clone()) {
                 assert_eq!(other, masked, "two texts, one hash");
             }
-        }
-    }
-
-    #[test]
-    fn digits_become_zero() {
-        let mut out = [0u8; 128];
-        for text in random_texts(400, 5) {
-            let expected: Vec<u8> = text
-                .iter()
-                .take(128)
-                .map(|b| if b.is_ascii_digit() { b'0' } else { *b })
-                .collect();
-            assert_eq!(digits_as_zero(&text, &mut out), &expected[..]);
         }
     }
 
