@@ -244,15 +244,13 @@ struct Miner {
 const MAX_PROBES: usize = 65_536;
 
 impl Miner {
-    /// Counts a plain RisingWave text line (without its line ending) by its
+    /// Counts a plain RisingWave text line (without its line ending; its
+    /// timestamp ends at `space`, `record::plain_risingwave_level_at`) by its
     /// fingerprint, if that fingerprint is confirmed and the line's time is
     /// in tracing's UTC form: exactly what `mine_event` does for it. False
     /// when the line needs the general path.
     #[inline]
-    fn count_plain(&mut self, raw: &[u8], line_no: u64) -> bool {
-        let Some(space) = record::text::first_space(raw) else {
-            return false;
-        };
+    fn count_plain(&mut self, raw: &[u8], space: usize, line_no: u64) -> bool {
         let rest = &raw[space..];
         let probe = crate::templates::digit_probe(rest);
         let fp = match probe.and_then(|probe| self.by_probe.get(&probe)) {
@@ -946,14 +944,14 @@ fn plain_run(
         if raw.len() > crate::lines::MAX_LINE {
             return false;
         }
-        let (Some(level), Some(second)) = (
-            record::plain_risingwave_level(raw),
+        let (Some((level, space)), Some(second)) = (
+            record::plain_risingwave_level_at(raw),
             raw.first_chunk::<{ crate::activity::KEY }>(),
         ) else {
             return false;
         };
         if let Some(miner) = miner.as_deref_mut() {
-            if level >= miner.from && !miner.count_plain(raw, line_no + run.lines + 1) {
+            if level >= miner.from && !miner.count_plain(raw, space, line_no + run.lines + 1) {
                 return false;
             }
         }
@@ -965,7 +963,7 @@ fn plain_run(
         }
         if let Some(windows) = windows.as_deref_mut() {
             if windows.wants(level) {
-                windows.note(raw, line_no + run.lines + 1, activity.time());
+                windows.note(raw, space, line_no + run.lines + 1, activity.time());
             }
         }
         counts.warn += u64::from(level == Level::Warn);
@@ -1076,8 +1074,12 @@ fn mine_event(
             if let Some(windows) = st.windows.as_mut() {
                 // What `plain_run` does for a plain line; another shape
                 // (or colours: the copy kept is the raw line) is counted.
-                if shape == Shape::RisingwaveText && unwrapped.wrappers == 0 && !has_ansi {
-                    windows.note(line, st.line_no, st.activity.time());
+                let plain =
+                    (shape == Shape::RisingwaveText && unwrapped.wrappers == 0 && !has_ansi)
+                        .then(|| record::plain_risingwave_level_at(line))
+                        .flatten();
+                if let Some((_, space)) = plain {
+                    windows.note(line, space, st.line_no, st.activity.time());
                 } else {
                     windows.mined.other_shape_lines += 1;
                 }
@@ -1093,8 +1095,9 @@ fn mine_event(
     let mut fingerprint = None;
     if let Some(miner) = st.miner.as_mut() {
         let space = (shape == Shape::RisingwaveText && unwrapped.wrappers == 0)
-            .then(|| record::text::first_space(line))
-            .flatten();
+            .then(|| record::plain_risingwave_level_at(line))
+            .flatten()
+            .map(|(_, space)| space);
         if let Some(space) = space {
             let time = fast_time(&mut miner.minute, line)
                 .or_else(|| record::text::leading_timestamp(line));

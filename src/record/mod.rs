@@ -201,13 +201,36 @@ fn level_word(mut rest: &[u8]) -> Option<crate::model::Level> {
     if rest.get(1) == Some(&b' ') {
         rest = &rest[1..]; // ` INFO`, ` WARN` are padded to five
     }
-    match rest.get(1..6)? {
-        b"INFO " => Some(Level::Info),
-        b"WARN " => Some(Level::Warn),
-        b"ERROR" if rest.get(6) == Some(&b' ') => Some(Level::Error),
-        b"DEBUG" if rest.get(6) == Some(&b' ') => Some(Level::Debug),
-        b"TRACE" if rest.get(6) == Some(&b' ') => Some(Level::Trace),
-        _ => None,
+    // Up to six bytes after the space, as one word (`INFO ?`, `ERROR `),
+    // zeros past the line's end: a few compares, no `memcmp`.
+    let tail = rest.get(1..)?;
+    let word = match tail.first_chunk::<8>() {
+        Some(eight) => u64::from_le_bytes(*eight) & 0xffff_ffff_ffff,
+        None => {
+            let mut word = [0u8; 8];
+            let n = tail.len().min(6);
+            word[..n].copy_from_slice(&tail[..n]);
+            u64::from_le_bytes(word)
+        }
+    };
+    let six = |bytes: &[u8; 6]| {
+        let mut word = [0u8; 8];
+        word[..6].copy_from_slice(bytes);
+        u64::from_le_bytes(word)
+    };
+    const FIVE: u64 = 0xff_ffff_ffff;
+    if word & FIVE == six(b"INFO  ") & FIVE {
+        Some(Level::Info)
+    } else if word & FIVE == six(b"WARN  ") & FIVE {
+        Some(Level::Warn)
+    } else if word == six(b"ERROR ") {
+        Some(Level::Error)
+    } else if word == six(b"DEBUG ") {
+        Some(Level::Debug)
+    } else if word == six(b"TRACE ") {
+        Some(Level::Trace)
+    } else {
+        None
     }
 }
 
@@ -296,6 +319,13 @@ pub fn time_key<'a>(line: &'a [u8], unwrapped: &Unwrapped) -> Option<&'a [u8]> {
 /// see a WARN/ERROR line without parsing it.
 #[inline]
 pub fn plain_risingwave_level(line: &[u8]) -> Option<crate::model::Level> {
+    plain_risingwave_level_at(line).map(|(level, _)| level)
+}
+
+/// `plain_risingwave_level`, and where the line's timestamp ends (the
+/// space after it): the rest is what discovery's keys read.
+#[inline]
+pub fn plain_risingwave_level_at(line: &[u8]) -> Option<(crate::model::Level, usize)> {
     if line.len() < 28
         || line[4] != b'-'
         || line[7] != b'-'
@@ -311,7 +341,7 @@ pub fn plain_risingwave_level(line: &[u8]) -> Option<crate::model::Level> {
             .iter()
             .position(|b| *b == b' ')?
     };
-    level_word(&line[space..])
+    level_word(&line[space..]).map(|level| (level, space))
 }
 
 /// Pretty format: `  <ts> <LEVEL> ...` heads an event; `    at `, `    on `,
@@ -429,6 +459,37 @@ pub fn zoneless_time_note(line: &[u8]) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn level_words_are_read_as_before() {
+        fn by_match(mut rest: &[u8]) -> Option<crate::model::Level> {
+            use crate::model::Level;
+            if rest.get(1) == Some(&b' ') {
+                rest = &rest[1..];
+            }
+            match rest.get(1..6)? {
+                b"INFO " => Some(Level::Info),
+                b"WARN " => Some(Level::Warn),
+                b"ERROR" if rest.get(6) == Some(&b' ') => Some(Level::Error),
+                b"DEBUG" if rest.get(6) == Some(&b' ') => Some(Level::Debug),
+                b"TRACE" if rest.get(6) == Some(&b' ') => Some(Level::Trace),
+                _ => None,
+            }
+        }
+        for word in [
+            "INFO", "WARN", "ERROR", "DEBUG", "TRACE", "INFOX", "ERRORS", "warn",
+        ] {
+            for pad in ["", " "] {
+                for tail in ["", " ", "  x", " risingwave_meta: x"] {
+                    let text = format!(" {pad}{word}{tail}");
+                    for cut in 0..=text.len() {
+                        let rest = &text.as_bytes()[..cut];
+                        assert_eq!(level_word(rest), by_match(rest), "{:?}", &text[..cut]);
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn plain_level_agrees_with_the_plain_line_check() {

@@ -4,46 +4,6 @@ use crate::model::{Level, Timestamp};
 use chrono::{DateTime, NaiveDateTime};
 use std::borrow::Cow;
 
-/// The first space of a line: where a plain line's timestamp ends. The
-/// same as `memchr(b' ', line)`, looked for in the first 32 bytes with two
-/// SSE2 compares (a word at a time elsewhere): the scan asks for it on
-/// every line it notes, and a call to `memchr` costs several times more.
-#[inline]
-pub fn first_space(line: &[u8]) -> Option<usize> {
-    #[cfg(target_arch = "x86_64")]
-    if let Some(head) = line.first_chunk::<32>() {
-        use std::arch::x86_64::{
-            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
-        };
-        // SAFETY: SSE2 is part of x86_64; `head` is 32 readable bytes.
-        let mask = unsafe {
-            let space = _mm_set1_epi8(b' ' as i8);
-            let low = _mm_loadu_si128(head.as_ptr().cast::<__m128i>());
-            let high = _mm_loadu_si128(head.as_ptr().add(16).cast::<__m128i>());
-            let low = _mm_movemask_epi8(_mm_cmpeq_epi8(low, space)) as u32;
-            let high = _mm_movemask_epi8(_mm_cmpeq_epi8(high, space)) as u32;
-            low | (high << 16)
-        };
-        if mask != 0 {
-            return Some(mask.trailing_zeros() as usize);
-        }
-        return memchr::memchr(b' ', &line[32..]).map(|p| 32 + p);
-    }
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    const SPACES: u64 = ONES * b' ' as u64;
-    for (index, word) in line.chunks_exact(8).take(4).enumerate() {
-        let x = u64::from_le_bytes(word.try_into().expect("eight bytes")) ^ SPACES;
-        // A zero byte of `x` is a space; the lowest flagged byte is one.
-        let flags = x.wrapping_sub(ONES) & !x & HIGHS;
-        if flags != 0 {
-            return Some(index * 8 + (flags.trailing_zeros() / 8) as usize);
-        }
-    }
-    let from = (line.len() / 8).min(4) * 8;
-    memchr::memchr(b' ', &line[from..]).map(|p| from + p)
-}
-
 /// Cheap recognition: is this a RisingWave or etcd v3.4 text line?
 pub fn classify(line: &[u8]) -> Option<Shape> {
     let ts_end = rfc3339_prefix_len(line).or_else(|| capnslog_prefix_len(line))?;
@@ -286,31 +246,6 @@ pub fn leading_timestamp(line: &[u8]) -> Option<Timestamp> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn first_space_is_memchrs() {
-        let mut texts: Vec<Vec<u8>> = vec![Vec::new(), b" ".to_vec(), b"abc".to_vec()];
-        for len in 0..80 {
-            for at in 0..=len {
-                let mut text = vec![b'x'; len];
-                if at < len {
-                    text[at] = b' ';
-                }
-                if at + 3 < len {
-                    text[at + 3] = b' ';
-                    text[at + 1] = 0xa0;
-                }
-                texts.push(text);
-            }
-        }
-        for text in texts {
-            assert_eq!(first_space(&text), memchr::memchr(b' ', &text), "{text:?}");
-        }
-    }
-
-    fn parse(line: &str) -> Record<'_> {
-        crate::record::parse(line, 2024).record
-    }
 
     #[test]
     fn full_format_error_line() {

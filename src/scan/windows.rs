@@ -32,6 +32,8 @@ pub const MAX_RING_BYTES: usize = 4 << 20;
 /// Probes remembered per part (a bound on memory: past it, lines of new
 /// probes are keyed in full).
 const MAX_OLD_PROBES: usize = 65_536;
+/// Slots of `Windows::recent`.
+const RECENT_SLOTS: usize = 4096;
 
 /// A copy of a recent line.
 struct Kept {
@@ -54,6 +56,9 @@ pub(super) struct Windows {
     /// coarse key when last looked up: lines of a key older than the window
     /// are passed over by their probe (nearly every line).
     old_probes: HashMap<u64, i64, IdHash>,
+    /// Some of `old_probes`, a slot per probe's low bits (`probe`, first
+    /// second): most lines are answered here, without a map's lookup.
+    recent: Box<[(u64, i64); RECENT_SLOTS]>,
     scratch: Vec<u8>,
     pub mined: WindowMined,
 }
@@ -69,6 +74,8 @@ impl Windows {
             mined_to: 0,
             known: HashMap::default(),
             old_probes: HashMap::default(),
+            // A first second of `i64::MAX` is never before a window.
+            recent: Box::new([(0, i64::MAX); RECENT_SLOTS]),
             scratch: Vec::new(),
             mined: WindowMined {
                 table: templates::Table::new(false),
@@ -84,25 +91,35 @@ impl Windows {
     }
 
     /// A plain RisingWave text line below the mined level (`line`, without
-    /// its line ending), number `line_no`, at `second`. Its level is a word
-    /// (no digit), as `templates::coarse_probe` needs.
-    #[inline]
-    pub fn note(&mut self, line: &[u8], line_no: u64, second: Option<i64>) {
+    /// its line ending; its timestamp ends at `space`,
+    /// `record::plain_risingwave_level_at`), number `line_no`, at `second`.
+    /// Its level is a word (no digit), as `templates::coarse_probe` needs.
+    #[inline(always)]
+    pub fn note(&mut self, line: &[u8], space: usize, line_no: u64, second: Option<i64>) {
         let Some(second) = second else {
             return;
         };
-        let space = record::text::first_space(line).unwrap_or(0);
         let rest = &line[space..];
         let probe = templates::coarse_probe(rest);
         // The first second of a key only moves earlier: a key first seen
         // before the window then still is, and `WindowMined::note` would
         // neither keep the line nor change anything.
-        if self
-            .old_probes
-            .get(&probe)
-            .is_some_and(|first| *first < second - self.window)
-        {
+        let slot = self.recent[probe as usize % RECENT_SLOTS];
+        if slot.0 == probe && slot.1 < second - self.window {
             return;
+        }
+        self.note_by_probe(line, rest, probe, line_no, second);
+    }
+
+    /// `note` past the recent probes' slots: the probes remembered, else
+    /// the line's coarse key.
+    #[inline(never)]
+    fn note_by_probe(&mut self, line: &[u8], rest: &[u8], probe: u64, line_no: u64, second: i64) {
+        if let Some(first) = self.old_probes.get(&probe) {
+            if *first < second - self.window {
+                self.recent[probe as usize % RECENT_SLOTS] = (probe, *first);
+                return;
+            }
         }
         self.note_by_key(line, rest, probe, line_no, second);
     }
@@ -175,15 +192,12 @@ impl Windows {
         if line.len() > crate::lines::MAX_LINE {
             return;
         }
-        let Some(level) = record::plain_risingwave_level(line) else {
+        let Some((level, space)) = record::plain_risingwave_level_at(line) else {
             return;
         };
         if !self.wants(level) {
             return;
         }
-        let Some(space) = record::text::first_space(line) else {
-            return;
-        };
         let Some(time) = record::text::leading_timestamp(line) else {
             return;
         };
