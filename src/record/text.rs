@@ -247,6 +247,10 @@ pub fn leading_timestamp(line: &[u8]) -> Option<Timestamp> {
 mod tests {
     use super::*;
 
+    fn parse(line: &str) -> Record<'_> {
+        crate::record::parse(line, 2024).record
+    }
+
     #[test]
     fn full_format_error_line() {
         let line = "2024-02-11T06:20:29.30117Z ERROR risingwave_meta::rpc::election::etcd: lease 7587003312299851122 keep alive timeout";

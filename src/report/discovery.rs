@@ -31,12 +31,17 @@ pub fn render_section(out: &mut String, analysis: &Analysis, verbose: bool) -> b
     } else {
         "WARN/ERROR lines"
     };
-    let _ = writeln!(
-        out,
-        "{} {}",
-        "What else changed".bold(),
-        format!("({what} grouped, numbers and ids masked)").dimmed()
-    );
+    let changes: Vec<&Row> = d.templates.iter().filter(|r| r.is_change()).collect();
+    // A row below WARN comes from the windows mined at every level.
+    let below_warn = changes
+        .iter()
+        .any(|r| r.level.is_some_and(|l| l < Level::Warn));
+    let heading = if below_warn && d.levels != "all" {
+        format!("({what}; every level before restarts and the end)")
+    } else {
+        format!("({what} grouped, numbers and ids masked)")
+    };
+    let _ = writeln!(out, "{} {}", "What else changed".bold(), heading.dimmed());
     if let Some(b) = &d.baseline {
         let sources: Vec<String> = b.sources.iter().map(|s| short(s)).collect();
         wrap_hanging(
@@ -58,7 +63,6 @@ pub fn render_section(out: &mut String, analysis: &Analysis, verbose: bool) -> b
     } else {
         ROWS_SHOWN
     };
-    let changes: Vec<&Row> = d.templates.iter().filter(|r| r.is_change()).collect();
     if changes.is_empty() {
         let text = if d.lines_mined == 0 {
             format!("no {what} to group")
@@ -246,7 +250,6 @@ fn cut_right(text: &str, room: usize) -> String {
 /// One line per row for Markdown: `| status | count | level | template | first |`.
 pub fn markdown_rows(d: &Discovery, shown: usize) -> String {
     let mut out = String::new();
-    let changes: Vec<&Row> = d.templates.iter().filter(|r| r.is_change()).collect();
     if changes.is_empty() {
         return out;
     }
