@@ -250,6 +250,7 @@ fn cut_right(text: &str, room: usize) -> String {
 /// One line per row for Markdown: `| status | count | level | template | first |`.
 pub fn markdown_rows(d: &Discovery, shown: usize) -> String {
     let mut out = String::new();
+    let changes: Vec<&Row> = d.templates.iter().filter(|r| r.is_change()).collect();
     if changes.is_empty() {
         return out;
     }
