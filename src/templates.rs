@@ -977,7 +977,7 @@ pub fn coarse_key_by_head(rest: &[u8]) -> (u64, bool) {
 /// found it in those bytes: the key reads a digit only as "a digit" and
 /// hashes no span that holds one. So a caller can remember a line's
 /// coarse key by its probe, which costs a fifth as much.
-#[inline]
+#[inline(always)]
 pub fn coarse_probe(rest: &[u8]) -> u64 {
     let hash = classes::hash_digits_as_zero(&rest[..rest.len().min(COARSE_HEAD)]);
     if rest.len() > COARSE_HEAD {

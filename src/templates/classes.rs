@@ -142,7 +142,7 @@ impl Classes {
 /// instructions (XXH3's accumulation: a multiply of each 64-bit lane's
 /// halves, the lanes swapped in); else the masked copy is hashed a word at
 /// a time. The two give different values: one process uses one.
-#[inline]
+#[inline(always)]
 pub fn hash_digits_as_zero(bytes: &[u8]) -> u64 {
     let bytes = &bytes[..bytes.len().min(MAX)];
     #[cfg(target_arch = "x86_64")]
@@ -207,6 +207,7 @@ mod avx2 {
     /// # Safety
     /// The CPU must support AVX2; `bytes` is 32 to `MAX` long.
     #[target_feature(enable = "avx2")]
+    #[inline]
     pub unsafe fn hash_digits_as_zero(bytes: &[u8]) -> u64 {
         let len = bytes.len();
         let mut acc = _mm256_setzero_si256();
