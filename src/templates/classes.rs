@@ -211,24 +211,32 @@ mod avx2 {
     pub unsafe fn hash_digits_as_zero(bytes: &[u8]) -> u64 {
         let len = bytes.len();
         let mut acc = _mm256_setzero_si256();
-        if len == 128 {
-            // The usual head (`templates::coarse_probe`), unrolled.
-            for stripe in 0..4 {
-                // SAFETY: `32 * stripe + 32 <= 128 = len`.
-                acc = unsafe { fold_stripe(acc, bytes, 32 * stripe, stripe) };
+        // Whole stripes, then the last 32 bytes (overlapping the one
+        // before): the stripes are a function of the text. Unrolled for
+        // the heads of up to 128 bytes (`templates::coarse_probe`).
+        // SAFETY (each call): `start + 32 <= len` and `stripe < MAX / 32`.
+        let last = len - 32;
+        match len.div_ceil(32) {
+            1 => acc = unsafe { fold_stripe(acc, bytes, 0, 0) },
+            2 => {
+                acc = unsafe { fold_stripe(acc, bytes, 0, 0) };
+                acc = unsafe { fold_stripe(acc, bytes, last, 1) };
             }
-        } else {
-            let mut at = 0;
-            let mut stripe = 0;
-            loop {
-                // Whole stripes, then the last 32 bytes (overlapping the
-                // one before): the stripes are a function of the text.
-                // SAFETY: `start + 32 <= len`, and `stripe < MAX / 32`.
-                acc = unsafe { fold_stripe(acc, bytes, at.min(len - 32), stripe) };
-                at += 32;
-                stripe += 1;
-                if at >= len {
-                    break;
+            3 => {
+                acc = unsafe { fold_stripe(acc, bytes, 0, 0) };
+                acc = unsafe { fold_stripe(acc, bytes, 32, 1) };
+                acc = unsafe { fold_stripe(acc, bytes, last, 2) };
+            }
+            4 => {
+                acc = unsafe { fold_stripe(acc, bytes, 0, 0) };
+                acc = unsafe { fold_stripe(acc, bytes, 32, 1) };
+                acc = unsafe { fold_stripe(acc, bytes, 64, 2) };
+                acc = unsafe { fold_stripe(acc, bytes, last, 3) };
+            }
+            stripes => {
+                for stripe in 0..stripes {
+                    let start = (32 * stripe).min(last);
+                    acc = unsafe { fold_stripe(acc, bytes, start, stripe) };
                 }
             }
         }
