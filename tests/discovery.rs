@@ -440,6 +440,14 @@ fn an_info_template_new_before_a_restart_shows_with_discover_windows() {
         out.contains("keep alive loop for lease <*> stopped"),
         "{out}"
     );
+    // The heading says the INFO row comes from the windows, in 80 columns.
+    assert!(
+        out.contains(
+            "What else changed (WARN/ERROR lines; every level before restarts and the end)"
+        ),
+        "{out}"
+    );
+    assert!(out.lines().all(|l| l.chars().count() <= 80), "{out}");
     // `--discover=all` mines every line: the same row, the same count.
     let (all, _) = json_of(&[
         "--no-builtin-rules",
