@@ -211,6 +211,8 @@ struct ScanState {
     panic: Option<PendingPanic>,
     /// Lines over time, for the overview.
     activity: Feed,
+    /// The last `YYYY-MM-DDTHH:MM` `next_second` read (`fast_time`).
+    activity_minute: Option<([u8; 16], Timestamp)>,
     /// Discovery's template table, when lines are mined (`Part::discover`).
     miner: Option<Miner>,
     /// The windows at the levels below the miner's (`Part::windows`).
@@ -425,6 +427,7 @@ fn scan_part_with(
         fast_runs,
         panic: None,
         activity: Feed::default(),
+        activity_minute: None,
         miner: part.discover.min_level().map(|from| Miner {
             table: crate::templates::Table::new(false),
             from,
@@ -590,6 +593,7 @@ impl BlockScan<'_, '_> {
             self.start,
             limit,
             &mut self.st.activity,
+            &mut self.st.activity_minute,
             self.st.miner.as_mut(),
             self.st.windows.as_mut(),
             self.st.line_no,
@@ -885,11 +889,20 @@ fn non_event_line(st: &mut ScanState, class: LineClass, line: &[u8]) -> bool {
 #[inline(never)]
 fn next_second(
     activity: &mut Feed,
+    minute: &mut Option<([u8; 16], Timestamp)>,
     counts: &mut crate::activity::Counts,
     second: &[u8; crate::activity::KEY],
     raw: &[u8],
 ) -> crate::activity::KeyWords {
-    let time = record::line_timestamp(raw, 0).map(|t| t.timestamp());
+    // tracing's own form (`2024-02-16T21:10:00.666156Z `, the time the
+    // whole 27 bytes before the space) is read from its digits and the
+    // minute's time; any other, and a time `fast_time` refuses, as before.
+    let own_form = raw.get(26) == Some(&b'Z') && raw.get(27) == Some(&b' ');
+    let time = own_form
+        .then(|| fast_time(minute, raw))
+        .flatten()
+        .or_else(|| record::line_timestamp(raw, 0))
+        .map(|t| t.timestamp());
     activity.counted_then(std::mem::take(counts), second, time);
     crate::activity::words(second)
 }
@@ -909,11 +922,13 @@ struct PlainRun {
 /// A line at the level discovery mines from or above is counted by its
 /// confirmed fingerprint (`Miner::count_plain`); one that cannot be ends
 /// the run, for the general path to mine. `line_no`: lines before `start`.
+#[allow(clippy::too_many_arguments)] // the loop's state, each used per line
 fn plain_run(
     block: &[u8],
     start: usize,
     limit: usize,
     activity: &mut Feed,
+    minute: &mut Option<([u8; 16], Timestamp)>,
     mut miner: Option<&mut Miner>,
     mut windows: Option<&mut windows::Windows>,
     line_no: u64,
@@ -959,7 +974,7 @@ fn plain_run(
         if crate::activity::words(second) != key {
             counts.lines = run.lines - counted_to;
             counted_to = run.lines;
-            key = next_second(activity, &mut counts, second, raw);
+            key = next_second(activity, minute, &mut counts, second, raw);
         }
         if let Some(windows) = windows.as_deref_mut() {
             if windows.wants(level) {
