@@ -10,6 +10,15 @@ use crate::rules::{RuleSet, Signal};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::Regex;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+
+/// Candidate lines listed with the overlap NFA before its DFA is built.
+const DFA_AFTER: usize = 4096;
+/// Past this many literals no DFA is built: its table grows with them
+/// (the built-in pack's 236 make 2.5 MiB), and memory stays bounded
+/// whatever `--rules DIR` holds.
+const DFA_MAX_LITERALS: usize = 512;
 
 /// Still here for the fuzz targets (`fuzzing`); it lives in `literals`.
 use crate::literals::required_literals;
@@ -37,6 +46,11 @@ pub struct Matcher {
     scan: Prefilter,
     /// Overlapping automaton to list every literal inside a candidate line.
     overlap: Option<AhoCorasick>,
+    /// The same automaton as a DFA, built once `DFA_AFTER` candidate lines
+    /// were listed (`None` inside if it could not be built).
+    overlap_dfa: OnceLock<Option<AhoCorasick>>,
+    /// Candidate lines listed by the NFA so far (all threads).
+    listed: AtomicUsize,
     /// Literal pattern id → unique signals that need it.
     literal_users: Vec<Vec<usize>>,
     /// Signals with no usable literal: checked on every line.
@@ -151,6 +165,8 @@ impl Matcher {
         Matcher {
             scan,
             overlap,
+            overlap_dfa: OnceLock::new(),
+            listed: AtomicUsize::new(0),
             signals,
             literals,
             literal_users,
@@ -177,13 +193,41 @@ impl Matcher {
     pub fn candidates(&self, line: &[u8], out: &mut Vec<usize>) {
         out.clear();
         out.extend_from_slice(&self.unfiltered);
-        if let Some(automaton) = &self.overlap {
+        if let Some(nfa) = &self.overlap {
+            let automaton = self.overlap_dfa().unwrap_or(nfa);
             for m in automaton.find_overlapping_iter(line) {
                 out.extend_from_slice(&self.literal_users[m.pattern().as_usize()]);
             }
         }
         out.sort_unstable();
         out.dedup();
+    }
+
+    /// The overlap automaton as a DFA once candidate lines are many: the
+    /// contiguous NFA spends about 50 instructions a byte (7,600 a
+    /// candidate line of the 1 GiB bench log, 8% of its run), a DFA a few;
+    /// building the DFA costs about what the NFA spends on `DFA_AFTER`
+    /// lines, so a small input never builds it. Both list the same
+    /// literals (overlapping, standard semantics).
+    fn overlap_dfa(&self) -> Option<&AhoCorasick> {
+        if let Some(dfa) = self.overlap_dfa.get() {
+            return dfa.as_ref();
+        }
+        if self.literals.len() > DFA_MAX_LITERALS
+            || self.listed.fetch_add(1, Ordering::Relaxed) < DFA_AFTER
+        {
+            return None;
+        }
+        self.overlap_dfa
+            .get_or_init(|| {
+                AhoCorasickBuilder::new()
+                    .match_kind(MatchKind::Standard)
+                    .kind(Some(AhoCorasickKind::DFA))
+                    .prefilter(false)
+                    .build(&self.literals)
+                    .ok()
+            })
+            .as_ref()
     }
 
     /// Checks the candidate signals against a parsed record: pushes every
@@ -247,6 +291,39 @@ impl Matcher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn candidates_past_the_dfa_threshold_are_the_nfas() {
+        // The same literals listed before and after the DFA is built, on
+        // every testdata line; and the built-in pack's DFA stays small.
+        let matcher = Matcher::new(&crate::rules::RuleSet::load(&[]));
+        let mut lines = Vec::new();
+        for entry in
+            std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata")).expect("testdata")
+        {
+            let path = entry.expect("entry").path();
+            if let Ok(bytes) = std::fs::read(&path) {
+                lines.extend(bytes.split(|b| *b == b'\n').map(<[u8]>::to_vec));
+            }
+        }
+        assert!(lines.len() > 1_000, "{} lines", lines.len());
+        let (mut before, mut after) = (Vec::new(), Vec::new());
+        let mut listed = Vec::new();
+        for line in &lines {
+            matcher.candidates(line, &mut before);
+            listed.push(before.clone());
+        }
+        // Past the threshold: the DFA answers from here on.
+        for _ in 0..DFA_AFTER {
+            matcher.candidates(b"", &mut after);
+        }
+        let dfa = matcher.overlap_dfa().expect("the DFA is built");
+        assert!(dfa.memory_usage() < 4 << 20, "{} bytes", dfa.memory_usage());
+        for (line, before) in lines.iter().zip(&listed) {
+            matcher.candidates(line, &mut after);
+            assert_eq!(&after, before, "{}", String::from_utf8_lossy(line));
+        }
+    }
 
     #[test]
     fn the_builtin_prefilter_stays_small() {
