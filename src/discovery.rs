@@ -31,10 +31,10 @@ pub struct Options {
     pub fail_on_new: bool,
     /// The window before a restart or the end of an input, in seconds.
     pub window_secs: i64,
-    /// `--discover=windows`: the windows before restarts and ends are mined
-    /// at every level too (`scan::Part::windows`). Not by default: on the
-    /// 1 GiB bench it costs about 20% of the run's time, over the 15% the
-    /// default may cost (`docs/discovery.md`).
+    /// The windows before restarts and ends are mined at every level too
+    /// (`scan::Part::windows`): by default (`--discover=windows`), not with
+    /// `--discover=warn`. On the 1 GiB bench it costs about 10% of the
+    /// run's CPU (`docs/discovery.md`).
     pub every_level_windows: bool,
 }
 
@@ -46,14 +46,15 @@ impl Default for Options {
             baseline: Vec::new(),
             fail_on_new: false,
             window_secs: DEFAULT_WINDOW_SECS,
-            every_level_windows: false,
+            every_level_windows: true,
         }
     }
 }
 
 impl Options {
     /// The window the scan mines at every level (`scan::Part::windows`),
-    /// with `--discover=windows` only.
+    /// unless `--discover=warn` (`off` and `all` mine nothing, or
+    /// everything, below WARN).
     pub fn scan_windows(&self) -> Option<i64> {
         self.every_level_windows.then_some(self.window_secs)
     }

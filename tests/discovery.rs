@@ -406,7 +406,7 @@ fn late_rows(doc: &Value) -> Vec<(String, String, u64)> {
 }
 
 #[test]
-fn an_info_template_new_before_a_restart_shows_with_discover_windows() {
+fn an_info_template_new_before_a_restart_shows_by_default() {
     let (doc, _) = json_of(&[
         "--no-builtin-rules",
         "--discover=windows",
@@ -455,16 +455,22 @@ fn an_info_template_new_before_a_restart_shows_with_discover_windows() {
         "testdata/discovery/info-before-restart.log",
     ]);
     assert_eq!(late_rows(&all), late);
-    // By default (and with `--discover=warn`) only WARN/ERROR lines are
-    // mined: no INFO row, no `window_levels`.
-    for flags in [&[][..], &["--discover=warn"][..]] {
-        let mut args = vec!["--no-builtin-rules"];
-        args.extend_from_slice(flags);
-        args.push("testdata/discovery/info-before-restart.log");
-        let (default, _) = json_of(&args);
-        assert_eq!(late_rows(&default), vec![], "{flags:?}");
-        assert!(default["discovery"]["window_levels"].is_null());
-    }
+    // The windows are mined at every level by default: the same row.
+    let (default, _) = json_of(&[
+        "--no-builtin-rules",
+        "testdata/discovery/info-before-restart.log",
+    ]);
+    assert_eq!(late_rows(&default), late);
+    assert_eq!(default["discovery"]["window_levels"]["new_templates"], 1);
+    // `--discover=warn` mines WARN/ERROR lines only: no INFO row, no
+    // `window_levels`.
+    let (warn, _) = json_of(&[
+        "--no-builtin-rules",
+        "--discover=warn",
+        "testdata/discovery/info-before-restart.log",
+    ]);
+    assert_eq!(late_rows(&warn), vec![]);
+    assert!(warn["discovery"]["window_levels"].is_null());
 }
 
 #[test]
