@@ -227,7 +227,7 @@ struct Miner {
     source: String,
     /// Plain lines' fingerprints (`templates::fingerprint`) → template id
     /// and how many times the full key confirmed it.
-    known: std::collections::HashMap<u64, (u64, u8), crate::templates::IdHash>,
+    known: crate::templates::Fingerprints,
     /// The last `YYYY-MM-DDTHH:MM` read by `fast_time` and its time.
     minute: Option<([u8; 16], Timestamp)>,
     /// Count lines by their confirmed fingerprint (always, except in the
@@ -259,12 +259,9 @@ impl Miner {
             Some(fp) => *fp,
             None => self.fingerprint(rest, probe),
         };
-        let Some(&(id, checks)) = self.known.get(&fp) else {
+        let Some(id) = self.known.trusted(fp) else {
             return false;
         };
-        if checks < FINGERPRINT_CHECKS {
-            return false;
-        }
         let Some(time) = fast_time(&mut self.minute, raw) else {
             return false;
         };
@@ -282,11 +279,6 @@ impl Miner {
         fp
     }
 }
-
-/// Full keys computed for a fingerprint before it is trusted alone.
-const FINGERPRINT_CHECKS: u8 = 2;
-/// Fingerprints remembered per input part (a bound on memory).
-const MAX_FINGERPRINTS: usize = 16_384;
 
 /// A panic header seen, its message and backtrace lines still coming.
 struct PendingPanic {
@@ -1119,9 +1111,9 @@ fn mine_event(
             if time.is_some() {
                 let fp = crate::templates::fingerprint_with(&line[space..], &mut miner.scratch);
                 fingerprint = Some(fp);
-                let known = miner.known.get(&fp).filter(|_| miner.fingerprints);
-                if let Some(&(id, checks)) = known {
-                    if checks >= FINGERPRINT_CHECKS && miner.table.add_seen(id, time, line_no) {
+                let known = miner.known.trusted(fp).filter(|_| miner.fingerprints);
+                if let Some(id) = known {
+                    if miner.table.add_seen(id, time, line_no) {
                         return;
                     }
                 }
@@ -1155,20 +1147,7 @@ fn mine_event(
             if !miner.table.contains(id) {
                 return; // past the cap: never trusted
             }
-            let room = miner.known.len() < MAX_FINGERPRINTS;
-            match miner.known.get_mut(&fp) {
-                // Confirmed once more; a fingerprint that ever disagrees
-                // with the full key is never trusted (checks stay at 0).
-                Some((known, checks)) if *known == id && *checks > 0 => {
-                    *checks = checks.saturating_add(1)
-                }
-                Some((known, checks)) if *known != id => *checks = 0,
-                Some(_) => {}
-                None if room => {
-                    miner.known.insert(fp, (id, 1));
-                }
-                None => {}
-            }
+            miner.known.confirm(fp, id);
         }
     }
 }

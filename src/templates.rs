@@ -718,6 +718,49 @@ impl Table {
     }
 }
 
+/// Fingerprints (`fingerprint_with`) → the template id the full key gave
+/// for them: one is trusted alone once `CHECKS` full keys agreed, and one
+/// that ever disagreed is never trusted. Bounded: past `MAX` fingerprints
+/// new ones are not remembered (their lines keep being keyed in full).
+#[derive(Debug, Default)]
+pub struct Fingerprints {
+    known: HashMap<u64, (u64, u8), IdHash>,
+}
+
+impl Fingerprints {
+    /// Full keys that agree before a fingerprint is trusted alone.
+    pub const CHECKS: u8 = 2;
+    /// Fingerprints remembered (per input part: a bound on memory).
+    pub const MAX: usize = 16_384;
+
+    /// The template id of a trusted fingerprint.
+    #[inline]
+    pub fn trusted(&self, fingerprint: u64) -> Option<u64> {
+        self.known
+            .get(&fingerprint)
+            .filter(|(_, checks)| *checks >= Self::CHECKS)
+            .map(|(id, _)| *id)
+    }
+
+    /// The full key of a line with `fingerprint` gave template `id`.
+    pub fn confirm(&mut self, fingerprint: u64, id: u64) {
+        let room = self.known.len() < Self::MAX;
+        match self.known.get_mut(&fingerprint) {
+            // Confirmed once more; a fingerprint that ever disagrees with
+            // the full key is never trusted (checks stay at 0).
+            Some((known, checks)) if *known == id && *checks > 0 => {
+                *checks = checks.saturating_add(1)
+            }
+            Some((known, checks)) if *known != id => *checks = 0,
+            Some(_) => {}
+            None if room => {
+                self.known.insert(fingerprint, (id, 1));
+            }
+            None => {}
+        }
+    }
+}
+
 /// A hash of a plain text line's level, target and message in which every
 /// run of digits counts as one digit, except in the `key=` part of a token
 /// and in a token that ends in `:` (where a template keeps digits): lines
@@ -1585,6 +1628,30 @@ mod tests {
             );
             assert_eq!(fast, slow, "normalised {shown:?}");
         }
+    }
+
+    #[test]
+    fn a_fingerprint_is_trusted_after_two_agreeing_keys_and_never_after_a_disagreement() {
+        let mut known = Fingerprints::default();
+        known.confirm(1, 10);
+        assert_eq!(known.trusted(1), None);
+        known.confirm(1, 10);
+        assert_eq!(known.trusted(1), Some(10));
+        known.confirm(1, 11);
+        assert_eq!(known.trusted(1), None);
+        known.confirm(1, 10);
+        known.confirm(1, 10);
+        assert_eq!(known.trusted(1), None, "a disagreement is for good");
+        for fp in 2..Fingerprints::MAX as u64 + 10 {
+            known.confirm(fp, 20);
+            known.confirm(fp, 20);
+        }
+        assert_eq!(
+            known.trusted(Fingerprints::MAX as u64 + 5),
+            None,
+            "past the bound"
+        );
+        assert_eq!(known.trusted(2), Some(20));
     }
 
     /// `text` with every digit `d` made `d + by` (mod 10).

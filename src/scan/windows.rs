@@ -51,7 +51,7 @@ pub(super) struct Windows {
     ring_bytes: usize,
     /// The last line number keyed (or passed over) by `mine`.
     mined_to: u64,
-    known: HashMap<u64, (u64, u8), IdHash>,
+    known: templates::Fingerprints,
     /// A line's probe (`templates::coarse_probe`) → the first second of its
     /// coarse key when last looked up: lines of a key older than the window
     /// are passed over by their probe (nearly every line).
@@ -72,7 +72,7 @@ impl Windows {
             ring: VecDeque::new(),
             ring_bytes: 0,
             mined_to: 0,
-            known: HashMap::default(),
+            known: templates::Fingerprints::default(),
             old_probes: HashMap::default(),
             // A first second of `i64::MAX` is never before a window.
             recent: Box::new([(0, i64::MAX); RECENT_SLOTS]),
@@ -216,12 +216,8 @@ impl Windows {
             return;
         }
         let fp = templates::fingerprint_with(rest, &mut self.scratch);
-        let id = match self.known.get(&fp) {
-            Some(&(id, checks))
-                if checks >= 2 && self.mined.table.add_seen(id, Some(time), number) =>
-            {
-                id
-            }
+        let id = match self.known.trusted(fp) {
+            Some(id) if self.mined.table.add_seen(id, Some(time), number) => id,
             _ => {
                 let text = String::from_utf8_lossy(line);
                 let parsed = record::parse(&text, year);
@@ -236,18 +232,7 @@ impl Windows {
                     .table
                     .add(key, kind, at, &self.source, number, &text);
                 if self.mined.table.contains(id) {
-                    let room = self.known.len() < 16_384;
-                    match self.known.get_mut(&fp) {
-                        Some((known, checks)) if *known == id && *checks > 0 => {
-                            *checks = checks.saturating_add(1)
-                        }
-                        Some((known, checks)) if *known != id => *checks = 0,
-                        Some(_) => {}
-                        None if room => {
-                            self.known.insert(fp, (id, 1));
-                        }
-                        None => {}
-                    }
+                    self.known.confirm(fp, id);
                 }
                 id
             }
